@@ -1,0 +1,349 @@
+//! The command-line surface, and nothing else: clap definitions that `commands/` dispatches on
+//! and that `generate-man` / `completions` render. Behaviour lives in the command modules.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Why does my SSH key not work, and how do I fix it?
+///
+/// herossh generates keys, manages the SSH keys on your Heroku account, resolves your Heroku
+/// credentials exactly as the Heroku CLI does, evaluates and pins your ~/.ssh/config, and
+/// probes any SSH server to tell you which key works and what to change when it does not.
+#[derive(Debug, Parser)]
+#[command(
+    name = "herossh",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = "Exit codes: 0 success, 1 the check failed, 2 usage error, 3 network or server error, 4 authentication."
+)]
+pub struct Cli {
+    /// Print machine-readable JSON on stdout instead of the human report.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Debug logs on stderr (-v, -vv for more). Secrets are redacted.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Never use colour (also honoured: the NO_COLOR environment variable).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate an SSH key pair (RSA, DSA, Ed25519, ECDSA) in OpenSSH format.
+    Keygen(KeygenArgs),
+
+    /// List the SSH keys on your Heroku account, or add/remove/clear them.
+    ///
+    /// The Heroku CLI spellings keys:list, keys:add, keys:remove and keys:clear work too.
+    Keys(KeysArgs),
+
+    /// Alias of `keys list` (Heroku CLI spelling).
+    #[command(name = "keys:list", hide = true)]
+    KeysList(KeysListArgs),
+    /// Alias of `keys add` (Heroku CLI spelling).
+    #[command(name = "keys:add", hide = true)]
+    KeysAdd(KeysAddArgs),
+    /// Alias of `keys remove` (Heroku CLI spelling).
+    #[command(name = "keys:remove", hide = true)]
+    KeysRemove(KeysRemoveArgs),
+    /// Alias of `keys clear` (Heroku CLI spelling).
+    #[command(name = "keys:clear", hide = true)]
+    KeysClear(KeysClearArgs),
+
+    /// Show, check, store or remove your Heroku API credentials.
+    Auth(AuthArgs),
+
+    /// Git credential helper for Heroku's git HTTPS host (git's helper protocol).
+    GitCredential(GitCredentialArgs),
+
+    /// Probe SSH authentication to a host and explain what to fix.
+    Validate(ValidateArgs),
+
+    /// Evaluate ~/.ssh/config the way ssh does.
+    Config(ConfigArgs),
+
+    /// Pin IdentityFile and IdentitiesOnly for a host in ~/.ssh/config, changing nothing else.
+    FixConfig(FixConfigArgs),
+
+    /// Run every local check and the probe, and print one report with fixes.
+    Doctor(DoctorArgs),
+
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+
+    /// Write the man pages (maintainers: keeps man/ in step with this file).
+    #[command(hide = true)]
+    GenerateMan(GenerateManArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyType {
+    Rsa,
+    Dsa,
+    Ed25519,
+    Ecdsa,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FingerprintHash {
+    #[default]
+    Sha256,
+    Md5,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Key type.
+    #[arg(short = 't', long = "type", value_enum, default_value_t = KeyType::Rsa)]
+    pub key_type: KeyType,
+
+    /// Key size in bits: RSA 2048-16384 (default 3072), DSA 1024, ECDSA 256, 384 or 521.
+    #[arg(short = 'b', long)]
+    pub bits: Option<u32>,
+
+    /// Where to write the private key (the public key goes to FILE.pub).
+    /// Default: ~/.ssh/id_<type>, asked for on a terminal.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Comment stored in the key (default: user@hostname).
+    #[arg(short = 'C', long)]
+    pub comment: Option<String>,
+
+    /// Passphrase (ssh-keygen compatible; prefer the prompt or --passphrase-stdin, since
+    /// argv is visible to other local users). -N '' means no passphrase.
+    #[arg(short = 'N', long = "new-passphrase", value_name = "PASSPHRASE",
+          conflicts_with_all = ["no_passphrase", "passphrase_stdin"])]
+    pub passphrase: Option<String>,
+
+    /// Read the passphrase from the first line of standard input.
+    #[arg(long, conflicts_with = "no_passphrase")]
+    pub passphrase_stdin: bool,
+
+    /// Write the private key unencrypted without asking.
+    #[arg(long)]
+    pub no_passphrase: bool,
+
+    /// Fingerprint hash to print.
+    #[arg(short = 'E', long = "hash", value_enum, default_value_t = FingerprintHash::Sha256)]
+    pub hash: FingerprintHash,
+
+    /// Overwrite an existing key file without asking.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Add the new public key to your Heroku account.
+    #[arg(long)]
+    pub upload: bool,
+
+    /// Pin the new key for HOST in ~/.ssh/config (like `fix-config --host HOST -i FILE`).
+    #[arg(long, value_name = "HOST")]
+    pub pin: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub action: Option<KeysAction>,
+
+    /// Show the full public keys (when no action is given).
+    #[arg(short, long)]
+    pub long: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// List the SSH keys on your account.
+    List(KeysListArgs),
+    /// Add a public key to your account (finds one in ~/.ssh when FILE is omitted).
+    Add(KeysAddArgs),
+    /// Remove a key by comment, fingerprint (SHA256 or MD5), id, or a unique part of the key.
+    Remove(KeysRemoveArgs),
+    /// Remove every key from your account.
+    Clear(KeysClearArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysListArgs {
+    /// Show the full public keys.
+    #[arg(short, long)]
+    pub long: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysAddArgs {
+    /// The public key file (default: discovered in ~/.ssh).
+    pub file: Option<PathBuf>,
+    /// Answer yes to every question.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysRemoveArgs {
+    /// Comment, SHA256:... or MD5 fingerprint, key id, or a unique substring of the public key.
+    pub key: String,
+    /// Remove every key sharing that comment without asking.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysClearArgs {
+    /// Do not ask for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    #[command(subcommand)]
+    pub action: AuthAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthAction {
+    /// Which credential tier supplied the token, for which account, stored where.
+    Status,
+    /// Print the email of the account the token belongs to.
+    Whoami,
+    /// Print the resolved API token (the only command that prints it).
+    Token,
+    /// Verify a token and store it where the Heroku CLI would.
+    Login(LoginArgs),
+    /// Remove what login stored.
+    Logout,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Read the token from the first line of standard input.
+    #[arg(long, conflicts_with = "token")]
+    pub token_stdin: bool,
+    /// The token (visible to other local users in the process list: prefer --token-stdin).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GitCredentialArgs {
+    /// get, store, erase (git's protocol, on stdin), or install / uninstall (global git config).
+    /// Other operations are ignored, as git's helper protocol asks.
+    #[arg(value_name = "OPERATION")]
+    pub operation: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// [USER@]HOST[:PORT] to probe.
+    #[arg(default_value = "git@heroku.com", value_name = "[USER@]HOST[:PORT]")]
+    pub target: String,
+
+    /// Identity file to try (repeatable); replaces the config's IdentityFile list.
+    #[arg(short = 'i', long = "identity", value_name = "IDENTITY")]
+    pub identities: Vec<PathBuf>,
+
+    /// ssh_config file to evaluate instead of ~/.ssh/config and /etc/ssh/ssh_config.
+    #[arg(short = 'F', long = "config", value_name = "CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Print the key plan only (which keys ssh would offer, in order); no network.
+    #[arg(long)]
+    pub plan: bool,
+
+    /// Add an unknown host key to known_hosts.
+    #[arg(long)]
+    pub accept_new: bool,
+
+    /// Read a passphrase for an encrypted key from stdin, to prove it with a real signature.
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+
+    /// Connection timeout in seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the effective configuration for HOST, like `ssh -G HOST`.
+    Resolve(ResolveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The host as you would type it after `ssh`.
+    pub host: String,
+    /// Configuration file (default: ~/.ssh/config then /etc/ssh/ssh_config).
+    #[arg(short = 'F', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Login user, as `ssh -l`.
+    #[arg(short = 'l', long = "login", value_name = "USER")]
+    pub user: Option<String>,
+    /// Port, as `ssh -p`.
+    #[arg(short = 'p', long)]
+    pub port: Option<u16>,
+    /// Show the file:line each value came from.
+    #[arg(long)]
+    pub explain: bool,
+    /// Run `Match exec` commands (otherwise the result says it depends on them).
+    #[arg(long)]
+    pub allow_exec: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FixConfigArgs {
+    /// The host to pin.
+    #[arg(long, default_value = "heroku.com")]
+    pub host: String,
+    /// The identity (private key) file to pin; default: the key on your account, else the only key.
+    #[arg(short = 'i', long = "identity", value_name = "IDENTITY")]
+    pub identity: Option<PathBuf>,
+    /// Configuration file to edit (default: ~/.ssh/config).
+    #[arg(short = 'F', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// HostName to set when a new stanza is written (default: the host).
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Print the unified diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Skip the network probe (local checks only).
+    #[arg(long)]
+    pub offline: bool,
+    /// ssh_config file to evaluate instead of ~/.ssh/config.
+    #[arg(short = 'F', long = "config", value_name = "CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateManArgs {
+    /// Directory to write herossh.1 and one page per subcommand into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}

@@ -1,0 +1,1 @@
+//! Findings with fixes, shared by `validate` and `doctor`.

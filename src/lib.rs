@@ -1,0 +1,59 @@
+//! herossh: SSH key and connection diagnostics for Heroku and any SSH host.
+//!
+//! Layout (see DESIGN.md): `cli` is the clap surface, `commands` orchestrate one command each,
+//! and the knowledge lives in one place per topic: `credentials` (token resolution), `platform`
+//! (the API client), `sshkeys`, `sshconfig`, `probe`, `diagnose`; `ui` renders.
+
+pub mod cli;
+pub mod commands;
+pub mod credentials;
+pub mod diagnose;
+pub mod error;
+pub mod fsutil;
+pub mod paths;
+pub mod platform;
+pub mod probe;
+pub mod sshconfig;
+pub mod sshkeys;
+pub mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Parse the command line, run the command, print `herossh: <message>` on failure and turn
+/// the outcome into the documented exit code.
+pub fn main_entry() -> ExitCode {
+    // clap prints help/version (exit 0) and usage errors (exit 2) itself.
+    let cli = cli::Cli::parse();
+    init_logging(cli.verbose);
+    let ctx = commands::Ctx::new(&cli);
+    match commands::run(&ctx, &cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if !err.message.is_empty() {
+                eprintln!("herossh: {}", err.message);
+            }
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// `-v` shows herossh's own debug logs, `-vv` adds trace level; dependencies stay quiet unless
+/// `-vv`, since russh and hyper are noisy. Logs go to stderr and never carry secrets: the
+/// modules that handle tokens and passphrases log only where they came from.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = match verbose {
+        0 => return,
+        1 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(verbose > 1)
+        .with_ansi(false)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,1 @@
+//! SSH keys: generation, parsing, SHA256/MD5 fingerprints, randomart, default identities.

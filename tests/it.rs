@@ -1,0 +1,7 @@
+//! The integration suite: drives the built `herossh` binary in a temporary home against real
+//! components (sshd, ssh-keygen, ssh -G, gnome-keyring) and the in-process Platform API.
+//! One binary with one module per area; shared harness in `support`.
+
+mod support;
+
+mod cli_surface;
