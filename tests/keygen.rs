@@ -130,6 +130,23 @@ fn check_case(env: &TestEnv, case: &Case, index: usize, passphrase: Option<&str>
         !stdout.contains(PASS) && !stderr.contains(PASS),
         "passphrase leaked"
     );
+    // Off a terminal stderr carries the banner and the type's warning, no spinner residue.
+    let type_name = case.args[1];
+    let warning = match type_name {
+        "dsa" => {
+            " ›   Warning: DSA: OpenSSH 7.0+ clients do not offer ssh-dss keys by default \
+                  and OpenSSH 10 removed DSA; GitHub rejects DSA. Prefer -t ed25519 or -t rsa.\n"
+        }
+        "ecdsa" => {
+            " ›   Warning: ECDSA: Heroku does not accept ECDSA keys. Prefer -t ed25519 or \
+                    -t rsa for Heroku.\n"
+        }
+        _ => "",
+    };
+    assert_eq!(
+        stderr,
+        format!("Generating public/private {type_name} key pair.\n{warning}")
+    );
 
     // Files: bytes of the .pub are what ssh-keygen derives from the private key; modes.
     let public = PathBuf::from(format!("{}.pub", key.display()));
