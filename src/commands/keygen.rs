@@ -64,7 +64,7 @@ pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
         ui.spinner(format!(
             "Searching for {}-bit RSA primes on {} threads",
             spec.bits,
-            std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+            sshkeys::rsa_search_threads()
         ))
     });
     let generated = sshkeys::generate(spec, &comment);

@@ -157,7 +157,7 @@ fn openssh_rsa_keypair(key: &rsa::RsaPrivateKey) -> Result<RsaKeypair> {
 
 /// Worker threads for the prime search: every core, and at least two so p and q are searched
 /// side by side even where the core count is unknown.
-fn search_threads() -> usize {
+pub fn rsa_search_threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -241,7 +241,7 @@ fn two_primes(sizes: [u32; 2]) -> Result<[BoxedUint; 2]> {
         done: AtomicBool::new(false),
     };
     std::thread::scope(|scope| {
-        for i in 0..search_threads() {
+        for i in 0..rsa_search_threads() {
             let search = &search;
             scope.spawn(move || search.worker(i % 2));
         }
