@@ -48,6 +48,12 @@ pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
         .comment
         .clone()
         .unwrap_or_else(|| format!("{}@{}", paths::local_user(), paths::hostname()));
+    if comment.chars().any(char::is_control) {
+        // A line break would split the .pub file into two lines that are both invalid.
+        return Err(Error::usage(
+            "the comment (-C) must be a single line without control characters",
+        ));
+    }
 
     ui.info(format!(
         "Generating public/private {} key pair.",
