@@ -173,6 +173,41 @@ fn check_case(env: &TestEnv, case: &Case, index: usize, passphrase: Option<&str>
         assert!(!parsed.is_encrypted());
     }
 
+    // The private half really belongs to the public half: OpenSSH signs with it and verifies
+    // the signature against the .pub.
+    if passphrase.is_none() {
+        sign_and_verify(env, &key, &pub_text);
+    }
+    // RSA: every CRT component is right (OpenSSL's RSA_check_key, via a PEM copy).
+    if case.label == "RSA" {
+        let copy = env.scratch().join(format!("pem{index}"));
+        std::fs::copy(&key, &copy).unwrap();
+        let pass = passphrase.unwrap_or("");
+        let (code, _, se) = ssh_keygen(
+            env,
+            &[
+                "-q",
+                "-p",
+                "-P",
+                pass,
+                "-N",
+                "",
+                "-m",
+                "PEM",
+                "-f",
+                s(&copy),
+            ],
+        );
+        assert_eq!(code, 0, "{se}");
+        let o = env
+            .program("openssl")
+            .args(["rsa", "-check", "-noout", "-in"])
+            .arg(&copy)
+            .output()
+            .unwrap();
+        assert_eq!(out(&o).0, "RSA key ok\n", "{}", out(&o).1);
+    }
+
     // What herossh printed equals ssh-keygen's fingerprint and randomart.
     let (line, art) = oracle_fingerprint(env, &key, hash);
     let fp = line.split(' ').nth(1).unwrap().to_string();
@@ -187,6 +222,39 @@ fn check_case(env: &TestEnv, case: &Case, index: usize, passphrase: Option<&str>
         public.display()
     );
     assert_eq!(stdout, expected, "{:?}", case.args);
+}
+
+/// `ssh-keygen -Y sign` with the private key, `-Y verify` against the public line.
+fn sign_and_verify(env: &TestEnv, key: &Path, pub_line: &str) {
+    let dir = env.scratch();
+    let msg = dir.join("message");
+    std::fs::write(&msg, b"signed by a herossh key\n").unwrap();
+    let sig = dir.join("message.sig");
+    let _ = std::fs::remove_file(&sig);
+    let (code, _, se) = ssh_keygen(env, &["-Y", "sign", "-f", s(key), "-n", "file", s(&msg)]);
+    assert_eq!(code, 0, "sign: {se}");
+    let mut fields = pub_line.split(' ');
+    let allowed = dir.join("allowed_signers");
+    std::fs::write(
+        &allowed,
+        format!(
+            "signer {} {}\n",
+            fields.next().unwrap(),
+            fields.next().unwrap()
+        ),
+    )
+    .unwrap();
+    let o = env
+        .program("ssh-keygen")
+        .args(["-Y", "verify", "-I", "signer", "-n", "file", "-f"])
+        .arg(&allowed)
+        .arg("-s")
+        .arg(&sig)
+        .stdin(std::fs::File::open(&msg).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "verify: {}", out(&o).1);
+    assert!(out(&o).0.starts_with("Good \"file\" signature for signer"));
 }
 
 #[test]

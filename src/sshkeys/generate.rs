@@ -20,8 +20,8 @@ use russh::keys::ssh_key::{self, Algorithm, EcdsaCurve, Mpint, PrivateKey};
 use crate::cli::KeyType;
 use crate::error::{Error, Result};
 
-/// RSA sizes: OpenSSH's ceiling is 16384 bits; below 2048 is refused by current OpenSSH
-/// defaults' successors, Heroku and GitHub, so herossh does not make such keys at all.
+/// RSA sizes: OpenSSH cannot use more than 16384 bits; keys under 2048 bits are below every
+/// current recommendation (NIST, OpenSSH's own default is 3072), so herossh does not make them.
 pub const RSA_MIN_BITS: u32 = 2048;
 pub const RSA_MAX_BITS: u32 = 16384;
 pub const RSA_DEFAULT_BITS: u32 = 3072;
