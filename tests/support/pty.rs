@@ -28,28 +28,7 @@ impl Pty {
     /// Start `cmd` on a new 80x24 pty, in its own session with the pty as controlling terminal
     /// (so `/dev/tty`, which password prompts read, is the pty too).
     pub fn spawn(mut cmd: Command) -> Pty {
-        let mut master: libc::c_int = -1;
-        let mut slave: libc::c_int = -1;
-        let size = libc::winsize {
-            ws_row: 24,
-            ws_col: 80,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: valid out-pointers; a null name and termios are allowed.
-        let rc = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &size,
-            )
-        };
-        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-        // SAFETY: openpty returned two fresh descriptors that we now own.
-        let (master, slave) =
-            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let (master, slave) = open_pty();
         let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("dup pty slave"));
         cmd.stdin(stdio(&slave))
             .stdout(stdio(&slave))
@@ -101,6 +80,30 @@ impl Pty {
                 );
             }
         }
+    }
+
+    /// Type a secret at a hidden prompt. A password reader turns echo off with `TCSAFLUSH`,
+    /// which throws away anything typed earlier (as on a real terminal), so wait until the
+    /// program has switched echo off before typing.
+    pub fn send_hidden(&mut self, text: &str) {
+        let deadline = Instant::now() + HANG_GUARD;
+        loop {
+            // SAFETY: a zeroed termios is a valid out-parameter; the master fd is open. On Linux
+            // the master reports the terminal settings the program set on its side.
+            let mut t: libc::termios = unsafe { std::mem::zeroed() };
+            let rc = unsafe { libc::tcgetattr(self.master.as_raw_fd(), &mut t) };
+            assert_eq!(rc, 0, "tcgetattr: {}", std::io::Error::last_os_error());
+            if t.c_lflag & libc::ECHO == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "echo never turned off; transcript:\n{}",
+                self.output
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.send(text);
     }
 
     /// Type `text` (use `\r` for Enter, as a terminal sends).
@@ -157,6 +160,46 @@ impl Pty {
                 true
             }
         }
+    }
+}
+
+/// A new 80x24 pty pair. Both ends are close-on-exec from the start (`posix_openpt` and
+/// `open` with `O_CLOEXEC`): tests run in parallel threads, and a child spawned by another test
+/// must not inherit this pty, or the end-of-output signal (EIO) would never come.
+fn open_pty() -> (OwnedFd, OwnedFd) {
+    let last = std::io::Error::last_os_error;
+    // SAFETY: plain libc calls on descriptors owned here; ptsname_r writes into `name`.
+    unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        assert!(m >= 0, "posix_openpt: {}", last());
+        let master = OwnedFd::from_raw_fd(m);
+        assert_eq!(libc::grantpt(m), 0, "grantpt: {}", last());
+        assert_eq!(libc::unlockpt(m), 0, "unlockpt: {}", last());
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(
+            libc::ptsname_r(m, name.as_mut_ptr(), name.len()),
+            0,
+            "ptsname_r"
+        );
+        let s = libc::open(
+            name.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        assert!(s >= 0, "open pty slave: {}", last());
+        let slave = OwnedFd::from_raw_fd(s);
+        let size = libc::winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        assert_eq!(
+            libc::ioctl(s, libc::TIOCSWINSZ, &size),
+            0,
+            "TIOCSWINSZ: {}",
+            last()
+        );
+        (master, slave)
     }
 }
 
