@@ -655,3 +655,29 @@ fn tilde_in_file_answer_and_flag_is_expanded() {
     assert_eq!(o.status.code(), Some(0), "{}", out(&o).1);
     assert_eq!(mode(&env.home().join(".ssh/flagged")), 0o600);
 }
+
+#[test]
+fn passphrase_stdin_on_a_terminal_is_refused_rather_than_echoed() {
+    let env = TestEnv::new();
+    let pty = herossh_on_pty(
+        &env,
+        &[
+            "keygen",
+            "-t",
+            "ed25519",
+            "-f",
+            "~/.ssh/k",
+            "--passphrase-stdin",
+        ],
+    );
+    let (status, rest, _) = pty.finish();
+    assert_eq!(status.code(), Some(2), "{rest}");
+    assert!(
+        rest.ends_with(
+            "herossh: --passphrase-stdin reads a pipe, but standard input is a terminal; leave \
+             the flag out to be asked with hidden input\n"
+        ),
+        "{rest}"
+    );
+    assert!(!env.home().join(".ssh/k").exists());
+}

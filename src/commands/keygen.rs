@@ -2,7 +2,7 @@
 //! (file, overwrite, passphrase) is settled before the slow prime search starts, and off a
 //! terminal nothing is asked: the flags decide or the command says which flag is missing.
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -204,6 +204,13 @@ fn choose_passphrase(ctx: &Ctx, args: &KeygenArgs) -> Result<Option<Secret>> {
         return Ok(None);
     }
     if args.passphrase_stdin {
+        if std::io::stdin().is_terminal() {
+            // Reading a line from the terminal would echo the passphrase for all to see.
+            return Err(Error::usage(
+                "--passphrase-stdin reads a pipe, but standard input is a terminal; leave the \
+                 flag out to be asked with hidden input",
+            ));
+        }
         let mut line = String::new();
         let n = std::io::stdin()
             .lock()
