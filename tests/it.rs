@@ -6,3 +6,4 @@ mod support;
 
 mod cli_surface;
 mod fake_api;
+mod keys;
