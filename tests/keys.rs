@@ -784,3 +784,172 @@ fn clear_with_no_keys_says_so() {
     let (code, _, se) = w.run(&["keys", "clear"]);
     assert_eq!((code, se.as_str()), (0, "You have no SSH keys.\n"));
 }
+
+// ---------------------------------------------------------------- prompts on a terminal
+
+impl World {
+    /// `herossh ARGS` on a pseudo-terminal (util-linux `script`), typing `input`; returns the
+    /// exit code and everything the terminal showed (stdout and stderr merged, `\r` removed).
+    fn run_on_tty(&self, args: &[&str], input: &str) -> (i32, String) {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+        let mut line = quote(crate::support::herossh_bin().to_str().unwrap());
+        for a in args {
+            line.push(' ');
+            line.push_str(&quote(a));
+        }
+        let mut cmd = self.env.program("script");
+        cmd.args(["-qec", &line, "/dev/null"])
+            .env("SHELL", "/bin/sh")
+            .env("TERM", "dumb")
+            .env("HEROKU_HOST", self.api.url())
+            .env("HEROKU_API_KEY", TOKEN)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(input.as_bytes()).unwrap();
+        }
+        let o = child.wait_with_output().unwrap();
+        let shown = strip_ansi(&String::from_utf8_lossy(&o.stdout).replace('\r', ""));
+        assert!(!shown.contains(TOKEN), "token leaked");
+        (o.status.code().unwrap(), shown)
+    }
+}
+
+/// The text of terminal output without colour and cursor escape sequences.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn clear_on_a_terminal_asks_and_yes_removes_all() {
+    let w = World::new();
+    let keys = three_keys(&w);
+    let (code, shown) = w.run_on_tty(&["keys", "clear"], "y\n");
+    assert_eq!(code, 0, "{shown}");
+    let lines: Vec<String> = keys.iter().map(|(p, l, _)| expected_line(p, l)).collect();
+    let removed: Vec<String> = lines.iter().map(|l| format!("Removed {l}\n")).collect();
+    assert!(
+        shown.ends_with(&format!(
+            "This removes 3 SSH keys from your Heroku account:\n  {}\nRemove them all? [y/N] \
+             Remove them all? yes\n{}",
+            lines.join("\n  "),
+            removed.concat()
+        )),
+        "{shown}"
+    );
+    assert!(w.api.keys(EMAIL).is_empty());
+}
+
+#[test]
+fn clear_on_a_terminal_defaults_to_no() {
+    let w = World::new();
+    three_keys(&w);
+    let (code, shown) = w.run_on_tty(&["keys", "clear"], "\n");
+    assert_eq!(code, 1, "{shown}");
+    assert!(
+        shown.ends_with("Remove them all? [y/N] Remove them all? no\nherossh: nothing removed\n"),
+        "{shown}"
+    );
+    assert_eq!(w.api.keys(EMAIL).len(), 3);
+    assert_eq!(w.api.request_lines(), ["GET /account/keys"]);
+}
+
+#[test]
+fn add_on_a_terminal_confirms_the_found_key_default_yes() {
+    let w = World::new();
+    let (p, _) = w.ssh_key("id_ed25519", "ed25519", "me@box");
+    let (code, shown) = w.run_on_tty(&["keys", "add"], "\n");
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains(
+            "Found an SSH public key at ~/.ssh/id_ed25519.pub\nWould you like to upload it to \
+             Heroku? [Y/n] Would you like to upload it to Heroku? yes\n"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.ends_with("Uploading ~/.ssh/id_ed25519.pub SSH key... done\n"),
+        "{shown}"
+    );
+    assert_eq!(w.api.keys(EMAIL)[0].fingerprint, md5_of(&p));
+
+    let w = World::new();
+    w.ssh_key("id_ed25519", "ed25519", "me@box");
+    let (code, shown) = w.run_on_tty(&["keys", "add"], "n\n");
+    assert_eq!(code, 1, "{shown}");
+    assert!(shown.ends_with("herossh: nothing uploaded\n"), "{shown}");
+    assert!(w.api.requests().is_empty());
+}
+
+#[test]
+fn add_on_a_terminal_lets_you_choose_among_several() {
+    let w = World::new();
+    w.ssh_key("id_ed25519", "ed25519", "e");
+    let (p_rsa, _) = w.ssh_key("id_rsa", "ed25519", "r");
+    // Arrow down once, then Enter: the second candidate.
+    let (code, shown) = w.run_on_tty(&["keys", "add"], "\u{1b}[B\n");
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains("Which SSH key would you like to upload?"),
+        "{shown}"
+    );
+    assert!(
+        shown.ends_with("Uploading ~/.ssh/id_rsa.pub SSH key... done\n"),
+        "{shown}"
+    );
+    let keys = w.api.keys(EMAIL);
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].fingerprint, md5_of(&p_rsa));
+}
+
+#[test]
+fn add_on_a_terminal_offers_to_generate_a_key_when_there_is_none() {
+    let w = World::new();
+    let (code, shown) = w.run_on_tty(&["keys", "add"], "\n");
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains(
+            "Could not find an SSH public key in ~/.ssh.\nWould you like to generate a 3072-bit \
+             RSA key without passphrase at ~/.ssh/id_rsa? [Y/n] "
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.ends_with("Uploading ~/.ssh/id_rsa.pub SSH key... done\n"),
+        "{shown}"
+    );
+    let pub_path = w.env.home().join(".ssh/id_rsa.pub");
+    assert_eq!(w.api.keys(EMAIL)[0].fingerprint, md5_of(&pub_path));
+}
+
+#[test]
+fn remove_on_a_terminal_confirms_a_shared_comment() {
+    let w = World::new();
+    let keys = three_keys(&w);
+    let (code, shown) = w.run_on_tty(&["keys", "remove", "laptop"], "y\n");
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains("Remove all 2 of them? [y/N] Remove all 2 of them? yes\n"),
+        "{shown}"
+    );
+    assert_eq!(w.api.keys(EMAIL), vec![keys[0].2.clone()]);
+}
