@@ -104,7 +104,10 @@ fn list_shows_account_header_abbreviated_keys_and_sha256() {
     );
     assert!(!so.contains("undefined"));
     assert_eq!(se, "");
-    assert_eq!(w.api.request_lines(), ["GET /account/keys", "GET /account"]);
+    // Both requests go out at once; their arrival order is not fixed.
+    let mut sent = w.api.request_lines();
+    sent.sort();
+    assert_eq!(sent, ["GET /account", "GET /account/keys"]);
 
     // The Heroku spelling and the explicit subcommand say the same.
     assert_eq!(w.run(&["keys:list"]).1, so);
@@ -213,13 +216,22 @@ fn rate_limit_then_success_is_retried() {
     let w = World::new();
     let (_, l1) = w.scratch_key("a", "a");
     w.api.add_key(EMAIL, &l1);
-    w.api.rate_limit_next(0);
+    w.api.fail_next_for(
+        "GET /account/keys",
+        Fault::Respond {
+            status: 429,
+            headers: vec![("Retry-After".into(), "0".into())],
+            body: error_body("rate_limit", MSG_RATE_LIMIT),
+        },
+    );
     let (code, so, se) = w.run(&["keys"]);
     assert_eq!(code, 0, "{se}");
     assert!(so.starts_with(&format!("=== {EMAIL} keys\n")));
+    let mut sent = w.api.request_lines();
+    sent.sort();
     assert_eq!(
-        w.api.request_lines(),
-        ["GET /account/keys", "GET /account/keys", "GET /account"]
+        sent,
+        ["GET /account", "GET /account/keys", "GET /account/keys"]
     );
 }
 
@@ -227,13 +239,25 @@ fn rate_limit_then_success_is_retried() {
 fn server_errors_exhaust_three_tries_then_exit_3() {
     let w = World::new();
     for _ in 0..3 {
-        w.api
-            .fail_next(503, &error_body("unavailable", "Heroku is down."));
+        w.api.fail_next_for(
+            "GET /account/keys",
+            Fault::Respond {
+                status: 503,
+                headers: vec![],
+                body: error_body("unavailable", "Heroku is down."),
+            },
+        );
     }
     let (code, so, se) = w.run(&["keys"]);
     assert_eq!((code, so.as_str()), (3, ""));
     assert_eq!(se, "herossh: Heroku is down.\nError ID: unavailable\n");
-    assert_eq!(w.api.request_lines(), vec!["GET /account/keys"; 3]);
+    let keys_gets = w
+        .api
+        .request_lines()
+        .iter()
+        .filter(|l| *l == "GET /account/keys")
+        .count();
+    assert_eq!(keys_gets, 3);
 }
 
 #[test]
@@ -952,4 +976,23 @@ fn remove_on_a_terminal_confirms_a_shared_comment() {
         "{shown}"
     );
     assert_eq!(w.api.keys(EMAIL), vec![keys[0].2.clone()]);
+}
+
+#[test]
+fn debug_logs_show_requests_but_never_the_token() {
+    let w = World::new();
+    let (_, l1) = w.scratch_key("a", "a");
+    w.api.add_key(EMAIL, &l1);
+    // `run` fails the test if the token appears anywhere in stdout or stderr.
+    let (code, _, se) = w.run(&["-vv", "keys"]);
+    assert_eq!(code, 0, "{se}");
+    assert!(se.contains("TRACE hyper_util"), "{se}");
+    let (code, _, se) = w.run(&["-v", "keys"]);
+    assert_eq!(code, 0, "{se}");
+    assert!(
+        se.contains("DEBUG credentials: token from HEROKU_API_KEY"),
+        "{se}"
+    );
+    assert!(se.contains("GET /account/keys -> HTTP 200"), "{se}");
+    assert!(se.contains("GET /account -> HTTP 200"), "{se}");
 }

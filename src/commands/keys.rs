@@ -34,22 +34,21 @@ fn account_keys(client: &Client) -> Result<Vec<AccountKey>> {
 
 pub fn list(ctx: &Ctx, args: &KeysListArgs) -> Result<()> {
     let client = client()?;
-    let keys = account_keys(&client)?;
     if ctx.ui.json {
-        return ctx.ui.emit_json(&keys);
+        return ctx.ui.emit_json(&account_keys(&client)?);
     }
+    let (keys, account) = client.list_keys_and_account()?;
     if keys.is_empty() {
         ctx.ui.info("You have no SSH keys.");
         return Ok(());
     }
-    let account = client.account()?;
     ctx.ui
         .out(ctx.ui.bold(&format!("=== {} keys", account.email)));
-    for k in &keys {
+    for k in keys.into_iter().map(AccountKey::new) {
         ctx.ui.out(if args.long {
-            format!("{}  {}", k.key.public_key.trim(), sha256_or_note(k))
+            format!("{}  {}", k.key.public_key.trim(), sha256_or_note(&k))
         } else {
-            key_line(k)
+            key_line(&k)
         });
     }
     Ok(())

@@ -111,6 +111,19 @@ impl Client {
             .block_on(self.inner.call(Method::GET, "/account/keys", None))?)
     }
 
+    /// `GET /account/keys` and `GET /account` at the same time: listing keys under the
+    /// account's email then costs one round trip to Heroku instead of two. A failure of the
+    /// key listing is reported first.
+    pub fn list_keys_and_account(&self) -> Result<(Vec<Key>, Account)> {
+        self.runtime.block_on(async {
+            let (keys, account) = tokio::join!(
+                self.inner.call(Method::GET, "/account/keys", None),
+                self.inner.call(Method::GET, "/account", None)
+            );
+            Ok((keys?, account?))
+        })
+    }
+
     /// `POST /account/keys`. Never retried: see [`retry`].
     pub fn add_key(&self, public_key: &str) -> Result<Key> {
         Ok(self.try_add_key(public_key)?)
