@@ -6,4 +6,5 @@ mod support;
 
 mod cli_surface;
 mod fake_api;
+mod keygen;
 mod keys;
