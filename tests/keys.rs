@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::fake_api::*;
+use crate::support::pty::Pty;
 use crate::support::{TestEnv, mode, out};
 
 const TOKEN: &str = "tok-keys-5f1e2d3c4b5a";
@@ -812,35 +813,24 @@ fn clear_with_no_keys_says_so() {
 // ---------------------------------------------------------------- prompts on a terminal
 
 impl World {
-    /// `herossh ARGS` on a pseudo-terminal (util-linux `script`), typing `input`; returns the
-    /// exit code and everything the terminal showed (stdout and stderr merged, `\r` removed).
-    fn run_on_tty(&self, args: &[&str], input: &str) -> (i32, String) {
-        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
-        let mut line = quote(crate::support::herossh_bin().to_str().unwrap());
-        for a in args {
-            line.push(' ');
-            line.push_str(&quote(a));
-        }
-        let mut cmd = self.env.program("script");
-        cmd.args(["-qec", &line, "/dev/null"])
-            .env("SHELL", "/bin/sh")
-            .env("TERM", "dumb")
+    /// `herossh ARGS` on a pseudo-terminal, pointed at the stand-in with the account's token.
+    fn on_tty(&self, args: &[&str]) -> Pty {
+        let mut cmd = std::process::Command::new(crate::support::herossh_bin());
+        self.env.apply(&mut cmd);
+        cmd.current_dir(self.env.home())
             .env("HEROKU_HOST", self.api.url())
             .env("HEROKU_API_KEY", TOKEN)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().unwrap();
-            stdin.write_all(input.as_bytes()).unwrap();
-        }
-        let o = child.wait_with_output().unwrap();
-        let shown = strip_ansi(&String::from_utf8_lossy(&o.stdout).replace('\r', ""));
-        assert!(!shown.contains(TOKEN), "token leaked");
-        (o.status.code().unwrap(), shown)
+            .args(args);
+        Pty::spawn(cmd)
     }
+}
+
+/// Ends the session: exit code and the rest of the transcript without escape sequences,
+/// checking the token never reached the terminal.
+fn finish(pty: Pty) -> (i32, String) {
+    let (status, rest, transcript) = pty.finish();
+    assert!(!transcript.contains(TOKEN), "token leaked");
+    (status.code().unwrap(), strip_ansi(&rest))
 }
 
 /// The text of terminal output without colour and cursor escape sequences.
@@ -867,19 +857,24 @@ fn strip_ansi(s: &str) -> String {
 fn clear_on_a_terminal_asks_and_yes_removes_all() {
     let w = World::new();
     let keys = three_keys(&w);
-    let (code, shown) = w.run_on_tty(&["keys", "clear"], "y\n");
-    assert_eq!(code, 0, "{shown}");
     let lines: Vec<String> = keys.iter().map(|(p, l, _)| expected_line(p, l)).collect();
-    let removed: Vec<String> = lines.iter().map(|l| format!("Removed {l}\n")).collect();
-    assert!(
-        shown.ends_with(&format!(
-            "This removes 3 SSH keys from your Heroku account:\n  {}\nRemove them all? [y/N] \
-             Remove them all? yes\n{}",
-            lines.join("\n  "),
-            removed.concat()
-        )),
-        "{shown}"
+    let mut pty = w.on_tty(&["keys", "clear"]);
+    let listed = pty.expect("Remove them all? [y/N]");
+    assert_eq!(
+        strip_ansi(&listed),
+        format!(
+            "This removes 3 SSH keys from your Heroku account:\n  {}\nRemove them all? [y/N]",
+            lines.join("\n  ")
+        )
     );
+    pty.send("y");
+    let (code, rest) = finish(pty);
+    assert_eq!(code, 0, "{rest}");
+    assert!(rest.starts_with(" Remove them all? yes\n"), "{rest}");
+    // The spinner's frames may precede the report; the report lines are whole.
+    for l in &lines {
+        assert!(rest.contains(&format!("Removed {l}\n")), "{rest}");
+    }
     assert!(w.api.keys(EMAIL).is_empty());
 }
 
@@ -887,11 +882,14 @@ fn clear_on_a_terminal_asks_and_yes_removes_all() {
 fn clear_on_a_terminal_defaults_to_no() {
     let w = World::new();
     three_keys(&w);
-    let (code, shown) = w.run_on_tty(&["keys", "clear"], "\n");
-    assert_eq!(code, 1, "{shown}");
+    let mut pty = w.on_tty(&["keys", "clear"]);
+    pty.expect("Remove them all? [y/N]");
+    pty.send("\r");
+    let (code, rest) = finish(pty);
+    assert_eq!(code, 1, "{rest}");
     assert!(
-        shown.ends_with("Remove them all? [y/N] Remove them all? no\nherossh: nothing removed\n"),
-        "{shown}"
+        rest.ends_with("Remove them all? no\nherossh: nothing removed\n"),
+        "{rest}"
     );
     assert_eq!(w.api.keys(EMAIL).len(), 3);
     assert_eq!(w.api.request_lines(), ["GET /account/keys"]);
@@ -901,26 +899,26 @@ fn clear_on_a_terminal_defaults_to_no() {
 fn add_on_a_terminal_confirms_the_found_key_default_yes() {
     let w = World::new();
     let (p, _) = w.ssh_key("id_ed25519", "ed25519", "me@box");
-    let (code, shown) = w.run_on_tty(&["keys", "add"], "\n");
-    assert_eq!(code, 0, "{shown}");
+    let mut pty = w.on_tty(&["keys", "add"]);
+    pty.expect("Found an SSH public key at ~/.ssh/id_ed25519.pub");
+    pty.expect("Would you like to upload it to Heroku? [Y/n]");
+    pty.send("\r");
+    let (code, rest) = finish(pty);
+    assert_eq!(code, 0, "{rest}");
     assert!(
-        shown.contains(
-            "Found an SSH public key at ~/.ssh/id_ed25519.pub\nWould you like to upload it to \
-             Heroku? [Y/n] Would you like to upload it to Heroku? yes\n"
-        ),
-        "{shown}"
-    );
-    assert!(
-        shown.ends_with("Uploading ~/.ssh/id_ed25519.pub SSH key... done\n"),
-        "{shown}"
+        rest.ends_with("Uploading ~/.ssh/id_ed25519.pub SSH key... done\n"),
+        "{rest}"
     );
     assert_eq!(w.api.keys(EMAIL)[0].fingerprint, md5_of(&p));
 
     let w = World::new();
     w.ssh_key("id_ed25519", "ed25519", "me@box");
-    let (code, shown) = w.run_on_tty(&["keys", "add"], "n\n");
-    assert_eq!(code, 1, "{shown}");
-    assert!(shown.ends_with("herossh: nothing uploaded\n"), "{shown}");
+    let mut pty = w.on_tty(&["keys", "add"]);
+    pty.expect("Would you like to upload it to Heroku? [Y/n]");
+    pty.send("n");
+    let (code, rest) = finish(pty);
+    assert_eq!(code, 1, "{rest}");
+    assert!(rest.ends_with("herossh: nothing uploaded\n"), "{rest}");
     assert!(w.api.requests().is_empty());
 }
 
@@ -929,16 +927,17 @@ fn add_on_a_terminal_lets_you_choose_among_several() {
     let w = World::new();
     w.ssh_key("id_ed25519", "ed25519", "e");
     let (p_rsa, _) = w.ssh_key("id_rsa", "ed25519", "r");
+    let mut pty = w.on_tty(&["keys", "add"]);
+    pty.expect("Which SSH key would you like to upload?");
+    pty.expect("~/.ssh/id_rsa.pub");
     // Arrow down once, then Enter: the second candidate.
-    let (code, shown) = w.run_on_tty(&["keys", "add"], "\u{1b}[B\n");
-    assert_eq!(code, 0, "{shown}");
+    pty.send("\u{1b}[B");
+    pty.send("\r");
+    let (code, rest) = finish(pty);
+    assert_eq!(code, 0, "{rest}");
     assert!(
-        shown.contains("Which SSH key would you like to upload?"),
-        "{shown}"
-    );
-    assert!(
-        shown.ends_with("Uploading ~/.ssh/id_rsa.pub SSH key... done\n"),
-        "{shown}"
+        rest.ends_with("Uploading ~/.ssh/id_rsa.pub SSH key... done\n"),
+        "{rest}"
     );
     let keys = w.api.keys(EMAIL);
     assert_eq!(keys.len(), 1);
@@ -948,18 +947,19 @@ fn add_on_a_terminal_lets_you_choose_among_several() {
 #[test]
 fn add_on_a_terminal_offers_to_generate_a_key_when_there_is_none() {
     let w = World::new();
-    let (code, shown) = w.run_on_tty(&["keys", "add"], "\n");
-    assert_eq!(code, 0, "{shown}");
-    assert!(
-        shown.contains(
-            "Could not find an SSH public key in ~/.ssh.\nWould you like to generate a 3072-bit \
-             RSA key without passphrase at ~/.ssh/id_rsa? [Y/n] "
-        ),
-        "{shown}"
+    let mut pty = w.on_tty(&["keys", "add"]);
+    let asked = pty.expect("[Y/n]");
+    assert_eq!(
+        strip_ansi(&asked),
+        "Could not find an SSH public key in ~/.ssh.\nWould you like to generate a 3072-bit RSA \
+         key without passphrase at ~/.ssh/id_rsa? [Y/n]"
     );
+    pty.send("\r");
+    let (code, rest) = finish(pty);
+    assert_eq!(code, 0, "{rest}");
     assert!(
-        shown.ends_with("Uploading ~/.ssh/id_rsa.pub SSH key... done\n"),
-        "{shown}"
+        rest.ends_with("Uploading ~/.ssh/id_rsa.pub SSH key... done\n"),
+        "{rest}"
     );
     let pub_path = w.env.home().join(".ssh/id_rsa.pub");
     assert_eq!(w.api.keys(EMAIL)[0].fingerprint, md5_of(&pub_path));
@@ -969,12 +969,11 @@ fn add_on_a_terminal_offers_to_generate_a_key_when_there_is_none() {
 fn remove_on_a_terminal_confirms_a_shared_comment() {
     let w = World::new();
     let keys = three_keys(&w);
-    let (code, shown) = w.run_on_tty(&["keys", "remove", "laptop"], "y\n");
-    assert_eq!(code, 0, "{shown}");
-    assert!(
-        shown.contains("Remove all 2 of them? [y/N] Remove all 2 of them? yes\n"),
-        "{shown}"
-    );
+    let mut pty = w.on_tty(&["keys", "remove", "laptop"]);
+    pty.expect("Remove all 2 of them? [y/N]");
+    pty.send("y");
+    let (code, rest) = finish(pty);
+    assert_eq!(code, 0, "{rest}");
     assert_eq!(w.api.keys(EMAIL), vec![keys[0].2.clone()]);
 }
 
