@@ -65,6 +65,13 @@ impl Client {
         token: &Secret,
         timeouts: Timeouts,
     ) -> Result<Client> {
+        // A HEROKU_HOST that is not a URL is the user's to fix (exit 2), not a network error.
+        reqwest::Url::parse(&endpoint.api_url).map_err(|e| {
+            Error::usage(format!(
+                "HEROKU_HOST gives the API URL {:?}, which is not a valid URL: {e}",
+                endpoint.api_url
+            ))
+        })?;
         let mut auth =
             HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
                 Error::auth(
@@ -276,6 +283,24 @@ mod tests {
         );
         assert_eq!(encode_segment("aa:bb:cc"), "aa:bb:cc");
         assert_eq!(encode_segment("a/b?c d"), "a%2Fb%3Fc%20d");
+    }
+
+    #[test]
+    fn an_invalid_api_url_is_a_usage_error() {
+        for host in ["http://[::1", "https://exa mple.com"] {
+            let e = Client::with_timeouts(
+                &Endpoint::from_values(Some(host), None),
+                &Secret::new("t"),
+                Timeouts::default(),
+            )
+            .unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{host}");
+            assert!(
+                e.message.starts_with("HEROKU_HOST gives the API URL"),
+                "{}",
+                e.message
+            );
+        }
     }
 
     #[test]
