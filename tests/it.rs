@@ -5,4 +5,6 @@
 mod support;
 
 mod cli_surface;
+mod fake_api;
 mod keygen;
+mod keys;
