@@ -444,8 +444,8 @@ impl<'a> Evaluator<'a> {
                 Some(a) => (true, a.to_ascii_lowercase()),
                 None => (false, word.to_ascii_lowercase()),
             };
-            attributes += 1;
             if attr == "all" {
+                // `all` stands alone, though it may follow canonical/final.
                 if attributes > 1 || words.len() - i > 0 && !words[i].starts_with('#') {
                     return Err(at(
                         "'all' cannot be combined with other Match attributes".into()
@@ -454,8 +454,9 @@ impl<'a> Evaluator<'a> {
                 if negate {
                     result = false;
                 }
-                continue;
+                break;
             }
+            attributes += 1;
             if attr == "canonical" || attr == "final" {
                 if attr == "final" {
                     self.want_final_pass = true;
@@ -515,7 +516,11 @@ impl<'a> Evaluator<'a> {
                 result = false;
             }
         }
-        if attributes == 0 {
+        if attributes == 0
+            && !words
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case("all") || w.eq_ignore_ascii_case("!all"))
+        {
             return Err(at("One or more attributes required for Match".into()));
         }
         Ok(result)
@@ -1024,7 +1029,21 @@ pub const PRINTED: &[&str] = &[
     "proxyjump",
 ];
 
+/// ssh refuses command-line host names with shell metacharacters (CVE-2023-51385 fix).
+fn valid_hostname(s: &str) -> bool {
+    !s.starts_with('-')
+        && !s
+            .chars()
+            .any(|c| "'`\"$\\;&<>|(){}".contains(c) || c.is_whitespace() || c.is_control())
+}
+
 pub fn evaluate(req: &Request) -> Result<Resolved> {
+    if !valid_hostname(&req.host) {
+        return Err(Error::usage(format!(
+            "hostname contains invalid characters: {:?}",
+            req.host
+        )));
+    }
     let home = crate::paths::home_dir();
     let mut ev = Evaluator {
         req,
@@ -1180,7 +1199,7 @@ fn finish(ev: Evaluator, hostname: String, home: &Path) -> Result<Resolved> {
                 Some(v) => push(k, v.value.clone(), Some(&v.origin)),
                 None => push(k, "none".into(), None),
             },
-            "pubkeyacceptedalgorithms" => {
+            "pubkeyacceptedalgorithms" if get(k).is_some() => {
                 if let Some(v) = get(k) {
                     push(k, super::algorithms::assemble(&v.value), Some(&v.origin));
                 }
@@ -1287,6 +1306,15 @@ fn finish(ev: Evaluator, hostname: String, home: &Path) -> Result<Resolved> {
                     }
                     push(k, s, Some(origin));
                 }
+            }
+            // Debian's keepalive patch: BatchMode without ServerAliveInterval means 300 s.
+            "serveraliveinterval"
+                if get(k).is_none() && get("batchmode").is_some_and(|b| b.value == "yes") =>
+            {
+                push(k, "300".into(), get("batchmode").map(|b| &b.origin));
+            }
+            "pubkeyacceptedalgorithms" if get(k).is_none() => {
+                push(k, super::algorithms::DEFAULT_PUBKEY.into(), None);
             }
             _ => match get(k) {
                 Some(v) => push(k, v.value.clone(), Some(&v.origin)),
