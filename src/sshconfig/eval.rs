@@ -1206,7 +1206,14 @@ fn finish(ev: Evaluator, hostname: String, home: &Path) -> Result<Resolved> {
             }
             "dynamicforward" | "localforward" => {
                 for (f, origin) in &o.local_forwards {
-                    if (k == "dynamicforward") == f.dynamic() {
+                    // ssh -G's own filter: a forward without a connect host (socket to
+                    // socket) is printed under both keywords.
+                    let shown = if k == "dynamicforward" {
+                        f.connect_host.is_none() || f.dynamic()
+                    } else {
+                        !f.dynamic()
+                    };
+                    if shown {
                         let mut f = f.clone();
                         if let Some(p) = &f.listen_path {
                             f.listen_path = Some(t.percent(&tokens::tilde(p), None)?);
@@ -1246,8 +1253,6 @@ fn finish(ev: Evaluator, hostname: String, home: &Path) -> Result<Resolved> {
                 }
             }
             "userknownhostsfile" => match &o.user_known_hosts {
-                Some((list, _)) if list.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => {
-                }
                 Some((list, origin)) => {
                     let files: Result<Vec<String>> = list.iter().map(|f| expand(f)).collect();
                     push(k, files?.join(" "), Some(origin));
@@ -1259,8 +1264,6 @@ fn finish(ev: Evaluator, hostname: String, home: &Path) -> Result<Resolved> {
                 ),
             },
             "globalknownhostsfile" => match &o.global_known_hosts {
-                Some((list, _)) if list.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => {
-                }
                 Some((list, origin)) => push(k, list.join(" "), Some(origin)),
                 None => push(
                     k,

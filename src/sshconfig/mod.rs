@@ -154,7 +154,10 @@ impl Resolved {
     }
 }
 
+/// A known-hosts list as printed; `none` means no file at all.
 fn split_files(v: Option<&str>) -> Vec<PathBuf> {
-    v.map(|s| s.split(' ').map(PathBuf::from).collect())
-        .unwrap_or_default()
+    match v {
+        Some(s) if !s.eq_ignore_ascii_case("none") => s.split(' ').map(PathBuf::from).collect(),
+        _ => Vec::new(),
+    }
 }
