@@ -433,3 +433,372 @@ fn match_exec_is_not_run_without_allow_exec() {
     assert!(marker.exists());
     assert!(out.contains("\nuser viaexec\n"), "{out}");
 }
+
+// ---------------------------------------------------------------------------------------
+// fix-config
+
+/// A real key pair made by ssh-keygen at `~/.ssh/NAME` (or anywhere under home).
+fn keypair(env: &TestEnv, rel: &str) -> PathBuf {
+    let p = env.home().join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let st = env
+        .program("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
+        .arg(&p)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    p
+}
+
+/// `ssh -G`'s first identityfile and its identitiesonly for `host`.
+fn ssh_pin(env: &TestEnv, config: &Path, host: &str, extra: &[(&str, &str)]) -> (String, String) {
+    let mut cmd = env.program("ssh");
+    cmd.arg("-G").arg("-F").arg(config).arg(host);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "ssh -G failed on {}", config.display());
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let get = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .unwrap_or("")
+            .to_string()
+    };
+    (get("identityfile "), get("identitiesonly "))
+}
+
+fn backups(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.to_string_lossy().contains(".herossh-") && p.to_string_lossy().ends_with(".bak")
+        })
+        .collect()
+}
+
+/// Lines of `before` that are missing from `after` (in order): what the edit changed.
+fn removed_lines(before: &[u8], after: &[u8]) -> Vec<String> {
+    let b = syntax::parse(before);
+    let a = syntax::parse(after);
+    let mut j = 0;
+    let mut removed = Vec::new();
+    for l in &b.lines {
+        match a.lines[j..].iter().position(|x| x.raw == l.raw) {
+            Some(k) => j += k + 1,
+            None => removed.push(String::from_utf8_lossy(&l.raw).into_owned()),
+        }
+    }
+    removed
+}
+
+fn fix(env: &TestEnv, args: &[&str], config: Option<&Path>) -> std::process::Output {
+    let mut cmd = env.herossh();
+    cmd.arg("fix-config").args(args);
+    if let Some(c) = config {
+        cmd.arg("-F").arg(c);
+    }
+    cmd.output().unwrap()
+}
+
+/// fix-config on every fixture and every corpus config ssh -G accepts: ssh -G then offers
+/// the identity first with IdentitiesOnly yes, the original lines are all still there (bar
+/// an IdentitiesOnly value), the backup holds the original, and a second run is a no-op.
+#[test]
+fn fix_config_pins_every_fixture_and_corpus_file() {
+    let env = TestEnv::new();
+    let key = keypair(&env, ".ssh/id_heroku");
+    let key_s = key.to_str().unwrap().to_string();
+    let scratch = env.scratch();
+    let agent = scratch.join("agent.sock");
+    let extra = [
+        ("HEROSSH_FIXTURE_AGENT", agent.to_str().unwrap()),
+        ("HEROSSH_FIXTURE_DIR", scratch.to_str().unwrap()),
+    ];
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/ssh_config");
+    let sources = std::fs::read_to_string(corpus.join("SOURCES.tsv")).unwrap();
+    let mut files = fixtures();
+    for row in sources.lines().skip(1) {
+        let cols: Vec<&str> = row.split('\t').collect();
+        // ssh -G is the oracle, so only files it accepts; Match exec files need --allow-exec.
+        if cols[5] == "yes" && !cols[9].contains("exec") {
+            files.push(corpus.join(cols[0]));
+        }
+    }
+    assert!(files.len() > 70);
+    let mut failures = Vec::new();
+    for (n, src) in files.iter().enumerate() {
+        let dir = scratch.join(format!("c{n}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("config");
+        let original = std::fs::read(src).unwrap();
+        std::fs::write(&cfg, &original).unwrap();
+        let mut cmd = env.herossh();
+        cmd.args(["fix-config", "-i", &key_s, "-F"]).arg(&cfg);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let o = cmd.output().unwrap();
+        let (_, err) = support::out(&o);
+        if !o.status.success() {
+            failures.push(format!(
+                "{}: exit {:?}: {err}",
+                src.display(),
+                o.status.code()
+            ));
+            continue;
+        }
+        let after = std::fs::read(&cfg).unwrap();
+        if err.contains("already pinned") {
+            // basic.conf pins heroku.com already: nothing may change.
+            if after != original || !backups(&dir).is_empty() {
+                failures.push(format!("{}: changed although pinned", src.display()));
+            }
+            continue;
+        }
+        let pin = ssh_pin(&env, &cfg, "heroku.com", &extra);
+        if pin != ("~/.ssh/id_heroku".to_string(), "yes".to_string()) {
+            failures.push(format!("{}: ssh -G gives {pin:?}", src.display()));
+        }
+        let removed = removed_lines(&original, &after);
+        if removed.len() > 1
+            || removed
+                .iter()
+                .any(|l| !l.to_lowercase().contains("identitiesonly"))
+        {
+            failures.push(format!("{}: lines changed: {removed:?}", src.display()));
+        }
+        let added = syntax::parse(&after).lines.len() - syntax::parse(&original).lines.len();
+        if added > 7 {
+            failures.push(format!("{}: {added} lines added", src.display()));
+        }
+        let b = backups(&dir);
+        if b.len() != 1 || std::fs::read(&b[0]).unwrap() != original {
+            failures.push(format!("{}: backup {b:?}", src.display()));
+        }
+        let mut again = env.herossh();
+        again.args(["fix-config", "-i", &key_s, "-F"]).arg(&cfg);
+        for (k, v) in extra {
+            again.env(k, v);
+        }
+        let o2 = again.output().unwrap();
+        let (_, err2) = support::out(&o2);
+        if !o2.status.success()
+            || !err2.contains("already pinned")
+            || std::fs::read(&cfg).unwrap() != after
+        {
+            failures.push(format!("{}: second run: {err2}", src.display()));
+        }
+        if backups(&dir).len() != 1 {
+            failures.push(format!("{}: second run made a backup", src.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn fix_config_updates_the_hosts_block_in_its_style() {
+    let env = TestEnv::new();
+    let key = keypair(&env, ".ssh/id_heroku");
+    let cfg = env.write(
+        "cfg",
+        "# mine\r\nHost heroku.com\r\n\tHostName=heroku.com\r\n\tIdentitiesOnly=no # was off\r\n\r\nHost *\r\n\tUser me",
+    );
+    let o = fix(&env, &["-i", key.to_str().unwrap()], Some(&cfg));
+    assert!(o.status.success(), "{:?}", support::out(&o));
+    assert_eq!(
+        std::fs::read(&cfg).unwrap(),
+        b"# mine\r\nHost heroku.com\r\n\tIdentityFile=~/.ssh/id_heroku\r\n\tHostName=heroku.com\r\n\tIdentitiesOnly=yes # was off\r\n\r\nHost *\r\n\tUser me"
+    );
+    assert_eq!(
+        ssh_pin(&env, &cfg, "heroku.com", &[]),
+        ("~/.ssh/id_heroku".into(), "yes".into())
+    );
+}
+
+#[test]
+fn fix_config_dry_run_prints_a_diff_and_writes_nothing() {
+    let env = TestEnv::new();
+    let key = keypair(&env, ".ssh/id_heroku");
+    let original = "Host *\n  IdentityFile ~/.ssh/id_default\n  IdentitiesOnly yes\n";
+    let cfg = env.write("d/config", original);
+    let o = fix(
+        &env,
+        &["--dry-run", "-i", key.to_str().unwrap()],
+        Some(&cfg),
+    );
+    assert!(o.status.success());
+    let (out, err) = support::out(&o);
+    assert_eq!(
+        out,
+        "--- a/config\n+++ b/config\n@@ -1,3 +1,8 @@\n+Host heroku.com\n+  HostName heroku.com\n+  IdentityFile ~/.ssh/id_heroku\n+  IdentitiesOnly yes\n+\n Host *\n   IdentityFile ~/.ssh/id_default\n   IdentitiesOnly yes\n"
+    );
+    assert!(err.contains("dry run"), "{err}");
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), original);
+    assert!(backups(&env.home().join("d")).is_empty());
+}
+
+#[test]
+fn fix_config_edits_a_symlinked_config_at_its_target() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let key = keypair(&env, ".ssh/id_heroku");
+    let target = env.write("dotfiles/ssh_config", "Host github.com\n  User git\n");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = env.ssh_dir().join("config");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = fix(&env, &["-i", key.to_str().unwrap()], None);
+    assert!(o.status.success(), "{:?}", support::out(&o));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "Host github.com\n  User git\n\nHost heroku.com\n  HostName heroku.com\n  IdentityFile ~/.ssh/id_heroku\n  IdentitiesOnly yes\n"
+    );
+    assert_eq!(support::mode(&target), 0o640);
+    let b = backups(&env.home().join("dotfiles"));
+    assert_eq!(b.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(&b[0]).unwrap(),
+        "Host github.com\n  User git\n"
+    );
+    assert!(backups(&env.ssh_dir()).is_empty());
+}
+
+#[test]
+fn fix_config_creates_a_missing_config_0600_and_ssh_dir_0700() {
+    let env = TestEnv::new();
+    let key = keypair(&env, "keys/id_work");
+    assert!(!env.home().join(".ssh").exists());
+    let o = fix(
+        &env,
+        &["-i", key.to_str().unwrap(), "--host", "git.example.com"],
+        None,
+    );
+    assert!(o.status.success(), "{:?}", support::out(&o));
+    let cfg = env.home().join(".ssh/config");
+    assert_eq!(support::mode(&env.home().join(".ssh")), 0o700);
+    assert_eq!(support::mode(&cfg), 0o600);
+    assert_eq!(
+        std::fs::read_to_string(&cfg).unwrap(),
+        "Host git.example.com\n  HostName git.example.com\n  IdentityFile ~/keys/id_work\n  IdentitiesOnly yes\n"
+    );
+    assert_eq!(
+        ssh_pin(&env, &cfg, "git.example.com", &[]),
+        ("~/keys/id_work".into(), "yes".into())
+    );
+}
+
+#[test]
+fn fix_config_keeps_a_missing_final_newline() {
+    let env = TestEnv::new();
+    let key = keypair(&env, ".ssh/id_heroku");
+    let cfg = env.write("cfg", "Host other\n  User x");
+    let o = fix(&env, &["-i", key.to_str().unwrap()], Some(&cfg));
+    assert!(o.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&cfg).unwrap(),
+        "Host other\n  User x\n\nHost heroku.com\n  HostName heroku.com\n  IdentityFile ~/.ssh/id_heroku\n  IdentitiesOnly yes"
+    );
+}
+
+#[test]
+fn fix_config_moves_above_global_pins_without_changing_other_hosts() {
+    let env = TestEnv::new();
+    let key = keypair(&env, ".ssh/id_heroku");
+    let original = "# top\nIdentitiesOnly no\nIdentityFile ~/.ssh/id_global\n\nHost x\n  User y\n";
+    let cfg = env.write("cfg", original);
+    let before_x = ssh_g(&env, &cfg, "x", &[]);
+    let o = fix(&env, &["-i", key.to_str().unwrap()], Some(&cfg));
+    let (_, err) = support::out(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("above global lines"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&cfg).unwrap(),
+        "# top\nHost heroku.com\n  HostName heroku.com\n  IdentityFile ~/.ssh/id_heroku\n  IdentitiesOnly yes\nHost *\nIdentitiesOnly no\nIdentityFile ~/.ssh/id_global\n\nHost x\n  User y\n"
+    );
+    assert_eq!(ssh_g(&env, &cfg, "x", &[]), before_x);
+    assert_eq!(
+        ssh_pin(&env, &cfg, "heroku.com", &[]),
+        ("~/.ssh/id_heroku".into(), "yes".into())
+    );
+}
+
+#[test]
+fn fix_config_never_rewrites_a_config_that_does_not_parse() {
+    let env = TestEnv::new();
+    let key = keypair(&env, ".ssh/id_heroku");
+    let original = "Host heroku.com\n  Bogus yes\n";
+    let cfg = env.write("d/cfg", original);
+    let o = fix(&env, &["-i", key.to_str().unwrap()], Some(&cfg));
+    assert_eq!(o.status.code(), Some(1));
+    let (out, err) = support::out(&o);
+    assert_eq!(out, "");
+    assert!(
+        err.contains("does not parse, so it was left untouched"),
+        "{err}"
+    );
+    assert!(err.contains("Bad configuration option: bogus"), "{err}");
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), original);
+    assert!(backups(&env.home().join("d")).is_empty());
+}
+
+#[test]
+fn fix_config_chooses_the_identity_or_explains() {
+    let env = TestEnv::new();
+    // No key at all.
+    let o = fix(&env, &[], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        support::out(&o).1.contains("no key pair"),
+        "{:?}",
+        support::out(&o)
+    );
+    // -i that does not exist, and a .pub given instead of the private key.
+    let o = fix(&env, &["-i", "/nonexistent/id"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        support::out(&o)
+            .1
+            .contains("identity /nonexistent/id does not exist")
+    );
+    let one = keypair(&env, ".ssh/id_one");
+    let o = fix(&env, &["-i", &format!("{}.pub", one.display())], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(support::out(&o).1.contains("is a public key"));
+    // The only key pair is used.
+    let o = fix(&env, &["--dry-run"], None);
+    assert!(o.status.success(), "{:?}", support::out(&o));
+    assert!(
+        support::out(&o)
+            .0
+            .contains("+  IdentityFile ~/.ssh/id_one\n")
+    );
+    // Two: no terminal, so a usage error listing both.
+    keypair(&env, ".ssh/id_two");
+    let o = fix(&env, &[], None);
+    assert_eq!(o.status.code(), Some(2));
+    let (_, err) = support::out(&o);
+    assert!(err.contains("~/.ssh/id_one, ~/.ssh/id_two"), "{err}");
+    assert!(!env.ssh_dir().join("config").exists());
+    // A private key without its .pub works, with a warning.
+    std::fs::remove_file(env.ssh_dir().join("id_two.pub")).unwrap();
+    let o = fix(
+        &env,
+        &["-i", env.ssh_dir().join("id_two").to_str().unwrap()],
+        None,
+    );
+    assert!(o.status.success());
+    assert!(
+        support::out(&o).1.contains("has no"),
+        "{:?}",
+        support::out(&o)
+    );
+}

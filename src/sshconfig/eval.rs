@@ -104,6 +104,18 @@ pub struct Request {
     pub user: Option<String>,
     pub port: Option<u16>,
     pub allow_exec: bool,
+    /// File contents to use instead of what is on disk: fix-config verifies an edit by
+    /// evaluating it before anything is written.
+    pub overrides: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl Request {
+    fn override_for(&self, path: &Path) -> Option<&[u8]> {
+        self.overrides
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, b)| b.as_slice())
+    }
 }
 
 struct Evaluator<'a> {
@@ -160,13 +172,15 @@ impl<'a> Evaluator<'a> {
                 chain.join(" -> ")
             )));
         }
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::usage(format!(
-                "Can't open user config file {}: {e}",
-                path.display()
-            ))
-        })?;
-        let parsed = syntax::parse(&bytes);
+        let parsed = match self.req.override_for(path) {
+            Some(b) => syntax::parse(b),
+            None => syntax::parse(&std::fs::read(path).map_err(|e| {
+                Error::usage(format!(
+                    "Can't open user config file {}: {e}",
+                    path.display()
+                ))
+            })?),
+        };
         self.stack.push(path.to_path_buf());
         let mut errors = Vec::new();
         for (i, line) in parsed.lines.iter().enumerate() {
@@ -577,7 +591,7 @@ pub fn conn_hash(thishost: &str, host: &str, port: &str, user: &str) -> String {
 }
 
 /// glob(3) as OpenSSH calls it for Include: sorted matches; no match gives nothing.
-fn glob(pattern: &str) -> Vec<PathBuf> {
+pub(crate) fn glob(pattern: &str) -> Vec<PathBuf> {
     let Ok(c) = CString::new(pattern) else {
         return Vec::new();
     };
@@ -1030,7 +1044,7 @@ pub const PRINTED: &[&str] = &[
 ];
 
 /// ssh refuses command-line host names with shell metacharacters (CVE-2023-51385 fix).
-fn valid_hostname(s: &str) -> bool {
+pub(crate) fn valid_hostname(s: &str) -> bool {
     !s.starts_with('-')
         && !s
             .chars()
@@ -1076,7 +1090,7 @@ pub fn evaluate(req: &Request) -> Result<Resolved> {
     };
     let run_pass = |ev: &mut Evaluator| -> Result<()> {
         for (path, user_conf, required) in &files {
-            if !required && !path.exists() {
+            if !required && !path.exists() && ev.req.override_for(path).is_none() {
                 continue;
             }
             let mut active = true;

@@ -6,6 +6,8 @@
 //! never lose a byte and must always agree with OpenSSH.
 
 pub mod algorithms;
+pub mod diff;
+pub mod edit;
 pub mod eval;
 pub mod keywords;
 pub mod pattern;
@@ -36,6 +38,7 @@ pub fn resolve(host: &str, opts: &ResolveOptions) -> crate::error::Result<Resolv
         user: opts.user.clone(),
         port: opts.port,
         allow_exec: opts.allow_exec,
+        overrides: Vec::new(),
     })
 }
 
