@@ -8,6 +8,7 @@
 //! resolves differently, so an edit that would surprise the user is never written.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::eval::{self, Request};
 use super::syntax::{self, Config, Eol, Line, LineKind};
@@ -63,8 +64,9 @@ pub fn plan(req: &FixRequest) -> Result<Outcome> {
         }
     }
     let hosts = hosts_to_compare(req, &sources);
+    let cache = eval::ParseCache::default();
     // The baseline must evaluate: a config that does not parse is never rewritten.
-    let baseline = resolve_all(req, &hosts, None).map_err(|e| {
+    let baseline = resolve_all(req, &hosts, None, &cache).map_err(|e| {
         Error::failed(format!(
             "{} does not parse, so it was left untouched: {}",
             req.config.display(),
@@ -75,53 +77,62 @@ pub fn plan(req: &FixRequest) -> Result<Outcome> {
     if is_pinned(&baseline[0], &want) {
         return Ok(Outcome::AlreadyPinned);
     }
+    // The host itself: only identityfile/identitiesonly (and HostName) may differ.
+    let strip = |r: &eval::Resolved| -> Vec<String> {
+        lines_of(r)
+            .into_iter()
+            .filter(|l| {
+                !l.starts_with("identityfile ")
+                    && !l.starts_with("identitiesonly ")
+                    && !l.starts_with("hostname ")
+                    && !l.starts_with("controlpath ")
+            })
+            .collect()
+    };
     let mut tried = Vec::new();
     for (idx, description, after) in candidates(req, &sources, &baseline[0]) {
         let src = &sources[idx];
-        let new_bytes = after.print();
-        let results = match resolve_all(req, &hosts, Some((&src.path, &new_bytes))) {
+        let parsed = eval::prepare(&src.path, after.clone());
+        let over = Some((&src.path, parsed));
+        // HOST first (cheap), then every other host only for a candidate that pins it.
+        let mine = match resolve_all(req, &hosts[..1], over.clone(), &cache) {
             Ok(r) => r,
             Err(e) => {
                 tried.push(format!("{description}: {}", e.message));
                 continue;
             }
         };
-        if !is_pinned(&results[0], &want) {
+        if !is_pinned(&mine[0], &want) {
             tried.push(format!(
                 "{description}: {} would still resolve to identityfile {} / identitiesonly {}",
                 req.host,
-                results[0].get("identityfile").unwrap_or("?"),
-                results[0].get("identitiesonly").unwrap_or("?")
+                mine[0].get("identityfile").unwrap_or("?"),
+                mine[0].get("identitiesonly").unwrap_or("?")
             ));
             continue;
         }
-        if let Some(h) = hosts[1..]
-            .iter()
-            .zip(&baseline[1..])
-            .zip(&results[1..])
-            .find(|((_, b), a)| lines_of(b) != lines_of(a))
-            .map(|((h, _), _)| h)
-        {
-            tried.push(format!("{description}: it would change how {h} resolves"));
-            continue;
-        }
-        // The host itself: only identityfile/identitiesonly (and HostName) may differ.
-        let strip = |r: &eval::Resolved| -> Vec<String> {
-            lines_of(r)
-                .into_iter()
-                .filter(|l| {
-                    !l.starts_with("identityfile ")
-                        && !l.starts_with("identitiesonly ")
-                        && !l.starts_with("hostname ")
-                        && !l.starts_with("controlpath ")
-                })
-                .collect()
-        };
-        if strip(&baseline[0]) != strip(&results[0]) {
+        if strip(&baseline[0]) != strip(&mine[0]) {
             tried.push(format!(
                 "{description}: it would change other settings of {}",
                 req.host
             ));
+            continue;
+        }
+        let others = match resolve_all(req, &hosts[1..], over, &cache) {
+            Ok(r) => r,
+            Err(e) => {
+                tried.push(format!("{description}: {}", e.message));
+                continue;
+            }
+        };
+        if let Some(h) = hosts[1..]
+            .iter()
+            .zip(&baseline[1..])
+            .zip(&others)
+            .find(|((_, b), a)| lines_of(b) != lines_of(a))
+            .map(|((h, _), _)| h)
+        {
+            tried.push(format!("{description}: it would change how {h} resolves"));
             continue;
         }
         return Ok(Outcome::Edit(Plan {
@@ -196,15 +207,20 @@ fn hosts_to_compare(req: &FixRequest, sources: &[Source]) -> Vec<String> {
 fn resolve_all(
     req: &FixRequest,
     hosts: &[String],
-    over: Option<(&PathBuf, &[u8])>,
+    over: Option<(&PathBuf, Arc<eval::Prepared>)>,
+    cache: &eval::ParseCache,
 ) -> Result<Vec<eval::Resolved>> {
     let mut overrides = Vec::new();
-    if let Some((p, b)) = over {
-        overrides.push((p.clone(), b.to_vec()));
+    let replaces_main = over.as_ref().is_some_and(|(p, _)| **p == req.config);
+    if let Some((p, c)) = over {
+        overrides.push((p.clone(), c));
     }
-    if !req.config.exists() && over.is_none_or(|(p, _)| *p != req.config) {
+    if !req.config.exists() && !replaces_main {
         // A missing config evaluates as an empty one.
-        overrides.push((req.config.clone(), Vec::new()));
+        overrides.push((
+            req.config.clone(),
+            eval::prepare(&req.config, Config::default()),
+        ));
     }
     hosts
         .iter()
@@ -220,6 +236,7 @@ fn resolve_all(
                 port: None,
                 allow_exec: false,
                 overrides: overrides.clone(),
+                cache: Some(cache.clone()),
             })
         })
         .collect()

@@ -3,15 +3,28 @@
 //! depth 16), first value wins except for the accumulating keywords, then the defaults and
 //! the token expansions `ssh` applies before printing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::keywords::{self, Known};
 use super::pattern::{self, ListMatch};
-use super::syntax::{self, Directive};
+use super::syntax::{self, Config, Directive};
 use super::tokens::{self, Tokens};
 use crate::error::{Error, Result};
+
+/// The local user and host name, looked up once per process: fix-config evaluates hundreds
+/// of hosts and each lookup goes through NSS.
+fn local_user() -> String {
+    static USER: OnceLock<String> = OnceLock::new();
+    USER.get_or_init(crate::paths::local_user).clone()
+}
+
+fn this_host() -> String {
+    static HOST: OnceLock<String> = OnceLock::new();
+    HOST.get_or_init(crate::paths::hostname).clone()
+}
 
 /// OpenSSH's READCONF_MAX_DEPTH.
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -104,17 +117,99 @@ pub struct Request {
     pub user: Option<String>,
     pub port: Option<u16>,
     pub allow_exec: bool,
-    /// File contents to use instead of what is on disk: fix-config verifies an edit by
-    /// evaluating it before anything is written.
-    pub overrides: Vec<(PathBuf, Vec<u8>)>,
+    /// Parsed files to use instead of what is on disk: fix-config verifies an edit by
+    /// evaluating it before anything is written (see [`prepare`]).
+    pub overrides: Vec<(PathBuf, Arc<Prepared>)>,
+    /// Files already read, shared between evaluations of many hosts (fix-config compares
+    /// every host named in the file; reading and checking each file once keeps that fast).
+    pub cache: Option<ParseCache>,
+}
+
+/// Prepared files by path.
+pub type ParseCache = Arc<Mutex<HashMap<PathBuf, Arc<Prepared>>>>;
+
+/// A parsed file plus what every line means regardless of the host: most lines of a big
+/// config do not apply to the host being resolved, and for those only this is needed.
+#[derive(Debug)]
+pub struct Prepared {
+    pub config: Config,
+    info: Vec<LineInfo>,
+}
+
+#[derive(Debug, Clone)]
+enum LineInfo {
+    /// Not a directive.
+    Skip,
+    /// Host, Match, Include and unknown keywords: always evaluated.
+    Dynamic,
+    /// Any other option: its validation outcome, host-independent.
+    Checked(Option<String>),
+}
+
+/// Check every line of `config` once, as `ssh` does even in blocks that do not apply.
+pub fn prepare(path: &Path, config: Config) -> Arc<Prepared> {
+    static EMPTY: OnceLock<Request> = OnceLock::new();
+    let req = EMPTY.get_or_init(Request::default);
+    let mut scratch = Evaluator::new(req, PathBuf::new());
+    let flags = Flags {
+        user_conf: true,
+        never_match: true,
+    };
+    let info = config
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match l.directive() {
+            None => LineInfo::Skip,
+            Some(d) => match keywords::lookup(&d.keyword) {
+                None | Some(Known::Option("host" | "match" | "include")) => LineInfo::Dynamic,
+                Some(_) => {
+                    let mut inactive = false;
+                    LineInfo::Checked(
+                        scratch
+                            .directive(path, i + 1, d, flags, &mut inactive, 0)
+                            .err()
+                            .map(|e| e.message),
+                    )
+                }
+            },
+        })
+        .collect();
+    Arc::new(Prepared { config, info })
 }
 
 impl Request {
-    fn override_for(&self, path: &Path) -> Option<&[u8]> {
+    fn override_for(&self, path: &Path) -> Option<Arc<Prepared>> {
         self.overrides
             .iter()
             .find(|(p, _)| p == path)
-            .map(|(_, b)| b.as_slice())
+            .map(|(_, c)| c.clone())
+    }
+
+    /// The prepared file: an override, a cached one, or the file read now.
+    fn load(&self, path: &Path) -> Result<Arc<Prepared>> {
+        if let Some(c) = self.override_for(path) {
+            return Ok(c);
+        }
+        if let Some(cache) = &self.cache
+            && let Ok(map) = cache.lock()
+            && let Some(c) = map.get(path)
+        {
+            return Ok(c.clone());
+        }
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::usage(format!(
+                "Can't open user config file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let prepared = prepare(path, syntax::parse(&bytes));
+        if let Some(cache) = &self.cache
+            && let Ok(mut map) = cache.lock()
+        {
+            map.insert(path.to_path_buf(), prepared.clone());
+        }
+        Ok(prepared)
     }
 }
 
@@ -140,6 +235,20 @@ struct Flags {
 }
 
 impl<'a> Evaluator<'a> {
+    fn new(req: &'a Request, home: PathBuf) -> Self {
+        Evaluator {
+            req,
+            opts: Opts::default(),
+            final_pass: false,
+            want_final_pass: false,
+            pending_exec: Vec::new(),
+            stack: Vec::new(),
+            fatal: None,
+            local_user: local_user(),
+            home,
+        }
+    }
+
     fn origin(file: &Path, line: usize) -> Origin {
         Origin {
             file: file.to_path_buf(),
@@ -172,19 +281,22 @@ impl<'a> Evaluator<'a> {
                 chain.join(" -> ")
             )));
         }
-        let parsed = match self.req.override_for(path) {
-            Some(b) => syntax::parse(b),
-            None => syntax::parse(&std::fs::read(path).map_err(|e| {
-                Error::usage(format!(
-                    "Can't open user config file {}: {e}",
-                    path.display()
-                ))
-            })?),
-        };
+        let parsed = self.req.load(path)?;
         self.stack.push(path.to_path_buf());
         let mut errors = Vec::new();
-        for (i, line) in parsed.lines.iter().enumerate() {
+        for (i, line) in parsed.config.lines.iter().enumerate() {
             let Some(d) = line.directive() else { continue };
+            match &parsed.info[i] {
+                LineInfo::Checked(err) if !*active => {
+                    // Not for this host: only its (host-independent) check matters.
+                    if let Some(e) = err {
+                        errors.push(e.clone());
+                    }
+                    continue;
+                }
+                LineInfo::Skip => continue,
+                _ => {}
+            }
             if let Err(e) = self.directive(path, i + 1, d, flags, active, depth) {
                 errors.push(e.message);
             }
@@ -241,19 +353,20 @@ impl<'a> Evaluator<'a> {
             *active = !flags.never_match && m;
             return Ok(());
         }
-        let args = d
+        let args: &[String] = d
             .args
-            .clone()
+            .as_deref()
             .ok_or_else(|| at("invalid quotes".to_string()))?;
-        let origin = Self::origin(file, lineno);
-        let first = args.first().cloned().unwrap_or_default();
+        // Built only for lines that apply: most lines of a big file do not.
+        let origin = || Self::origin(file, lineno);
+        let first: &str = args.first().map(String::as_str).unwrap_or("");
         match canonical {
             "host" => {
                 *active = false;
                 if flags.never_match {
                     return Ok(());
                 }
-                for a in &args {
+                for a in args {
                     if a.is_empty() {
                         return Err(at("keyword host empty argument".into()));
                     }
@@ -271,7 +384,7 @@ impl<'a> Evaluator<'a> {
                 }
             }
             "include" => {
-                for a in &args {
+                for a in args {
                     self.include(a, file, lineno, flags, active, depth)?;
                 }
             }
@@ -284,8 +397,8 @@ impl<'a> Evaluator<'a> {
                     };
                     if !list.iter().any(|v| v.value == first) {
                         list.push(Val {
-                            value: first,
-                            origin,
+                            value: first.to_string(),
+                            origin: origin(),
                         });
                     }
                 }
@@ -294,13 +407,13 @@ impl<'a> Evaluator<'a> {
                 let remote = canonical == "remoteforward";
                 let mut dynamic = canonical == "dynamicforward";
                 let spec = if dynamic {
-                    first.clone()
+                    first.to_string()
                 } else {
                     match args.get(1) {
                         Some(a2) if !a2.is_empty() => format!("{first}:{a2}"),
                         _ if remote => {
                             dynamic = true;
-                            first.clone()
+                            first.to_string()
                         }
                         _ => return Err(at("Missing target argument.".into())),
                     }
@@ -314,12 +427,12 @@ impl<'a> Evaluator<'a> {
                         &mut self.opts.local_forwards
                     };
                     if !list.iter().any(|(f, _)| *f == fwd) {
-                        list.push((fwd, origin));
+                        list.push((fwd, origin()));
                     }
                 }
             }
             "sendenv" => {
-                for a in &args {
+                for a in args {
                     if let Some(pat) = a.strip_prefix('-') {
                         if *active {
                             self.opts
@@ -329,7 +442,7 @@ impl<'a> Evaluator<'a> {
                     } else if *active && !self.opts.send_env.iter().any(|v| v.value == *a) {
                         self.opts.send_env.push(Val {
                             value: a.clone(),
-                            origin: origin.clone(),
+                            origin: origin(),
                         });
                     }
                 }
@@ -341,12 +454,12 @@ impl<'a> Evaluator<'a> {
                     &mut self.opts.global_known_hosts
                 };
                 if *active && slot.is_none() {
-                    *slot = Some((args.clone(), origin));
+                    *slot = Some((args.to_vec(), origin()));
                 }
             }
             "ignoreunknown" => {
                 if *active && self.opts.ignore_unknown.is_none() {
-                    self.opts.ignore_unknown = Some(first);
+                    self.opts.ignore_unknown = Some(first.to_string());
                 }
             }
             "proxycommand" | "localcommand" | "remotecommand" | "knownhostscommand" => {
@@ -354,31 +467,31 @@ impl<'a> Evaluator<'a> {
                 let value = d.rest.trim_start_matches([' ', '\t', '=']).to_string();
                 let blocked = canonical == "proxycommand" && self.opts.jump.is_some();
                 if *active && !blocked {
-                    self.set_single(canonical, value, origin);
+                    self.set_single(canonical, value, origin());
                 }
             }
             "proxyjump" => {
                 let still = *active
                     && !self.opts.single.contains_key("proxycommand")
                     && self.opts.jump.is_none();
-                let jump = parse_jump(&first)
+                let jump = parse_jump(first)
                     .ok_or_else(|| at(format!("Invalid ProxyJump \"{first}\"")))?;
                 if still {
-                    self.opts.jump = Some((jump, origin));
+                    self.opts.jump = Some((jump, origin()));
                 }
             }
             "connecttimeout" if first.eq_ignore_ascii_case("none") => {
                 // "none" is ssh's "unset": a later line may still set a timeout.
             }
             _ => {
-                let value = normalize(canonical, &args).map_err(at)?;
+                let value = normalize(canonical, args).map_err(at)?;
                 if matches!(canonical, "identityagent" | "forwardagent")
                     && !tokens::dollar_ok(&value)
                 {
                     return Err(at(format!("Invalid environment expansion {value}.")));
                 }
                 if *active {
-                    self.set_single(canonical, value, origin);
+                    self.set_single(canonical, value, origin());
                 }
             }
         }
@@ -502,7 +615,7 @@ impl<'a> Evaluator<'a> {
                     }
                     let mut t = Tokens::new();
                     let port = self.current_port();
-                    let thishost = crate::paths::hostname();
+                    let thishost = this_host();
                     t.set('C', conn_hash(&thishost, &host, &port.to_string(), &ruser));
                     t.set('L', thishost.split('.').next().unwrap_or("").to_string());
                     t.set('d', self.home.display().to_string());
@@ -1059,17 +1172,7 @@ pub fn evaluate(req: &Request) -> Result<Resolved> {
         )));
     }
     let home = crate::paths::home_dir();
-    let mut ev = Evaluator {
-        req,
-        opts: Opts::default(),
-        final_pass: false,
-        want_final_pass: false,
-        pending_exec: Vec::new(),
-        stack: Vec::new(),
-        fatal: None,
-        local_user: crate::paths::local_user(),
-        home: home.clone(),
-    };
+    let mut ev = Evaluator::new(req, home.clone());
     let cmdline = Origin {
         file: PathBuf::from("(command line)"),
         line: 0,
@@ -1148,7 +1251,7 @@ fn finish(ev: Evaluator, hostname: String, home: &Path) -> Result<Resolved> {
         .map(|v| v.value.clone())
         .unwrap_or_else(|| ev.local_user.clone());
     let port: u16 = get("port").and_then(|v| v.value.parse().ok()).unwrap_or(22);
-    let thishost = crate::paths::hostname();
+    let thishost = this_host();
     let mut t = Tokens::new();
     t.set(
         'C',

@@ -43,12 +43,17 @@ pub fn lookup(keyword: &str) -> Option<Known> {
         | "rsaauthentication"
         | "rhostsrsaauthentication"
         | "compressionlevel" => return Some(Known::Ignored),
-        k => return OPTIONS.iter().find(|o| **o == k).map(|o| Known::Option(o)),
+        k => {
+            return OPTIONS
+                .binary_search(&k)
+                .ok()
+                .map(|i| Known::Option(OPTIONS[i]));
+        }
     };
     Some(Known::Option(canonical))
 }
 
-/// Every live client option of OpenSSH 9.2 (Debian builds include the GSSAPI key-exchange
+/// Every live client option of OpenSSH 9.2, sorted (looked up by binary search) (Debian builds include the GSSAPI key-exchange
 /// patch, hence the gssapi* family).
 const OPTIONS: &[&str] = &[
     "addkeystoagent",
@@ -88,8 +93,8 @@ const OPTIONS: &[&str] = &[
     "gssapiauthentication",
     "gssapiclientidentity",
     "gssapidelegatecredentials",
-    "gssapikeyexchange",
     "gssapikexalgorithms",
+    "gssapikeyexchange",
     "gssapirenewalforcesrekey",
     "gssapiserveridentity",
     "gssapitrustdns",
@@ -160,6 +165,11 @@ const OPTIONS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_are_sorted_for_binary_search() {
+        assert!(OPTIONS.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn lookups() {

@@ -39,6 +39,7 @@ pub fn resolve(host: &str, opts: &ResolveOptions) -> crate::error::Result<Resolv
         port: opts.port,
         allow_exec: opts.allow_exec,
         overrides: Vec::new(),
+        cache: None,
     })
 }
 
