@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use herossh::sshconfig::syntax;
+use herossh::sshconfig::{eval, syntax};
 use proptest::prelude::*;
 
 use crate::support::{self, TestEnv};
@@ -249,6 +249,21 @@ proptest! {
     #[test]
     fn generated_configs_round_trip(bytes in config_bytes()) {
         prop_assert_eq!(syntax::parse(&bytes).print(), bytes);
+    }
+
+    /// The evaluator answers or errors on anything, never panics. (No Include: it would
+    /// read the real home of the test process.)
+    #[test]
+    fn evaluator_never_panics(bytes in config_bytes(), host in "[a-z*?!.%~]{1,12}") {
+        prop_assume!(!bytes.windows(7).any(|w| w.eq_ignore_ascii_case(b"include")));
+        let path = PathBuf::from("/nonexistent/herossh-proptest-config");
+        let req = eval::Request {
+            host,
+            config: Some(path.clone()),
+            overrides: vec![(path.clone(), eval::prepare(&path, syntax::parse(&bytes)))],
+            ..Default::default()
+        };
+        let _ = eval::evaluate(&req);
     }
 
     #[test]
@@ -801,4 +816,94 @@ fn fix_config_chooses_the_identity_or_explains() {
         "{:?}",
         support::out(&o)
     );
+}
+
+#[test]
+fn fix_config_edits_the_included_file_where_the_host_lives() {
+    let env = TestEnv::new();
+    let key = keypair(&env, ".ssh/id_heroku");
+    let dir = env.scratch();
+    let inc = dir.join("inc.conf");
+    std::fs::write(
+        &inc,
+        "Host heroku.com\n    HostName heroku.com\n    User git\n",
+    )
+    .unwrap();
+    let main_text = format!("Include {}\n\nHost *\n  User u\n", inc.display());
+    let main = dir.join("main");
+    std::fs::write(&main, &main_text).unwrap();
+    let o = fix(&env, &["-i", key.to_str().unwrap()], Some(&main));
+    assert!(o.status.success(), "{:?}", support::out(&o));
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), main_text);
+    assert_eq!(
+        std::fs::read_to_string(&inc).unwrap(),
+        "Host heroku.com\n    IdentityFile ~/.ssh/id_heroku\n    IdentitiesOnly yes\n    HostName heroku.com\n    User git\n"
+    );
+    let b = backups(&dir);
+    assert_eq!(b.len(), 1);
+    assert!(
+        b[0].file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("inc.conf.herossh-")
+    );
+    assert_eq!(
+        ssh_pin(&env, &main, "heroku.com", &[]),
+        ("~/.ssh/id_heroku".into(), "yes".into())
+    );
+}
+
+/// Makes a directory unwritable for the test's lifetime: chmod for a normal user; root
+/// ignores modes, so `chattr +i` there (undone on drop, even when the test fails).
+struct ReadOnlyDir(PathBuf);
+
+impl ReadOnlyDir {
+    fn new(dir: &Path) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        if unsafe { libc::geteuid() } == 0 {
+            let st = std::process::Command::new("chattr")
+                .arg("+i")
+                .arg(dir)
+                .status()
+                .unwrap();
+            assert!(st.success(), "chattr +i {} failed", dir.display());
+        } else {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        }
+        ReadOnlyDir(dir.to_path_buf())
+    }
+}
+
+impl Drop for ReadOnlyDir {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if unsafe { libc::geteuid() } == 0 {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(&self.0)
+                .status();
+        } else {
+            let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+}
+
+#[test]
+fn fix_config_in_a_read_only_directory_fails_clearly_and_keeps_the_original() {
+    let env = TestEnv::new();
+    let key = keypair(&env, ".ssh/id_heroku");
+    let original = "Host other\n  User x\n";
+    let cfg = env.write("ro/config", original);
+    let dir = env.home().join("ro");
+    let guard = ReadOnlyDir::new(&dir);
+    let o = fix(&env, &["-i", key.to_str().unwrap()], Some(&cfg));
+    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    drop(guard);
+    assert_eq!(o.status.code(), Some(1));
+    let (out, err) = support::out(&o);
+    assert_eq!(out, "");
+    assert!(err.starts_with("herossh: cannot create "), "{err}");
+    assert!(err.contains(".herossh-"), "{err}");
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), original);
+    assert_eq!(entries.len(), 1, "something was left in the directory");
 }

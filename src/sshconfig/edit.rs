@@ -118,21 +118,23 @@ pub fn plan(req: &FixRequest) -> Result<Outcome> {
             ));
             continue;
         }
-        let others = match resolve_all(req, &hosts[1..], over, &cache) {
-            Ok(r) => r,
-            Err(e) => {
-                tried.push(format!("{description}: {}", e.message));
-                continue;
+        // One host at a time, stopping at the first that would change.
+        let mut changed = None;
+        for (h, before) in hosts[1..].iter().zip(&baseline[1..]) {
+            match resolve_all(req, std::slice::from_ref(h), over.clone(), &cache) {
+                Ok(r) if same(before, &r[0]) => {}
+                Ok(_) => {
+                    changed = Some(format!("it would change how {h} resolves"));
+                    break;
+                }
+                Err(e) => {
+                    changed = Some(e.message);
+                    break;
+                }
             }
-        };
-        if let Some(h) = hosts[1..]
-            .iter()
-            .zip(&baseline[1..])
-            .zip(&others)
-            .find(|((_, b), a)| lines_of(b) != lines_of(a))
-            .map(|((h, _), _)| h)
-        {
-            tried.push(format!("{description}: it would change how {h} resolves"));
+        }
+        if let Some(why) = changed {
+            tried.push(format!("{description}: {why}"));
             continue;
         }
         return Ok(Outcome::Edit(Plan {
@@ -175,6 +177,12 @@ fn is_pinned(r: &eval::Resolved, want: &Path) -> bool {
     r.identities_only() && r.identity_files().first().is_some_and(|f| f == want)
 }
 
+fn same(a: &eval::Resolved, b: &eval::Resolved) -> bool {
+    a.lines()
+        .map(|(k, v, _)| (k, v))
+        .eq(b.lines().map(|(k, v, _)| (k, v)))
+}
+
 fn lines_of(r: &eval::Resolved) -> Vec<String> {
     r.lines().map(|(k, v, _)| format!("{k} {v}")).collect()
 }
@@ -201,6 +209,19 @@ fn hosts_to_compare(req: &FixRequest, sources: &[Source]) -> Vec<String> {
         }
     }
     hosts.push("herossh-unnamed-host.invalid".to_string());
+    // Hosts that share a Host line with HOST are the likeliest to change: check them first,
+    // so a candidate that would affect them is rejected early.
+    let siblings: Vec<String> = sources
+        .iter()
+        .flat_map(|s| s.config.lines.iter())
+        .filter_map(|l| l.directive())
+        .filter(|d| d.keyword == "host")
+        .filter_map(|d| d.args.as_ref())
+        .filter(|args| args.contains(&req.host))
+        .flatten()
+        .cloned()
+        .collect();
+    hosts[1..].sort_by_key(|h| !siblings.contains(h));
     hosts
 }
 

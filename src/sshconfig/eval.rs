@@ -700,7 +700,12 @@ pub fn conn_hash(thishost: &str, host: &str, port: &str, user: &str) -> String {
     h.update(host.as_bytes());
     h.update(port.as_bytes());
     h.update(user.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(40);
+    for b in h.finalize() {
+        hex.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        hex.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    hex
 }
 
 /// glob(3) as OpenSSH calls it for Include: sorted matches; no match gives nothing.

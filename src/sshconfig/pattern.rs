@@ -5,16 +5,24 @@
 /// `match_pattern`: does `s` match the glob `pattern` (`*` any run, `?` one character)?
 /// Case-sensitive, like OpenSSH (`Host` compares against the name as typed).
 pub fn matches(s: &str, pattern: &str) -> bool {
+    if s.is_ascii() && pattern.is_ascii() {
+        // The common case, without allocating: hundreds of Host patterns per resolution.
+        return glob(s.as_bytes(), pattern.as_bytes(), b'?', b'*');
+    }
     let s: Vec<char> = s.chars().collect();
     let p: Vec<char> = pattern.chars().collect();
+    glob(&s, &p, '?', '*')
+}
+
+fn glob<T: PartialEq + Copy>(s: &[T], p: &[T], one: T, any: T) -> bool {
     // Iterative glob with backtracking to the last `*`: linear in practice, no recursion.
     let (mut si, mut pi) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while si < s.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
+        if pi < p.len() && (p[pi] == one || p[pi] == s[si]) {
             si += 1;
             pi += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == any {
             star = Some((pi, si));
             pi += 1;
         } else if let Some((sp, ss)) = star {
@@ -25,7 +33,7 @@ pub fn matches(s: &str, pattern: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| *c == any)
 }
 
 /// Result of matching a comma-separated pattern list.
@@ -81,6 +89,8 @@ mod tests {
         assert!(!matches("Heroku.com", "heroku.com"));
         assert!(!matches("heroku.co", "heroku.com"));
         assert!(!matches("x", "?x"));
+        assert!(matches("café.fr", "caf?.*"));
+        assert!(!matches("café.fr", "caf??.*"));
     }
 
     #[test]
