@@ -907,3 +907,35 @@ fn fix_config_in_a_read_only_directory_fails_clearly_and_keeps_the_original() {
     assert_eq!(std::fs::read_to_string(&cfg).unwrap(), original);
     assert_eq!(entries.len(), 1, "something was left in the directory");
 }
+
+#[test]
+fn fix_config_says_when_the_answer_depends_on_match_exec() {
+    let env = TestEnv::new();
+    let key = keypair(&env, ".ssh/id_heroku");
+    let marker = env.scratch().join("ran");
+    let cfg = env.write(
+        "cfg",
+        format!(
+            "Match exec \"touch {}\"\n  IdentityFile ~/.ssh/other\n",
+            marker.display()
+        ),
+    );
+    let o = fix(&env, &["-i", key.to_str().unwrap()], Some(&cfg));
+    let (_, err) = support::out(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(!marker.exists(), "fix-config ran a Match exec command");
+    assert!(
+        err.contains("was not run and counted as not matching"),
+        "{err}"
+    );
+    // The stanza goes before the Match block, which might win when its command succeeds.
+    assert!(
+        std::fs::read_to_string(&cfg)
+            .unwrap()
+            .starts_with("Host heroku.com\n  HostName heroku.com\n  IdentityFile ~/.ssh/id_heroku\n  IdentitiesOnly yes\n\nMatch exec")
+    );
+    assert_eq!(
+        ssh_pin(&env, &cfg, "heroku.com", &[]),
+        ("~/.ssh/id_heroku".into(), "yes".into())
+    );
+}

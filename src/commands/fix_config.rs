@@ -27,6 +27,22 @@ pub fn run(ctx: &Ctx, args: &FixConfigArgs) -> Result<()> {
         explicit_config: args.config.is_some(),
         hostname: args.hostname.clone(),
     };
+    // fix-config never runs `Match exec` commands; say so when the answer depends on one.
+    let probe_opts = ResolveOptions {
+        config: args.config.clone(),
+        ..Default::default()
+    };
+    if let Ok(r) = sshconfig::resolve(&args.host, &probe_opts) {
+        for p in &r.pending_exec {
+            ctx.ui.warn(format!(
+                "`Match exec {}` ({}:{}) was not run and counted as not matching; check the result with `ssh -G {}`",
+                p.command,
+                p.origin.file.display(),
+                p.origin.line,
+                args.host
+            ));
+        }
+    }
     let plan = match edit::plan(&req)? {
         Outcome::AlreadyPinned => {
             if ctx.ui.json {
