@@ -140,7 +140,9 @@ pub struct Prepared {
 enum LineInfo {
     /// Not a directive.
     Skip,
-    /// Host, Match, Include and unknown keywords: always evaluated.
+    /// A well-formed `Host` line: only its patterns matter.
+    Host,
+    /// Match, Include, unknown keywords and malformed Host lines: always evaluated in full.
     Dynamic,
     /// Any other option: its validation outcome, host-independent.
     Checked(Option<String>),
@@ -162,6 +164,13 @@ pub fn prepare(path: &Path, config: Config) -> Arc<Prepared> {
         .map(|(i, l)| match l.directive() {
             None => LineInfo::Skip,
             Some(d) => match keywords::lookup(&d.keyword) {
+                Some(Known::Option("host"))
+                    if d.args
+                        .as_ref()
+                        .is_some_and(|a| !a.is_empty() && !a.iter().any(String::is_empty)) =>
+                {
+                    LineInfo::Host
+                }
                 None | Some(Known::Option("host" | "match" | "include")) => LineInfo::Dynamic,
                 Some(_) => {
                     let mut inactive = false;
@@ -295,6 +304,12 @@ impl<'a> Evaluator<'a> {
                     continue;
                 }
                 LineInfo::Skip => continue,
+                LineInfo::Host => {
+                    if let Some(args) = &d.args {
+                        self.host_line(args, flags, active);
+                    }
+                    continue;
+                }
                 _ => {}
             }
             if let Err(e) = self.directive(path, i + 1, d, flags, active, depth) {
@@ -362,26 +377,11 @@ impl<'a> Evaluator<'a> {
         let first: &str = args.first().map(String::as_str).unwrap_or("");
         match canonical {
             "host" => {
-                *active = false;
-                if flags.never_match {
-                    return Ok(());
+                if args.iter().any(String::is_empty) {
+                    *active = false;
+                    return Err(at("keyword host empty argument".into()));
                 }
-                for a in args {
-                    if a.is_empty() {
-                        return Err(at("keyword host empty argument".into()));
-                    }
-                    let (neg, pat) = match a.strip_prefix('!') {
-                        Some(p) => (true, p),
-                        None => (false, a.as_str()),
-                    };
-                    if pattern::matches(&self.req.host, pat) {
-                        if neg {
-                            *active = false;
-                            break;
-                        }
-                        *active = true;
-                    }
-                }
+                self.host_line(args, flags, active);
             }
             "include" => {
                 for a in args {
@@ -496,6 +496,27 @@ impl<'a> Evaluator<'a> {
             }
         }
         Ok(())
+    }
+
+    /// `Host`: active when a pattern matches the name as typed and no negated one does.
+    fn host_line(&self, args: &[String], flags: Flags, active: &mut bool) {
+        *active = false;
+        if flags.never_match {
+            return;
+        }
+        for a in args {
+            let (neg, pat) = match a.strip_prefix('!') {
+                Some(p) => (true, p),
+                None => (false, a.as_str()),
+            };
+            if pattern::matches(&self.req.host, pat) {
+                if neg {
+                    *active = false;
+                    return;
+                }
+                *active = true;
+            }
+        }
     }
 
     fn set_single(&mut self, keyword: &'static str, value: String, origin: Origin) {
