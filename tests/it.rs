@@ -8,3 +8,4 @@ mod cli_surface;
 mod fake_api;
 mod keygen;
 mod keys;
+mod sshconfig;
