@@ -423,30 +423,84 @@ fn without_a_terminal_a_passphrase_flag_is_required() {
 }
 
 #[test]
-fn upload_and_pin_are_refused_before_generating() {
+fn upload_without_credentials_fails_before_generating() {
     let env = TestEnv::new();
-    for (flag, value, expected) in [
+    let o = env
+        .herossh()
+        .args(["keygen", "-t", "ed25519", "--no-passphrase", "--upload"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", out(&o).1);
+    assert_eq!(
+        out(&o),
         (
+            String::new(),
+            "herossh: not logged in: run `herossh auth login` (or `heroku login`), or set HEROKU_API_KEY\n"
+                .to_string()
+        )
+    );
+    assert!(
+        !env.home().join(".ssh").exists(),
+        "nothing may be generated"
+    );
+}
+
+/// One command from nothing to working: generate, upload to the account, pin in ~/.ssh/config.
+#[test]
+fn upload_and_pin_take_the_new_key_all_the_way() {
+    let env = TestEnv::new();
+    let api = crate::support::fake_api::FakeApi::start();
+    api.add_token("tok-keygen-upload-123", "dev@example.com");
+    let o = env
+        .herossh()
+        .env("HEROKU_HOST", api.url())
+        .env("HEROKU_API_KEY", "tok-keygen-upload-123")
+        .args([
+            "--json",
+            "keygen",
+            "-t",
+            "ed25519",
+            "-C",
+            "dev@laptop",
+            "--no-passphrase",
             "--upload",
-            None,
-            "herossh: --upload is not available yet; generate the key, then run `herossh keys add FILE.pub`\n",
-        ),
-        (
             "--pin",
-            Some("example.com"),
-            "herossh: --pin is not available yet; generate the key, then run `herossh fix-config --host HOST -i FILE`\n",
-        ),
-    ] {
-        let mut cmd = env.herossh();
-        cmd.args(["keygen", "--no-passphrase", flag]);
-        if let Some(v) = value {
-            cmd.arg(v);
-        }
-        let o = cmd.output().unwrap();
-        assert_eq!(o.status.code(), Some(2));
-        assert_eq!(out(&o), (String::new(), expected.to_string()));
-        assert!(!env.home().join(".ssh").exists());
-    }
+            "heroku.com",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(report["uploaded"], true);
+    assert_eq!(report["pinned"], "heroku.com");
+    let public = std::fs::read_to_string(env.home().join(".ssh/id_ed25519.pub")).unwrap();
+    let on_account = api.keys("dev@example.com");
+    assert_eq!(on_account.len(), 1);
+    assert_eq!(on_account[0].public_key.trim(), public.trim());
+    assert!(
+        stderr.contains("Uploading ~/.ssh/id_ed25519.pub SSH key... done"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("tok-keygen-upload-123") && !stderr.contains("tok-keygen-upload-123"));
+
+    // The pinned config, as the real ssh evaluates it.
+    let config = env.home().join(".ssh/config");
+    assert_eq!(crate::support::mode(&config), 0o600);
+    let g = env
+        .program("ssh")
+        .args(["-G", "-F"])
+        .arg(&config)
+        .arg("heroku.com")
+        .output()
+        .unwrap();
+    let g = String::from_utf8_lossy(&g.stdout).into_owned();
+    let ids: Vec<&str> = g
+        .lines()
+        .filter(|l| l.starts_with("identityfile "))
+        .collect();
+    assert_eq!(ids.first(), Some(&"identityfile ~/.ssh/id_ed25519"), "{g}");
+    assert!(g.lines().any(|l| l == "identitiesonly yes"), "{g}");
 }
 
 #[test]

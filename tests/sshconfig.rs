@@ -818,6 +818,54 @@ fn fix_config_chooses_the_identity_or_explains() {
     );
 }
 
+/// With working credentials, the key that is on the Heroku account is the one pinned, even
+/// among several local pairs (where otherwise fix-config would have to ask).
+#[test]
+fn fix_config_defaults_to_the_key_on_the_account() {
+    let env = TestEnv::new();
+    keypair(&env, ".ssh/id_github");
+    let heroku = keypair(&env, ".ssh/id_heroku");
+    let api = support::fake_api::FakeApi::start();
+    api.add_token("tok-fix-config-account", "dev@example.com");
+    let public = std::fs::read_to_string(format!("{}.pub", heroku.display())).unwrap();
+    api.add_key("dev@example.com", public.trim());
+    let o = env
+        .herossh()
+        .env("HEROKU_HOST", api.url())
+        .env("HEROKU_API_KEY", "tok-fix-config-account")
+        .args(["fix-config", "--dry-run"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = support::out(&o);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("+  IdentityFile ~/.ssh/id_heroku\n"),
+        "{stdout}"
+    );
+    assert_eq!(
+        api.request_lines()
+            .iter()
+            .filter(|l| l.starts_with("GET /account/keys"))
+            .count(),
+        1
+    );
+    // A token the API refuses is only a missing hint: the local rules decide, and with two
+    // pairs and no terminal that is a usage error listing both, not an auth failure.
+    let o = env
+        .herossh()
+        .env("HEROKU_HOST", api.url())
+        .env("HEROKU_API_KEY", "tok-not-valid")
+        .args(["fix-config", "--dry-run"])
+        .output()
+        .unwrap();
+    let (_, stderr) = support::out(&o);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("~/.ssh/id_github, ~/.ssh/id_heroku"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn fix_config_edits_the_included_file_where_the_host_lives() {
     let env = TestEnv::new();

@@ -10,16 +10,24 @@ use crate::cli::FixConfigArgs;
 use crate::error::{Error, Result, io_error};
 use crate::fsutil::{self, Mode};
 use crate::paths;
+use crate::platform::{AccountKey, Client, Endpoint};
 use crate::sshconfig::edit::{self, FixRequest, Outcome};
 use crate::sshconfig::{self, ResolveOptions, diff};
+use crate::{credentials, sshkeys};
 
 pub fn run(ctx: &Ctx, args: &FixConfigArgs) -> Result<()> {
+    let identity_path = choose_identity(ctx, args)?;
+    pin(ctx, args, &identity_path)
+}
+
+/// Pin `identity_path` for `args.host` (the identity is already chosen): plan, verify, write.
+/// Shared with `keygen --pin`, which pins the key it has just written.
+pub(super) fn pin(ctx: &Ctx, args: &FixConfigArgs, identity_path: &Path) -> Result<()> {
     let config = args
         .config
         .clone()
         .unwrap_or_else(|| paths::ssh_dir().join("config"));
-    let identity_path = choose_identity(ctx, args)?;
-    let identity = paths::display_tilde(&identity_path);
+    let identity = paths::display_tilde(identity_path);
     let req = FixRequest {
         host: args.host.clone(),
         identity: identity.clone(),
@@ -89,7 +97,9 @@ pub fn run(ctx: &Ctx, args: &FixConfigArgs) -> Result<()> {
         ..Default::default()
     };
     let now = sshconfig::resolve(&args.host, &opts)?;
-    if !(now.identities_only() && now.identity_files().first() == Some(&identity_path)) {
+    if !(now.identities_only()
+        && now.identity_files().first().map(PathBuf::as_path) == Some(identity_path))
+    {
         return Err(Error::failed(format!(
             "wrote {} but {} does not resolve as planned; the original is in {}",
             written.display(),
@@ -251,11 +261,42 @@ fn choose_identity(ctx: &Ctx, args: &FixConfigArgs) -> Result<PathBuf> {
     }
 }
 
-/// Where the account lookup plugs in: the local key whose fingerprint is on the user's
-/// Heroku account (when credentials work). Needs the Platform API client and the keys module
-/// (other issues); until they land it finds nothing and the local rules decide.
+/// The local key pair whose public key is on the user's Heroku account, when credentials
+/// resolve and exactly one local pair is there. Any API trouble is only logged: the account is
+/// a hint for choosing, and the local rules still decide without it.
 fn identity_from_account(_ctx: &Ctx) -> Result<Option<PathBuf>> {
-    Ok(None)
+    let Some(creds) = credentials::resolve().unwrap_or(None) else {
+        return Ok(None);
+    };
+    let keys = match Client::new(&Endpoint::from_env(), &creds.token).and_then(|c| c.list_keys()) {
+        Ok(keys) => keys.into_iter().map(AccountKey::new).collect::<Vec<_>>(),
+        Err(e) => {
+            tracing::debug!(
+                "fix-config: account keys unavailable ({}); choosing locally",
+                e
+            );
+            return Ok(None);
+        }
+    };
+    let on_account: Vec<PathBuf> = local_key_pairs(&paths::ssh_dir())
+        .into_iter()
+        .filter(|p| {
+            sshkeys::parse_public_key_file(&pub_of(p)).is_ok_and(|k| {
+                let (sha, md5) = (
+                    sshkeys::fingerprint_sha256(&k),
+                    sshkeys::fingerprint_md5(&k),
+                );
+                keys.iter().any(|a| a.same_key_as(&sha, &md5))
+            })
+        })
+        .collect();
+    Ok(match on_account.as_slice() {
+        [one] => {
+            tracing::debug!("fix-config: {} is on the account", one.display());
+            Some(one.clone())
+        }
+        _ => None,
+    })
 }
 
 fn pub_of(p: &Path) -> PathBuf {

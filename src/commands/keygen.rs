@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::Ctx;
-use crate::cli::{KeyType, KeygenArgs};
+use crate::cli::{FixConfigArgs, KeyType, KeygenArgs};
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
 use crate::paths;
 use crate::sshkeys::{self, KeySpec};
 use crate::ui;
+use russh::keys::ssh_key::PublicKey;
 
 /// What `--json` prints (field names are part of the documented interface).
 #[derive(Debug, Serialize)]
@@ -27,20 +28,21 @@ struct KeygenReport {
     fingerprint_md5: String,
     comment: String,
     encrypted: bool,
+    /// `--upload` added the key to the account (or found it already there).
+    uploaded: bool,
+    /// The host `--pin` pinned the key for.
+    pinned: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
-    // Refuse flags whose machinery lives in modules not merged yet, before generating anything.
-    if args.upload {
-        return Err(Error::usage(
-            "--upload is not available yet; generate the key, then run `herossh keys add FILE.pub`",
-        ));
-    }
-    if args.pin.is_some() {
-        return Err(Error::usage(
-            "--pin is not available yet; generate the key, then run \
-             `herossh fix-config --host HOST -i FILE`",
-        ));
+    // What --upload needs is settled before the slow part: no token → fail before generating.
+    let client = if args.upload {
+        Some(super::keys::client()?)
+    } else {
+        None
+    };
+    if args.pin.as_deref().is_some_and(|h| h.trim().is_empty()) {
+        return Err(Error::usage("--pin needs a host name"));
     }
     let spec = KeySpec::new(args.key_type, args.bits)?;
     let ui = &ctx.ui;
@@ -82,7 +84,7 @@ pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
     let pass = passphrase.as_ref().map(Secret::expose);
     let written = sshkeys::write_key_pair(&path, &key, pass, overwrite)?;
     let public = key.public_key();
-    let report = KeygenReport {
+    let mut report = KeygenReport {
         path: written.private.clone(),
         public_path: written.public.clone(),
         key_type: sshkeys::key_type_label(public),
@@ -91,27 +93,68 @@ pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
         fingerprint_md5: sshkeys::fingerprint_md5(public),
         comment: comment.clone(),
         encrypted: pass.is_some_and(|p| !p.is_empty()),
+        uploaded: false,
+        pinned: None,
     };
-    if ui.json {
-        return ui.emit_json(&report);
+    if !ui.json {
+        print_report(ctx, args, &report, public);
     }
+    // The follow-up steps report on stderr only, so `--json` stays one document on stdout.
+    let quiet = Ctx {
+        ui: ui::Ui {
+            json: false,
+            ..ctx.ui.clone()
+        },
+        verbose: ctx.verbose,
+    };
+    let mut outcome = Ok(());
+    if let Some(client) = &client {
+        outcome = super::keys::upload(&quiet, client, &written.public);
+        report.uploaded = outcome.is_ok();
+    }
+    if let (Some(host), true) = (&args.pin, outcome.is_ok()) {
+        let fix = FixConfigArgs {
+            host: host.clone(),
+            identity: Some(written.private.clone()),
+            config: None,
+            hostname: None,
+            dry_run: false,
+        };
+        outcome = super::fix_config::pin(&quiet, &fix, &written.private);
+        if outcome.is_ok() {
+            report.pinned = Some(host.clone());
+        }
+    }
+    if ui.json {
+        ui.emit_json(&report)?;
+    }
+    outcome.map_err(|e| {
+        e.context(format!(
+            "the key was saved in {}, but",
+            written.private.display()
+        ))
+    })
+}
+
+/// ssh-keygen's report: where the files went, the fingerprint and the randomart.
+fn print_report(ctx: &Ctx, args: &KeygenArgs, report: &KeygenReport, public: &PublicKey) {
+    let ui = &ctx.ui;
     ui.out(format!(
         "Your identification has been saved in {}",
-        written.private.display()
+        report.path.display()
     ));
     ui.out(format!(
         "Your public key has been saved in {}",
-        written.public.display()
+        report.public_path.display()
     ));
     ui.out("The key fingerprint is:");
     ui.out(format!(
         "{} {}",
         sshkeys::fingerprint(public, args.hash),
-        comment
+        report.comment
     ));
     ui.out("The key's randomart image is:");
     ui.out(sshkeys::randomart(public, args.hash));
-    Ok(())
 }
 
 /// Keys that will be generated but then not work where people expect them to.

@@ -19,7 +19,7 @@ use crate::sshkeys::{self, KeySpec};
 use crate::ui;
 
 /// A client for the resolved token (exit 4 "not logged in" when there is none).
-fn client() -> Result<Client> {
+pub(super) fn client() -> Result<Client> {
     let creds = credentials::require()?;
     Client::new(&Endpoint::from_env(), &creds.token)
 }
@@ -97,16 +97,22 @@ pub fn add(ctx: &Ctx, args: &KeysAddArgs) -> Result<()> {
         Some(f) => expand(f),
         None => choose_key_file(ctx, args.yes)?,
     };
+    upload(ctx, &client, &path)
+}
+
+/// Add the public key at `path` to the account: the whole of `keys add` once the file is
+/// chosen, shared with `keygen --upload` so both check, deduplicate and explain the same way.
+pub(super) fn upload(ctx: &Ctx, client: &Client, path: &Path) -> Result<()> {
     // Everything about the file is settled before the first request.
-    let local = sshkeys::parse_public_key_file(&path)?;
+    let local = sshkeys::parse_public_key_file(path)?;
     let sha256 = sshkeys::fingerprint_sha256(&local);
     let md5 = sshkeys::fingerprint_md5(&local);
     let line = local
         .to_openssh()
         .map_err(|e| Error::failed(format!("{}: cannot re-encode the key: {e}", path.display())))?;
-    let shown = paths::display_tilde(&path);
+    let shown = paths::display_tilde(path);
 
-    let existing = account_keys(&client)?;
+    let existing = account_keys(client)?;
     if let Some(k) = existing.iter().find(|k| k.same_key_as(&sha256, &md5)) {
         ctx.ui.info(format!(
             "The SSH key {shown} ({sha256}) is already on your account; nothing to do."
