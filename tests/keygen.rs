@@ -301,6 +301,8 @@ fn json_report_matches_ssh_keygen_fingerprints() {
             "fingerprint_md5": md5,
             "comment": "j@son",
             "encrypted": true,
+            "uploaded": false,
+            "pinned": null,
         })
     );
 }
