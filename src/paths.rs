@@ -31,6 +31,14 @@ pub fn expand_tilde(p: &str) -> PathBuf {
     }
 }
 
+/// [`expand_tilde`] for a path given on the command line (a non-UTF-8 path is used as is).
+pub fn expand_tilde_path(p: &Path) -> PathBuf {
+    match p.to_str() {
+        Some(s) => expand_tilde(s),
+        None => p.to_path_buf(),
+    }
+}
+
 /// Show a path under the home directory as `~/...`, the way users write it in configs.
 pub fn display_tilde(p: &Path) -> String {
     let home = home_dir();

@@ -8,41 +8,8 @@ use proptest::prelude::*;
 
 use crate::support::{self, TestEnv};
 
-/// The keywords `config resolve` prints (and the ones compared with `ssh -G`).
-const KEYS: &[&str] = &[
-    "host",
-    "user",
-    "hostname",
-    "port",
-    "batchmode",
-    "controlmaster",
-    "hashknownhosts",
-    "identitiesonly",
-    "passwordauthentication",
-    "pubkeyauthentication",
-    "requesttty",
-    "stricthostkeychecking",
-    "serveraliveinterval",
-    "controlpath",
-    "hostkeyalias",
-    "identityagent",
-    "loglevel",
-    "preferredauthentications",
-    "pubkeyacceptedalgorithms",
-    "dynamicforward",
-    "localforward",
-    "remoteforward",
-    "identityfile",
-    "certificatefile",
-    "globalknownhostsfile",
-    "userknownhostsfile",
-    "sendenv",
-    "addkeystoagent",
-    "forwardagent",
-    "connecttimeout",
-    "proxycommand",
-    "proxyjump",
-];
+/// The keywords `config resolve` prints, compared line for line with `ssh -G`.
+const KEYS: &[&str] = eval::PRINTED;
 
 /// Hosts tried against every fixture: the literal ones the fixtures name, names that hit
 /// their wildcards and Match criteria, and names that match nothing.

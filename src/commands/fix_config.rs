@@ -202,14 +202,13 @@ fn utc_stamp() -> String {
 /// ~/.ssh, else ask (TTY) or list the candidates.
 fn choose_identity(ctx: &Ctx, args: &FixConfigArgs) -> Result<PathBuf> {
     if let Some(i) = &args.identity {
-        let abs = if i.is_absolute() {
-            i.clone()
-        } else if i.starts_with("~") {
-            paths::expand_tilde(&i.to_string_lossy())
+        let expanded = paths::expand_tilde_path(i);
+        let abs = if expanded.is_absolute() {
+            expanded
         } else {
             std::env::current_dir()
                 .map_err(|e| io_error(Path::new("."), "read the current directory", e))?
-                .join(i)
+                .join(expanded)
         };
         if abs.extension().is_some_and(|e| e == "pub") {
             return Err(Error::usage(format!(

@@ -175,7 +175,7 @@ fn warn_about_type(ctx: &Ctx, key_type: KeyType) {
 /// else that default.
 fn choose_path(ctx: &Ctx, args: &KeygenArgs, spec: &KeySpec) -> Result<PathBuf> {
     if let Some(f) = &args.file {
-        return Ok(expand(f));
+        return Ok(paths::expand_tilde_path(f));
     }
     let default = paths::ssh_dir().join(format!("id_{}", spec.type_name()));
     if !ctx.ui.interactive {
@@ -193,15 +193,8 @@ fn choose_path(ctx: &Ctx, args: &KeygenArgs, spec: &KeySpec) -> Result<PathBuf> 
     Ok(if answer.is_empty() {
         default
     } else {
-        expand(Path::new(answer))
+        paths::expand_tilde_path(Path::new(answer))
     })
-}
-
-fn expand(p: &Path) -> PathBuf {
-    match p.to_str() {
-        Some(s) => paths::expand_tilde(s),
-        None => p.to_path_buf(),
-    }
 }
 
 /// Whether an existing key may be replaced: `--force`, or a yes on the terminal; off a

@@ -94,7 +94,7 @@ struct AddReport {
 pub fn add(ctx: &Ctx, args: &KeysAddArgs) -> Result<()> {
     let client = client()?;
     let path = match &args.file {
-        Some(f) => expand(f),
+        Some(f) => paths::expand_tilde_path(f),
         None => choose_key_file(ctx, args.yes)?,
     };
     upload(ctx, &client, &path)
@@ -269,13 +269,6 @@ fn offer_new_key(ctx: &Ctx, yes: bool, ssh_dir: &Path) -> Result<PathBuf> {
     let key = sshkeys::generate(spec, &comment)?;
     let written = sshkeys::write_key_pair(&private, &key, None, false)?;
     Ok(written.public)
-}
-
-fn expand(p: &Path) -> PathBuf {
-    match p.to_str() {
-        Some(s) => paths::expand_tilde(s),
-        None => p.to_path_buf(),
-    }
 }
 
 /// `--json` of `keys remove` / `keys clear`.
