@@ -12,9 +12,11 @@
 //! A keychain that cannot be reached (no session bus, no provider, locked) is not an error:
 //! the resolver falls through to netrc and says why only at `-v`.
 
+pub mod git_helper;
 pub mod keychain;
 pub mod login_state;
 pub mod netrc;
+pub mod storage;
 
 use std::fmt;
 use std::path::PathBuf;

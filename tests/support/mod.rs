@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fake_api;
+pub mod keyring;
 
 use std::path::{Path, PathBuf};
 
