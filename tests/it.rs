@@ -5,4 +5,5 @@
 mod support;
 
 mod cli_surface;
+mod credentials;
 mod fake_api;

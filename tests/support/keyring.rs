@@ -186,16 +186,24 @@ impl Keyring {
             .find_map(|l| l.strip_prefix("label = ").map(str::to_string))
     }
 
-    /// Lock the login keyring (`secret-tool lock --collection=login`).
+    /// Lock the login keyring through the Secret Service's own `Lock` method (`secret-tool
+    /// lock --collection=login` crashes in libsecret 0.20 here).
     pub fn lock(&self, env: &TestEnv) {
         let out = self
-            .program(env, "secret-tool")
-            .args(["lock", "--collection=login"])
+            .program(env, "dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/collection/login",
+            ])
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "secret-tool lock: {}",
+            "Secret Service Lock: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
