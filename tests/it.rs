@@ -4,6 +4,7 @@
 
 mod support;
 
+mod auth;
 mod cli_surface;
 mod credentials;
 mod fake_api;

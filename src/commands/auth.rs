@@ -238,9 +238,9 @@ fn logout(ctx: &Ctx) -> Result<()> {
         ctx.ui
             .emit_json(&json!({"removed": removed, "problems": done.problems}))?;
     } else {
-        if removed.is_empty() {
+        if removed.is_empty() && done.problems.is_empty() {
             ctx.ui.info("Nothing to remove: not logged in");
-        } else {
+        } else if !removed.is_empty() {
             ctx.ui.info(format!("Removed {}", removed.join(", ")));
         }
         for p in &done.problems {
