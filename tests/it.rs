@@ -8,3 +8,4 @@ mod auth;
 mod cli_surface;
 mod credentials;
 mod fake_api;
+mod git_credential;
