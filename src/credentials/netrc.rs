@@ -126,36 +126,83 @@ impl Netrc {
             check_token(what, v, false)?;
         }
         check_token("password", password, true)?;
+        let original = self.text.clone();
         let block = format!("machine {machine}\n  login {login}\n  password {password}");
         if let Some(e) = self.machine(machine) {
             let (start, end) = (e.start, e.end);
             self.text.splice(start..end, block.into_bytes());
-        } else {
-            let default = self
-                .entries
+        } else if let Some(i) = self
+            .entries
+            .iter()
+            .position(|e| e.kind == EntryKind::Default)
+        {
+            // On the lines before the `default` line when it starts its line; otherwise
+            // (other tokens before it on its line) right before `default` itself.
+            let default_at = self.entries[i].start;
+            let line = line_start(&self.text, default_at);
+            let mut b = block.into_bytes();
+            if self.text[line..default_at]
                 .iter()
-                .find(|e| e.kind == EntryKind::Default)
-                .map(|e| line_start(&self.text, e.start));
-            match default {
-                Some(at) => {
-                    let mut b = block.into_bytes();
-                    b.push(b'\n');
-                    if at > 0 && self.text[at - 1] != b'\n' {
-                        b.insert(0, b'\n');
-                    }
-                    self.text.splice(at..at, b);
-                }
-                None => {
-                    if !self.text.is_empty() && !self.text.ends_with(b"\n") {
-                        self.text.push(b'\n');
-                    }
-                    self.text.extend_from_slice(block.as_bytes());
-                    self.text.push(b'\n');
-                }
+                .all(u8::is_ascii_whitespace)
+            {
+                b.push(b'\n');
+                self.text.splice(line..line, b);
+            } else {
+                // A separating blank, which `remove` takes back.
+                b.push(b' ');
+                self.text.splice(default_at..default_at, b);
             }
+        } else {
+            if !self.text.is_empty() && !self.text.ends_with(b"\n") {
+                self.text.push(b'\n');
+            }
+            // A macdef body runs to the first empty line: end an unterminated one first.
+            let open_macdef = self.entries.last().is_some_and(|e| {
+                matches!(e.kind, EntryKind::Macdef(_)) && !self.text[e.end..].starts_with(b"\n\n")
+            });
+            if open_macdef {
+                self.text.push(b'\n');
+            }
+            self.text.extend_from_slice(block.as_bytes());
+            self.text.push(b'\n');
         }
+        self.verify(machine, login, password, original)
+    }
+
+    /// Re-read the edited text and make sure the entry reads back as written and nothing else
+    /// changed meaning; otherwise put the original bytes back and say why. This catches files
+    /// whose end would swallow an appended entry (an unterminated quote, `machine` without a
+    /// name), which no placement rule can fix without rewriting the user's text.
+    fn verify(
+        &mut self,
+        machine: &str,
+        login: &str,
+        password: &str,
+        original: Vec<u8>,
+    ) -> Result<()> {
+        let others = |n: &Netrc| -> Vec<(EntryKind, Vec<(String, String)>)> {
+            n.entries
+                .iter()
+                .filter(|e| !matches!(&e.kind, EntryKind::Machine(m) if m == machine))
+                .map(|e| {
+                    let f = e.fields.iter().map(|f| (f.key.clone(), f.value.clone()));
+                    (e.kind.clone(), f.collect())
+                })
+                .collect()
+        };
+        let before = others(self);
         self.reparse();
-        Ok(())
+        let ok = self.machine(machine).is_some_and(|e| {
+            e.fields.len() == 2 && e.login() == Some(login) && e.password() == Some(password)
+        }) && others(self) == before;
+        if ok {
+            return Ok(());
+        }
+        self.text = original;
+        self.reparse();
+        Err(Error::failed(format!(
+            "cannot add `machine {machine}` to the netrc file without changing how its existing text reads (an unterminated quote, or `machine`/`macdef` without a name, near its end?): fix the file by hand"
+        )))
     }
 
     /// Remove every `machine NAME` entry (all of them: removing only the first would uncover a
@@ -172,10 +219,15 @@ impl Netrc {
             if blank_before && blank_after {
                 start = ls;
                 end = (le + 1).min(self.text.len());
-            } else {
-                // Shares a line with another entry: take the separating blanks before it.
+            } else if blank_after {
+                // Last on a line shared with another entry: take the blanks before it.
                 while start > ls && matches!(self.text[start - 1], b' ' | b'\t') {
                     start -= 1;
+                }
+            } else {
+                // Followed by more tokens on its line: take the blanks after it.
+                while end < le && matches!(self.text[end], b' ' | b'\t') {
+                    end += 1;
                 }
             }
             self.text.drain(start..end);
@@ -303,9 +355,9 @@ impl<'a> Parser<'a> {
 
     /// A macdef body runs from the line after `macdef NAME` to the first empty line.
     fn skip_macdef_body(&mut self) -> usize {
-        let mut end = self.pos;
-        // The rest of the `macdef NAME` line is not part of the body.
+        // The rest of the `macdef NAME` line is not part of the body, but of the macdef.
         self.pos = line_end(self.text, self.pos);
+        let mut end = self.pos;
         while self.pos < self.text.len() {
             // self.pos is at a '\n'; the next line is empty when another '\n' follows.
             let next = self.pos + 1;
@@ -503,6 +555,141 @@ mod tests {
         assert!(n.as_bytes().is_empty());
     }
 
+    /// Generated files from netrc's own vocabulary (quotes, comments, macdefs, CRLF, tabs):
+    /// parsing never panics, `set` makes the entry readable without changing what any other
+    /// entry reads as, and `remove` then gives back the original bytes.
+    #[test]
+    fn generated_files_round_trip() {
+        const WORDS: &[&str] = &[
+            "machine",
+            "default",
+            "macdef",
+            "login",
+            "password",
+            "account",
+            "a.example",
+            "b",
+            "\"q w\"",
+            "#c",
+            " ",
+            "\n",
+            "\t",
+            "\n\n",
+            "\r\n",
+            "\"",
+            "\\",
+            "tok",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let view = |n: &Netrc| -> Vec<(EntryKind, Option<String>, Option<String>)> {
+            n.entries()
+                .iter()
+                .filter(|e| e.kind != EntryKind::Machine("api.heroku.com".into()))
+                .map(|e| {
+                    (
+                        e.kind.clone(),
+                        e.login().map(Into::into),
+                        e.password().map(Into::into),
+                    )
+                })
+                .collect()
+        };
+        let mut refused = 0;
+        for _ in 0..3000 {
+            let len = (next() % 24) as usize;
+            let mut text = String::new();
+            for _ in 0..len {
+                text.push_str(WORDS[(next() % WORDS.len() as u64) as usize]);
+                if next() % 2 == 0 {
+                    text.push(' ');
+                }
+            }
+            text.push('\n');
+            let mut n = Netrc::parse(text.clone());
+            let before = view(&n);
+            let ends_in_macdef = n.entries().last().is_some_and(|e| {
+                matches!(e.kind, EntryKind::Macdef(_)) && !text[e.end..].starts_with("\n\n")
+            }) && !n.entries().iter().any(|e| e.kind == EntryKind::Default);
+            if n.set("api.heroku.com", "e@x", "T0K").is_err() {
+                refused += 1;
+                assert_eq!(String::from_utf8_lossy(n.as_bytes()), text);
+                continue;
+            }
+            assert_eq!(
+                n.machine("api.heroku.com").unwrap().password(),
+                Some("T0K"),
+                "{text:?}"
+            );
+            assert_eq!(view(&n), before, "{text:?}");
+            assert!(n.remove("api.heroku.com"));
+            let mut expected = text.clone();
+            if ends_in_macdef {
+                // The blank line that ends the macdef body stays.
+                expected.push('\n');
+            }
+            assert_eq!(String::from_utf8_lossy(n.as_bytes()), expected, "{text:?}");
+        }
+        // Refusals happen only for garbage whose tokens would swallow an added entry (a
+        // stray key before `default`, an unterminated quote): well-formed files never refuse.
+        assert!(refused < 3000, "everything refused");
+    }
+
+    /// Well-formed files in every layout people write (one-line and multi-line entries, tabs,
+    /// CRLF, comments, macdefs, `default` last, with or without a final newline) are never
+    /// refused, and come back byte for byte.
+    #[test]
+    fn well_formed_files_are_never_refused() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        for _ in 0..2000 {
+            let nl = if next(4) == 0 { "\r\n" } else { "\n" };
+            let mut text = String::new();
+            for i in 0..next(6) {
+                match next(5) {
+                    0 => text.push_str(&format!("# comment {i}{nl}")),
+                    1 => text.push_str(nl),
+                    2 => text.push_str(&format!("macdef m{i}{nl}cd /pub{nl}machine x{nl}\n")),
+                    3 => text.push_str(&format!(
+                        "machine h{i}.example login u{i} password \"p {i}\"{nl}"
+                    )),
+                    _ => text.push_str(&format!(
+                        "machine\th{i}.example{nl}\tlogin u{i}{nl}  account a{nl}  password p{i}{nl}"
+                    )),
+                }
+            }
+            let has_default = next(2) == 0;
+            if has_default {
+                text.push_str(&format!("default login anonymous password guest{nl}"));
+            }
+            if next(3) == 0 && !text.trim_end().ends_with("machine x") {
+                text.truncate(text.trim_end_matches(['\r', '\n']).len());
+            }
+            let mut n = Netrc::parse(text.clone());
+            n.set("api.heroku.com", "e@x", "T0K")
+                .unwrap_or_else(|e| panic!("{text:?}: {}", e.message));
+            n.set("git.heroku.com", "e@x", "T0K").unwrap();
+            assert!(n.remove("api.heroku.com") && n.remove("git.heroku.com"));
+            let got = String::from_utf8_lossy(n.as_bytes()).into_owned();
+            if has_default || text.is_empty() || text.ends_with('\n') {
+                assert_eq!(got, text);
+            } else {
+                // Known: a file without a final newline gains one when an entry is appended.
+                assert_eq!(got, format!("{text}\n"), "{text:?}");
+            }
+        }
+    }
+
     #[test]
     fn garbage_never_panics() {
         for s in [
@@ -520,8 +707,11 @@ mod tests {
         ] {
             let mut n = Netrc::parse(s);
             let _ = n.machine("a");
-            n.set("api.heroku.com", "e", "t").unwrap();
-            n.remove("api.heroku.com");
+            if n.set("api.heroku.com", "e", "t").is_ok() {
+                assert!(n.remove("api.heroku.com"));
+            } else {
+                assert_eq!(n.as_bytes(), s.as_bytes());
+            }
             n.remove("a");
         }
     }
