@@ -13,7 +13,8 @@
 //!   CLI' service heroku-cli account EMAIL` creates. (The `keyring` crate searches on a
 //!   `username` attribute and would not see these items.)
 //! - macOS: a generic password, service `heroku-cli`, account EMAIL, through the Security
-//!   framework's C API. NOT COMPILED OR TESTED HERE (this project builds and tests on Linux).
+//!   framework's C API. NOT BUILT OR TESTED HERE (this project builds and tests on Linux; the
+//!   module was only type-checked in a scratch crate, never linked or run).
 //! - Windows: the Heroku CLI uses the WinRT PasswordVault (resource `heroku-cli`); herossh has
 //!   no binding for it and reports the keychain as unavailable, so netrc is used.
 
@@ -165,8 +166,9 @@ mod platform {
     //! the same item `security add-generic-password -s heroku-cli -a EMAIL` makes, without
     //! putting the token on `security`'s command line).
     //!
-    //! NOT COMPILED OR TESTED: this project is built and tested on Linux only. Review and test
-    //! on a Mac before relying on it.
+    //! NOT BUILT OR TESTED: this project is built and tested on Linux only (this module was
+    //! type-checked once in a scratch crate, never linked or run). Review and test on a Mac
+    //! before relying on it.
 
     use std::ffi::c_void;
     use std::ptr;
