@@ -404,3 +404,45 @@ fn no_auth_command_prints_the_token_even_at_vv() {
     assert!(seen_debug, "the -v runs produced no debug log at all");
     assert!(token.starts_with(TOKEN_MARK));
 }
+
+#[test]
+fn login_with_the_token_flag_and_logout_when_nothing_is_stored() {
+    let env = TestEnv::new();
+    let token = tok("flag");
+    let api = api_with_token(&token);
+    let o = run(herossh(&env)
+        .env("HEROKU_HOST", api.url())
+        .args(["--json", "auth", "login", "--token", &token]));
+    assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
+    let (api_host, git_host) = hosts(&api);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["account"], EMAIL);
+    assert_eq!(v["stored"], "netrc");
+    assert_eq!(
+        v["location"],
+        format!("~/.netrc (machines {api_host} and {git_host})")
+    );
+    let o = run_printing_token(
+        herossh(&env)
+            .env("HEROKU_HOST", api.url())
+            .args(["--json", "auth", "token"]),
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["token"].as_str(), v["source"].as_str()),
+        (Some(token.as_str()), Some("netrc"))
+    );
+
+    let logout = |env: &TestEnv| {
+        let o = run(herossh(env)
+            .env("HEROKU_HOST", api.url())
+            .args(["auth", "logout"]));
+        (o.status.code(), out(&o).1)
+    };
+    assert_eq!(logout(&env).0, Some(0));
+    assert_eq!(
+        logout(&env),
+        (Some(0), "Nothing to remove: not logged in\n".to_string())
+    );
+    assert_eq!(std::fs::read_to_string(netrc_path(&env)).unwrap(), "");
+}

@@ -15,6 +15,14 @@
 //! (curl) with `\` escaping the next character. The parser never fails: whatever it cannot
 //! understand it skips, because a netrc written for another tool must not stop herossh from
 //! reading (or editing) its own entries.
+//!
+//! Edits are checked by re-reading the result: if the new entry would not read back as
+//! written, or any other entry would read differently (the file ends inside a quote, or with
+//! `machine` and no name), the original bytes are kept and the edit is refused with a clear
+//! error. Known byte-level differences after an add and a remove: a file without a final
+//! newline keeps the one added before the appended entry, and a file ending inside an
+//! unterminated `macdef` body keeps the blank line added to close it. In CRLF files a macdef
+//! body only ends at a bare `\n\n` (as in ftp on Unix).
 
 use std::path::{Path, PathBuf};
 
