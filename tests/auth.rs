@@ -446,3 +446,53 @@ fn login_with_the_token_flag_and_logout_when_nothing_is_stored() {
     );
     assert_eq!(std::fs::read_to_string(netrc_path(&env)).unwrap(), "");
 }
+
+/// On a terminal (a pty from util-linux `script`), login asks for the token with echo off.
+#[test]
+fn login_prompts_for_the_token_without_echo_on_a_terminal() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+
+    let env = TestEnv::new();
+    let token = tok("typed");
+    let api = api_with_token(&token);
+    let mut cmd = env.program("script");
+    crate::support::keyring::no_bus(&env, &mut cmd);
+    cmd.env("HEROKU_HOST", api.url())
+        .env("TERM", "dumb")
+        .args([
+            "-qec",
+            &format!("{} auth login", crate::support::herossh_bin().display()),
+            "/dev/null",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("Heroku API token:") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // The prompt is printed just before echo is switched off: give herossh a moment to get
+    // there, so the terminal cannot echo what is typed (this is not a timing assertion).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stdin.write_all(format!("{token}\r").as_bytes()).unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    let text = String::from_utf8_lossy(&seen);
+    assert!(status.success(), "{text}");
+    assert!(text.contains(&format!("Logged in as {EMAIL}")), "{text}");
+    assert!(!text.contains(TOKEN_MARK), "the token was echoed: {text}");
+    let (api_host, _) = hosts(&api);
+    assert!(
+        std::fs::read_to_string(netrc_path(&env))
+            .unwrap()
+            .starts_with(&netrc_entry(&api_host, EMAIL, &token))
+    );
+}
