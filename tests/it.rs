@@ -9,3 +9,4 @@ mod cli_surface;
 mod credentials;
 mod fake_api;
 mod git_credential;
+mod keys;
