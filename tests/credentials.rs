@@ -387,3 +387,24 @@ fn unreadable_netrc_is_a_clear_error() {
         "{se}"
     );
 }
+
+/// A keychain that never answers costs at most herossh's keychain timeout, then netrc.
+#[test]
+fn a_hung_keychain_times_out_into_netrc() {
+    let env = TestEnv::new();
+    write_netrc(
+        &env,
+        &netrc_entry(LOOPBACK_MACHINE, "n@example.com", &tok("netrc")),
+    );
+    write_login_json(&env, "k@example.com");
+    let k = Keyring::start(&env);
+    k.store_like_heroku_cli(&env, "k@example.com", &tok("frozen"));
+    k.freeze();
+    let o = run_printing_token(k.herossh(&env).args(["-v", "auth", "token"]));
+    let (so, se) = out(&o);
+    assert_eq!(so, format!("{}\n", tok("netrc")));
+    assert!(
+        se.contains("keychain unavailable (no answer from the keychain within 5 s), trying netrc"),
+        "{se}"
+    );
+}

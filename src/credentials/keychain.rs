@@ -19,6 +19,8 @@
 //!   no binding for it and reports the keychain as unavailable, so netrc is used.
 
 use std::fmt;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use crate::credentials::Secret;
 
@@ -54,9 +56,34 @@ pub trait Keychain {
     fn delete(&self, account: &str) -> KcResult<bool>;
 }
 
-/// Connect to this platform's keychain.
-pub fn open() -> KcResult<Box<dyn Keychain>> {
-    platform::open()
+/// How long herossh waits for the keychain before falling back to netrc. A provider that
+/// never answers (a stopped daemon, an unlock dialog nobody sees) must not hang every API
+/// command and every `git push` behind the credential helper.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connect to this platform's keychain and run `op` on it, on a helper thread: when the
+/// keychain has not answered within [`TIMEOUT`] the result is [`Unavailable`] (the thread is
+/// abandoned; it ends with the process).
+pub fn with<T: Send + 'static>(
+    op: impl FnOnce(&dyn Keychain) -> KcResult<T> + Send + 'static,
+) -> KcResult<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("keychain".into())
+        .spawn(move || {
+            let _ = tx.send(platform::open().and_then(|k| op(k.as_ref())));
+        })
+        .map_err(|e| Unavailable(format!("cannot start the keychain thread: {e}")))?;
+    match rx.recv_timeout(TIMEOUT) {
+        Ok(r) => r,
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(Unavailable(format!(
+            "no answer from the keychain within {} s",
+            TIMEOUT.as_secs()
+        ))),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Unavailable(
+            "the keychain thread stopped without an answer".into(),
+        )),
+    }
 }
 
 #[cfg(all(unix, not(target_os = "macos")))]

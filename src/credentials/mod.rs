@@ -141,7 +141,8 @@ fn keychain_tier() -> Option<Credentials> {
         );
         return None;
     };
-    match keychain::open().and_then(|k| k.get(&account)) {
+    let who = account.clone();
+    match keychain::with(move |k| k.get(&who)) {
         Ok(Some(token)) => {
             tracing::debug!("credentials: token from the keychain for {account}");
             Some(Credentials {
@@ -226,14 +227,15 @@ pub fn status() -> Result<Status> {
         .map(Secret::new);
     let netrc_shown = crate::paths::display_tilde(&netrc_path);
 
-    let kc = keychain::open();
-    let availability = kc.as_ref().map_err(Clone::clone).and_then(|k| {
+    let who = login_account.clone();
+    let probe = keychain::with(move |k| {
         k.check()?;
-        Ok(k.name())
+        let token = who.and_then(|a| k.get(&a).ok().flatten());
+        Ok((k.name(), token))
     });
-    let kc_token = match (&kc, &login_account) {
-        (Ok(k), Some(a)) if availability.is_ok() => k.get(a).ok().flatten(),
-        _ => None,
+    let (availability, kc_token) = match probe {
+        Ok((name, token)) => (Ok(name), token),
+        Err(why) => (Err(why), None),
     };
 
     let mut warnings: Vec<String> = api_token_warning().into_iter().collect();

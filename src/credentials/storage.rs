@@ -23,9 +23,10 @@ pub fn store(endpoint: &Endpoint, account: &str, token: &Secret) -> Result<Store
     if netrc_forced() {
         tracing::debug!("credentials: HEROKU_NETRC_WRITE=true, storing in netrc");
     } else {
-        let kc = keychain::open().and_then(|k| {
+        let (who, secret) = (account.to_string(), token.clone());
+        let kc = keychain::with(move |k| {
             k.check()?;
-            k.set(account, token)?;
+            k.set(&who, &secret)?;
             Ok(k.name())
         });
         match kc {
@@ -71,7 +72,8 @@ pub fn forget(endpoint: &Endpoint) -> Result<Forgotten> {
     let mut done = Forgotten::default();
     let login_json = login_state::path();
     if let Some(account) = login_state::read(&login_json) {
-        match keychain::open().and_then(|k| k.delete(&account)) {
+        let who = account.clone();
+        match keychain::with(move |k| k.delete(&who)) {
             Ok(found) => {
                 if found {
                     done.keychain_account = Some(account);

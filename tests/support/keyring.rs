@@ -208,6 +208,17 @@ impl Keyring {
         );
     }
 
+    /// Stop (SIGSTOP) the keyring daemon: it keeps its bus name but never answers again, like
+    /// a provider stuck behind an unlock dialog. Drop still kills it (SIGKILL works on it).
+    pub fn freeze(&self) {
+        let pid = self.daemon.as_ref().expect("a keyring daemon").id();
+        let st = Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
     /// Wait until the daemon owns org.freedesktop.secrets and has a default collection.
     fn wait_ready(&self, env: &TestEnv) {
         let deadline = Instant::now() + Duration::from_secs(20);
