@@ -233,3 +233,23 @@ fn logout_removes_the_helper_it_installed_but_not_a_foreign_one() {
         ""
     );
 }
+
+#[test]
+fn install_follows_heroku_git_host() {
+    let env = TestEnv::new();
+    let o = run(herossh_default_hosts(&env)
+        .env("HEROKU_GIT_HOST", "git.staging.example")
+        .args(["git-credential", "install"]));
+    assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
+    let o = git(&env)
+        .args(["config", "--global", "--get-regexp", r"^credential\."])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!(
+            "credential.https://git.staging.example.helper \ncredential.https://git.staging.example.helper {}\n",
+            ours()
+        )
+    );
+}
