@@ -4,8 +4,11 @@
 
 mod support;
 
+mod auth;
 mod cli_surface;
+mod credentials;
 mod fake_api;
+mod git_credential;
 mod keygen;
 mod keys;
 mod sshconfig;

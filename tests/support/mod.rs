@@ -6,6 +6,7 @@
 
 pub mod fake_api;
 pub mod pty;
+pub mod keyring;
 
 use std::path::{Path, PathBuf};
 
