@@ -485,14 +485,28 @@ fn changed_host_key_stops_before_any_authentication() {
     );
 }
 
-#[test]
-fn unknown_host_is_reported_then_accept_new_adds_a_line_ssh_trusts() {
+fn accept_new(hash: bool) {
     let env = TestEnv::new();
     let sshd = Sshd::start(SshdOptions::default());
     let k = keygen(&env, "good", "ed25519", "");
     sshd.authorize(&pub_line(&k));
+    let cfg = env.write(
+        "ssh_config",
+        format!(
+            "Host *\n  HashKnownHosts {}\n",
+            if hash { "yes" } else { "no" }
+        ),
+    );
     let kh = env.ssh_dir().join("known_hosts");
-    let (_, v, _) = validate_json(&env, &[&sshd.target(), "-i", s(&k)], None);
+    let base = [
+        sshd.target(),
+        "-i".into(),
+        s(&k).into(),
+        "-F".into(),
+        s(&cfg).into(),
+    ];
+    let base: Vec<&str> = base.iter().map(String::as_str).collect();
+    let (_, v, _) = validate_json(&env, &base, None);
     assert_eq!(v["server"]["host_key"]["known"], false);
     assert_eq!(
         finding(&v, "host-key-unknown")["fix"],
@@ -500,19 +514,43 @@ fn unknown_host_is_reported_then_accept_new_adds_a_line_ssh_trusts() {
     );
     assert!(!kh.exists());
 
-    let (code, v, _) = validate_json(&env, &[&sshd.target(), "-i", s(&k), "--accept-new"], None);
+    let mut args = base.clone();
+    args.push("--accept-new");
+    let (code, v, _) = validate_json(&env, &args, None);
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["server"]["host_key"]["status"], "added");
     let (t, b64) = sshd.host_key();
-    assert_eq!(
-        std::fs::read_to_string(&kh).unwrap(),
-        format!("[127.0.0.1]:{} {t} {b64}\n", sshd.port())
-    );
+    let written = std::fs::read_to_string(&kh).unwrap();
+    let name = format!("[127.0.0.1]:{}", sshd.port());
+    if hash {
+        assert!(written.starts_with("|1|"), "{written}");
+        assert!(written.ends_with(&format!(" {t} {b64}\n")), "{written}");
+        assert_eq!(written.lines().count(), 1);
+        // ssh-keygen finds the hashed entry under the host's name.
+        let o = Command::new("ssh-keygen")
+            .args(["-F", &name, "-f"])
+            .arg(&kh)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", out(&o).0);
+    } else {
+        assert_eq!(written, format!("{name} {t} {b64}\n"));
+    }
     // The real ssh trusts the line we wrote (StrictHostKeyChecking=yes).
     let o = ssh_command(&sshd, &kh, &[&k]).arg("true").output().unwrap();
     assert!(o.status.success(), "{}", out(&o).1);
-    let (_, v, _) = validate_json(&env, &[&sshd.target(), "-i", s(&k)], None);
+    let (_, v, _) = validate_json(&env, &base, None);
     assert_eq!(v["server"]["host_key"]["status"], "known");
+}
+
+#[test]
+fn unknown_host_is_reported_then_accept_new_adds_a_line_ssh_trusts() {
+    accept_new(false);
+}
+
+#[test]
+fn accept_new_hashes_the_line_with_hash_known_hosts() {
+    accept_new(true);
 }
 
 #[test]
@@ -710,4 +748,50 @@ fn bad_targets_are_usage_errors() {
         assert_eq!(o.status.code(), Some(2), "{t}");
         assert!(out(&o).1.starts_with("herossh: invalid"), "{}", out(&o).1);
     }
+}
+
+#[test]
+fn config_alias_order_and_identities_only_come_from_ssh_config() {
+    let env = TestEnv::new();
+    let sshd = Sshd::start(SshdOptions::default());
+    let agent = Agent::start(&env);
+    let stray = keygen(&env, "stray_agent_key", "ed25519", "");
+    agent.add(&env, &stray);
+    let github = keygen(&env, "github_rsa", "ed25519", "");
+    let heroku = keygen(&env, "heroku", "ed25519", "");
+    sshd.authorize(&pub_line(&heroku));
+    trust(&env, &sshd);
+    let cfg = env.write(
+        "cfg",
+        format!(
+            "Host myapp\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile ~/.ssh/github_rsa\n  IdentityFile ~/.ssh/heroku\n  IdentitiesOnly yes\n",
+            sshd.port(),
+            sshd.user()
+        ),
+    );
+    let (code, v, _) = validate_json(&env, &["myapp", "-F", s(&cfg)], Some(&agent.sock));
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(
+        v["target"],
+        format!("{}@myapp:{}", sshd.user(), sshd.port())
+    );
+    let paths: Vec<&str> = v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["path"].as_str().unwrap())
+        .collect();
+    // IdentitiesOnly drops the agent's unlisted key; the config's order is kept.
+    assert_eq!(paths, [s(&github), s(&heroku)]);
+    assert!(
+        v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["source"] == "config")
+    );
+    assert_eq!(
+        finding(&v, "wrong-key-offered-first")["fix"],
+        "herossh fix-config --host myapp -i ~/.ssh/heroku"
+    );
 }

@@ -1,9 +1,91 @@
-//! `herossh config`.
+//! `herossh config resolve`: the effective configuration for a host, printed exactly like
+//! `ssh -G` for the keywords herossh understands.
+
+use serde_json::{Map, Value, json};
 
 use super::Ctx;
-use crate::cli::ConfigArgs;
-use crate::error::{Error, Result};
+use crate::cli::{ConfigAction, ConfigArgs, ResolveArgs};
+use crate::error::Result;
+use crate::sshconfig::{self, ResolveOptions};
 
-pub fn run(_ctx: &Ctx, _args: &ConfigArgs) -> Result<()> {
-    Err(Error::not_implemented("herossh config"))
+pub fn run(ctx: &Ctx, args: &ConfigArgs) -> Result<()> {
+    match &args.action {
+        ConfigAction::Resolve(r) => resolve(ctx, r),
+    }
+}
+
+fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
+    let opts = ResolveOptions {
+        config: args.config.clone(),
+        user: args.user.clone(),
+        port: args.port,
+        allow_exec: args.allow_exec,
+    };
+    let resolved = sshconfig::resolve(&args.host, &opts)?;
+    for p in &resolved.pending_exec {
+        ctx.ui.warn(format!(
+            "the result depends on `Match exec {}` ({}:{}), which was not run and counted as \
+             not matching; pass --allow-exec to run it",
+            p.command,
+            p.origin.file.display(),
+            p.origin.line
+        ));
+    }
+    if ctx.ui.json {
+        return ctx.ui.emit_json(&to_json(&resolved));
+    }
+    for (k, v, origin) in resolved.lines() {
+        if args.explain {
+            let from = match origin {
+                Some(o) if o.line == 0 => o.file.display().to_string(),
+                Some(o) => format!("{}:{}", o.file.display(), o.line),
+                None => "(default)".to_string(),
+            };
+            ctx.ui.out(format!("{k} {v}\t# {from}"));
+        } else {
+            ctx.ui.out(format!("{k} {v}"));
+        }
+    }
+    Ok(())
+}
+
+/// `{"host", "options": {keyword: value or [values]}, "origins": [...], "pending_exec": [...]}`.
+fn to_json(r: &sshconfig::Resolved) -> Value {
+    let mut options = Map::new();
+    let mut origins = Vec::new();
+    for (k, v, origin) in r.lines() {
+        match options.get_mut(k) {
+            Some(Value::Array(a)) => a.push(json!(v)),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = json!([first, v]);
+            }
+            None => {
+                let multi = matches!(
+                    k,
+                    "identityfile"
+                        | "certificatefile"
+                        | "localforward"
+                        | "remoteforward"
+                        | "dynamicforward"
+                        | "sendenv"
+                );
+                options.insert(k.to_string(), if multi { json!([v]) } else { json!(v) });
+            }
+        }
+        origins.push(json!({
+            "keyword": k,
+            "value": v,
+            "file": origin.map(|o| o.file.display().to_string()),
+            "line": origin.map(|o| o.line),
+        }));
+    }
+    let pending: Vec<Value> = r
+        .pending_exec
+        .iter()
+        .map(|p| {
+            json!({"command": p.command, "file": p.origin.file.display().to_string(), "line": p.origin.line})
+        })
+        .collect();
+    json!({"host": r.host_arg, "options": options, "origins": origins, "pending_exec": pending})
 }

@@ -14,19 +14,24 @@ use crate::probe::known_hosts::Status;
 use crate::probe::plan::HostSettings;
 use crate::probe::report::{self, ProbeOptions, Report};
 use crate::probe::target::Target;
+use crate::sshconfig::{self, ResolveOptions};
 use crate::ui::Ui;
 
 pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
     let target = Target::parse(&args.target)?;
-    if args.config.is_some() {
-        return Err(Error::usage(
-            "-F needs the ssh_config evaluator, which is not merged yet; pass the identities with -i",
-        ));
-    }
     if args.timeout == 0 {
         return Err(Error::usage("--timeout must be at least 1 second"));
     }
-    let settings = HostSettings::from_target(&target, &args.identities);
+    let resolved = sshconfig::resolve(
+        &target.host,
+        &ResolveOptions {
+            config: args.config.clone(),
+            user: target.user.clone(),
+            port: target.port,
+            allow_exec: false,
+        },
+    )?;
+    let settings = HostSettings::from_resolved(&target.host, &resolved, &args.identities);
     let passphrase = if args.passphrase_stdin {
         Some(read_passphrase()?)
     } else {

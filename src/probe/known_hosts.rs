@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use data_encoding::BASE64;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use russh::keys::ssh_key::{HashAlg, PublicKey};
 use sha1::Sha1;
 
@@ -214,7 +214,7 @@ impl Entry {
 }
 
 fn hmac_sha1(key: &[u8], msg: &[u8]) -> Option<Vec<u8>> {
-    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key).ok()?;
+    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(key).ok()?;
     mac.update(msg);
     Some(mac.finalize().into_bytes().to_vec())
 }

@@ -15,40 +15,9 @@ use russh::keys::ssh_key::{Algorithm, HashAlg, PrivateKey, PublicKey};
 use serde::Serialize;
 
 use super::agent::AgentState;
-use super::target::Target;
 use crate::paths;
-
-/// The default identity files of OpenSSH 9.x, in its order.
-pub const DEFAULT_IDENTITY_FILES: &[&str] = &[
-    "id_rsa",
-    "id_ecdsa",
-    "id_ecdsa_sk",
-    "id_ed25519",
-    "id_ed25519_sk",
-    "id_xmss",
-    "id_dsa",
-];
-
-/// The client's default PubkeyAcceptedAlgorithms in OpenSSH 8.8–9.x: no `ssh-dss`, and RSA
-/// only with SHA-2 signatures.
-pub const DEFAULT_PUBKEY_ACCEPTED_ALGORITHMS: &[&str] = &[
-    "ssh-ed25519-cert-v01@openssh.com",
-    "ecdsa-sha2-nistp256-cert-v01@openssh.com",
-    "ecdsa-sha2-nistp384-cert-v01@openssh.com",
-    "ecdsa-sha2-nistp521-cert-v01@openssh.com",
-    "sk-ssh-ed25519-cert-v01@openssh.com",
-    "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
-    "rsa-sha2-512-cert-v01@openssh.com",
-    "rsa-sha2-256-cert-v01@openssh.com",
-    "ssh-ed25519",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-    "rsa-sha2-512",
-    "rsa-sha2-256",
-];
+use crate::sshconfig::Resolved;
+use crate::sshconfig::algorithms::DEFAULT_PUBKEY;
 
 /// The settings for one host that the plan and the probe need: what `ssh -G HOST` would say.
 #[derive(Debug, Clone)]
@@ -73,19 +42,10 @@ pub struct HostSettings {
 }
 
 impl HostSettings {
-    /// Settings from the command line and OpenSSH's defaults. `-i` replaces the identity
-    /// list; without it the default files under `~/.ssh` are used.
-    pub fn from_target(target: &Target, identities: &[PathBuf]) -> HostSettings {
-        let ssh_dir = paths::ssh_dir();
-        let (identity_files, identity_source) = if identities.is_empty() {
-            (
-                DEFAULT_IDENTITY_FILES
-                    .iter()
-                    .map(|f| ssh_dir.join(f))
-                    .collect(),
-                Source::Default,
-            )
-        } else {
+    /// The one adapter from the config evaluator (`ssh -G`'s view of HOST) to what the plan
+    /// and the probe need. `-i` identities replace the configured list, as validate documents.
+    pub fn from_resolved(alias: &str, r: &Resolved, identities: &[PathBuf]) -> HostSettings {
+        let (identity_files, identity_source) = if !identities.is_empty() {
             (
                 identities
                     .iter()
@@ -93,26 +53,29 @@ impl HostSettings {
                     .collect(),
                 Source::CommandLine,
             )
+        } else if r.identity_files_explicit() {
+            (r.identity_files(), Source::Config)
+        } else {
+            (r.identity_files(), Source::Default)
         };
         HostSettings {
-            alias: target.host.clone(),
-            hostname: target.host.clone(),
-            user: target.user.clone().unwrap_or_else(paths::local_user),
-            port: target.port.unwrap_or(22),
+            alias: alias.to_string(),
+            hostname: r.hostname().to_string(),
+            user: r.user().to_string(),
+            port: r.port(),
             identity_files,
             identity_source,
-            identities_only: false,
-            certificate_files: Vec::new(),
-            identity_agent: None,
-            user_known_hosts_files: vec![ssh_dir.join("known_hosts"), ssh_dir.join("known_hosts2")],
-            global_known_hosts_files: vec![
-                PathBuf::from("/etc/ssh/ssh_known_hosts"),
-                PathBuf::from("/etc/ssh/ssh_known_hosts2"),
-            ],
-            hash_known_hosts: false,
-            pubkey_accepted_algorithms: DEFAULT_PUBKEY_ACCEPTED_ALGORITHMS
-                .iter()
-                .map(|s| s.to_string())
+            identities_only: r.identities_only(),
+            certificate_files: r.certificate_files(),
+            identity_agent: r.identity_agent(),
+            user_known_hosts_files: r.user_known_hosts_files(),
+            global_known_hosts_files: r.global_known_hosts_files(),
+            hash_known_hosts: r.hash_known_hosts(),
+            pubkey_accepted_algorithms: r
+                .pubkey_accepted_algorithms()
+                .unwrap_or(DEFAULT_PUBKEY)
+                .split(',')
+                .map(str::to_string)
                 .collect(),
         }
     }

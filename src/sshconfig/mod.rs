@@ -1,1 +1,160 @@
-//! ssh_config: lossless syntax tree, the `ssh -G` evaluator, and fix-config's editor.
+//! ssh_config: the lossless syntax tree (`syntax`), the `ssh -G` evaluator (`eval`), and
+//! fix-config's editor (`edit`, `diff`).
+//!
+//! Written in-house because every existing library either merges `Match` blocks into the
+//! wrong `Host`, rewrites the user's formatting, or drops comments (see issue 6); herossh must
+//! never lose a byte and must always agree with OpenSSH.
+
+pub mod algorithms;
+pub mod eval;
+pub mod keywords;
+pub mod pattern;
+pub mod syntax;
+pub mod tokens;
+
+use std::path::PathBuf;
+
+pub use eval::{Origin, PendingExec, Resolved};
+
+/// What to resolve against: like ssh's `-F`, `-l`, `-p`, plus whether `Match exec` may run.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    /// `-F FILE` (default: `~/.ssh/config` then `/etc/ssh/ssh_config`; `none` for no file).
+    pub config: Option<PathBuf>,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    /// Run `Match exec` commands. Without it they count as not matching and are listed in
+    /// [`Resolved::pending_exec`], so callers can say the answer depends on them.
+    pub allow_exec: bool,
+}
+
+/// The effective configuration for `host` as `ssh -G host` computes it.
+pub fn resolve(host: &str, opts: &ResolveOptions) -> crate::error::Result<Resolved> {
+    eval::evaluate(&eval::Request {
+        host: host.to_string(),
+        config: opts.config.clone(),
+        user: opts.user.clone(),
+        port: opts.port,
+        allow_exec: opts.allow_exec,
+    })
+}
+
+impl Resolved {
+    /// The first value of a (lower-case) keyword, as `ssh -G` prints it.
+    pub fn get(&self, keyword: &str) -> Option<&str> {
+        self.lines
+            .iter()
+            .find(|(k, _, _)| *k == keyword)
+            .map(|(_, v, _)| v.as_str())
+    }
+
+    /// Every value of an accumulating keyword (`identityfile`, `sendenv`, ...).
+    pub fn get_all(&self, keyword: &str) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter(|(k, _, _)| *k == keyword)
+            .map(|(_, v, _)| v.as_str())
+            .collect()
+    }
+
+    /// The printed lines in `ssh -G` order: keyword, value, where it came from (None: default).
+    pub fn lines(&self) -> impl Iterator<Item = (&str, &str, Option<&Origin>)> {
+        self.lines
+            .iter()
+            .map(|(k, v, o)| (*k, v.as_str(), o.as_ref()))
+    }
+
+    pub fn hostname(&self) -> &str {
+        &self.hostname
+    }
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The identity files ssh would load, `~` and `%` tokens expanded; OpenSSH 9.x's
+    /// defaults when the config names none; `IdentityFile none` entries dropped.
+    pub fn identity_files(&self) -> Vec<PathBuf> {
+        let raw: Vec<String> = if self.identity_files.is_empty() {
+            eval::DEFAULT_IDENTITY_FILES
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        } else {
+            self.identity_files
+                .iter()
+                .map(|v| v.value.clone())
+                .collect()
+        };
+        raw.iter()
+            .filter(|s| !s.eq_ignore_ascii_case("none"))
+            .map(|s| self.expand_path(s))
+            .collect()
+    }
+
+    /// True when the configuration set any `IdentityFile`.
+    pub fn identity_files_explicit(&self) -> bool {
+        !self.identity_files.is_empty()
+    }
+
+    pub fn identities_only(&self) -> bool {
+        self.get("identitiesonly") == Some("yes")
+    }
+
+    pub fn certificate_files(&self) -> Vec<PathBuf> {
+        self.certificate_files
+            .iter()
+            .filter(|v| !v.value.eq_ignore_ascii_case("none"))
+            .map(|v| self.expand_path(&v.value))
+            .collect()
+    }
+
+    /// `IdentityAgent`, expanded. None: use `SSH_AUTH_SOCK`; `Some("none")`: no agent.
+    pub fn identity_agent(&self) -> Option<String> {
+        self.get("identityagent").map(str::to_string)
+    }
+
+    pub fn user_known_hosts_files(&self) -> Vec<PathBuf> {
+        split_files(self.get("userknownhostsfile"))
+    }
+
+    pub fn global_known_hosts_files(&self) -> Vec<PathBuf> {
+        split_files(self.get("globalknownhostsfile"))
+    }
+
+    pub fn hash_known_hosts(&self) -> bool {
+        self.get("hashknownhosts") == Some("yes")
+    }
+
+    /// Set only when the configuration names it (the effective list, as ssh -G prints it).
+    pub fn pubkey_accepted_algorithms(&self) -> Option<&str> {
+        self.get("pubkeyacceptedalgorithms")
+    }
+
+    /// The file and line the winning value of `keyword` came from (None for a default).
+    pub fn explain(&self, keyword: &str) -> Option<(PathBuf, usize)> {
+        self.lines
+            .iter()
+            .find(|(k, _, _)| *k == keyword)
+            .and_then(|(_, _, o)| o.as_ref())
+            .map(|o| (o.file.clone(), o.line))
+    }
+
+    fn expand_path(&self, s: &str) -> PathBuf {
+        let t = tokens::tilde(s);
+        // An unknown token makes ssh refuse the file; keep it unexpanded rather than fail here.
+        let p = self
+            .tokens
+            .percent(&t, None)
+            .and_then(|p| tokens::dollar(&p))
+            .unwrap_or(t);
+        PathBuf::from(p)
+    }
+}
+
+fn split_files(v: Option<&str>) -> Vec<PathBuf> {
+    v.map(|s| s.split(' ').map(PathBuf::from).collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,399 @@
+//! The lossless syntax tree of an ssh_config file.
+//!
+//! Users' configs are hand-formatted and precious, so the tree keeps every line's raw bytes
+//! (indentation, keyword case, separator, quotes, trailing comments and whitespace, CRLF or LF,
+//! a missing final newline, bytes that are not UTF-8) and `print(parse(x)) == x` for every
+//! input. The parsed view of a line (keyword and arguments) is computed with OpenSSH's own
+//! tokenising rules (`readconf.c`: `strdelim` for the keyword, `argv_split` for arguments) so
+//! that the evaluator and the editor see exactly what `ssh` sees.
+
+use std::ops::Range;
+
+/// How a line ends. Kept per line: files mixing CRLF and LF are reproduced as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eol {
+    Lf,
+    CrLf,
+    /// The last line of a file without a final newline.
+    None,
+}
+
+impl Eol {
+    pub fn as_bytes(self) -> &'static [u8] {
+        match self {
+            Eol::Lf => b"\n",
+            Eol::CrLf => b"\r\n",
+            Eol::None => b"",
+        }
+    }
+}
+
+/// A keyword line, as OpenSSH tokenises it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive {
+    /// The keyword in lower case (`hostname`).
+    pub keyword: String,
+    /// Byte range of the keyword as written in the line.
+    pub keyword_span: Range<usize>,
+    /// Byte offset where the value starts (after the separator: spaces, tabs, one `=`).
+    pub value_start: usize,
+    /// The value text with trailing whitespace removed: what `ProxyCommand` and the other
+    /// command keywords take verbatim.
+    pub rest: String,
+    /// The arguments after `argv_split`: quotes removed, escapes applied, stopped at a `#`
+    /// that starts a word. `None` when the quotes do not balance (OpenSSH: "invalid quotes").
+    pub args: Option<Vec<String>>,
+}
+
+/// What a line is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineKind {
+    /// Empty or whitespace only.
+    Blank,
+    /// A `#` comment line.
+    Comment,
+    Directive(Directive),
+}
+
+/// One line: its raw bytes (without the line ending) and its parsed view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub raw: Vec<u8>,
+    pub eol: Eol,
+    pub kind: LineKind,
+}
+
+impl Line {
+    pub fn new(raw: Vec<u8>, eol: Eol) -> Line {
+        let kind = classify(&raw);
+        Line { raw, eol, kind }
+    }
+
+    pub fn directive(&self) -> Option<&Directive> {
+        match &self.kind {
+            LineKind::Directive(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The leading whitespace of the line, as written.
+    pub fn indent(&self) -> &[u8] {
+        let n = self
+            .raw
+            .iter()
+            .take_while(|b| **b == b' ' || **b == b'\t')
+            .count();
+        &self.raw[..n]
+    }
+}
+
+/// A parsed file: its lines in order. Blocks are derived from the lines (see [`blocks`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Config {
+    pub lines: Vec<Line>,
+}
+
+/// Where a line belongs: before the first `Host`/`Match`, or under one of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockKind {
+    Global,
+    Host,
+    Match,
+}
+
+/// A block: its header line (none for the global block) and the lines it spans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub kind: BlockKind,
+    /// Index of the `Host`/`Match` line.
+    pub header: Option<usize>,
+    /// Line indices covered, header included.
+    pub lines: Range<usize>,
+}
+
+impl Config {
+    /// The bytes of the file, exactly as read.
+    pub fn print(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.lines.iter().map(|l| l.raw.len() + 2).sum());
+        for l in &self.lines {
+            out.extend_from_slice(&l.raw);
+            out.extend_from_slice(l.eol.as_bytes());
+        }
+        out
+    }
+
+    /// The global block (possibly empty) followed by every `Host` and `Match` block.
+    pub fn blocks(&self) -> Vec<Block> {
+        let mut blocks = vec![Block {
+            kind: BlockKind::Global,
+            header: None,
+            lines: 0..0,
+        }];
+        for (i, line) in self.lines.iter().enumerate() {
+            let kind = match line.directive().map(|d| d.keyword.as_str()) {
+                Some("host") => Some(BlockKind::Host),
+                Some("match") => Some(BlockKind::Match),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                blocks.push(Block {
+                    kind,
+                    header: Some(i),
+                    lines: i..i + 1,
+                });
+            } else if let Some(last) = blocks.last_mut() {
+                last.lines.end = i + 1;
+            }
+        }
+        blocks
+    }
+
+    /// The line ending most lines use, for inserted lines (LF for an empty file).
+    pub fn dominant_eol(&self) -> Eol {
+        let crlf = self.lines.iter().filter(|l| l.eol == Eol::CrLf).count();
+        let lf = self.lines.iter().filter(|l| l.eol == Eol::Lf).count();
+        if crlf > lf { Eol::CrLf } else { Eol::Lf }
+    }
+}
+
+/// Split bytes into lines. Never fails: anything is a file.
+pub fn parse(bytes: &[u8]) -> Config {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        match bytes[start..].iter().position(|b| *b == b'\n') {
+            Some(pos) => {
+                let end = start + pos;
+                let (raw, eol) = if end > start && bytes[end - 1] == b'\r' {
+                    (&bytes[start..end - 1], Eol::CrLf)
+                } else {
+                    (&bytes[start..end], Eol::Lf)
+                };
+                lines.push(Line::new(raw.to_vec(), eol));
+                start = end + 1;
+            }
+            None => {
+                lines.push(Line::new(bytes[start..].to_vec(), Eol::None));
+                start = bytes.len();
+            }
+        }
+    }
+    Config { lines }
+}
+
+const WS: &[u8] = b" \t\r\n";
+
+/// Classify one line the way `process_config_line` does.
+fn classify(raw: &[u8]) -> LineKind {
+    // OpenSSH strips trailing whitespace (and form feeds) before anything else.
+    let mut len = raw.len();
+    while len > 0 && (WS.contains(&raw[len - 1]) || raw[len - 1] == 0x0c) {
+        len -= 1;
+    }
+    let line = &raw[..len];
+    let mut pos = line
+        .iter()
+        .take_while(|b| WS.contains(b) || **b == b'=')
+        .count();
+    // A leading `=` is a separator before an empty keyword; strdelim then skips to the next
+    // token. Only the first one is swallowed, but a keyword starting with `=` is invalid
+    // anyway, so treating them alike is safe.
+    if pos >= line.len() {
+        return LineKind::Blank;
+    }
+    if line[pos] == b'#' {
+        return LineKind::Comment;
+    }
+    let kw_start = pos;
+    while pos < line.len() && !WS.contains(&line[pos]) && line[pos] != b'=' && line[pos] != b'"' {
+        pos += 1;
+    }
+    let kw_end = pos;
+    // Separator: whitespace, at most one `=`, whitespace.
+    while pos < line.len() && WS.contains(&line[pos]) {
+        pos += 1;
+    }
+    if pos < line.len() && line[pos] == b'=' {
+        pos += 1;
+        while pos < line.len() && WS.contains(&line[pos]) {
+            pos += 1;
+        }
+    }
+    let keyword = String::from_utf8_lossy(&line[kw_start..kw_end]).to_ascii_lowercase();
+    let rest = String::from_utf8_lossy(&line[pos..]).into_owned();
+    let args = argv_split(&rest);
+    LineKind::Directive(Directive {
+        keyword,
+        keyword_span: kw_start..kw_end,
+        value_start: pos,
+        rest,
+        args,
+    })
+}
+
+/// OpenSSH's `argv_split(s, .., terminate_on_comment = 1)`: whitespace-separated words,
+/// single and double quotes group, `\'` `\"` `\\` and (outside quotes) `\ ` escape, a `#`
+/// at the start of a word ends the line. `None` for an unterminated quote.
+pub fn argv_split(s: &str) -> Option<Vec<String>> {
+    let b: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == ' ' || b[i] == '\t' {
+            i += 1;
+            continue;
+        }
+        if b[i] == '#' {
+            break;
+        }
+        let mut quote: Option<char> = None;
+        let mut arg = String::new();
+        while i < b.len() {
+            let c = b[i];
+            if c == '\\' {
+                let next = b.get(i + 1).copied();
+                match next {
+                    Some('\'') | Some('"') | Some('\\') => {
+                        i += 1;
+                        arg.push(b[i]);
+                    }
+                    Some(' ') if quote.is_none() => {
+                        i += 1;
+                        arg.push(' ');
+                    }
+                    _ => arg.push(c),
+                }
+            } else if quote.is_none() && (c == ' ' || c == '\t') {
+                break;
+            } else if quote.is_none() && (c == '"' || c == '\'') {
+                quote = Some(c);
+            } else if quote == Some(c) {
+                quote = None;
+            } else {
+                arg.push(c);
+            }
+            i += 1;
+        }
+        if quote.is_some() {
+            return None;
+        }
+        out.push(arg);
+    }
+    Some(out)
+}
+
+/// OpenSSH's `strdelim` tokeniser, which 9.2 still uses for `Match` criteria: words split on
+/// whitespace or one `=`, a double-quoted word kept whole. `None` on an unmatched quote.
+pub fn strdelim_split(s: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut rest = s.trim_start_matches([' ', '\t', '\r', '\n']);
+    while !rest.is_empty() {
+        if let Some(q) = rest.strip_prefix('"') {
+            let end = q.find('"')?;
+            out.push(q[..end].to_string());
+            rest = q[end + 1..].trim_start_matches([' ', '\t', '\r', '\n']);
+            continue;
+        }
+        let end = rest
+            .find([' ', '\t', '\r', '\n', '=', '"'])
+            .unwrap_or(rest.len());
+        out.push(rest[..end].to_string());
+        let mut after = &rest[end..];
+        let mut took_equals = false;
+        if let Some(a) = after.strip_prefix('=') {
+            took_equals = true;
+            after = a;
+        } else if !after.starts_with('"') && !after.is_empty() {
+            after = &after[1..];
+        }
+        after = after.trim_start_matches([' ', '\t', '\r', '\n']);
+        if !took_equals && let Some(a) = after.strip_prefix('=') {
+            after = a.trim_start_matches([' ', '\t', '\r', '\n']);
+        }
+        rest = after;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(line: &str) -> Directive {
+        match classify(line.as_bytes()) {
+            LineKind::Directive(d) => d,
+            other => panic!("{line:?} is {other:?}"),
+        }
+    }
+
+    #[test]
+    fn separators_and_case() {
+        for l in [
+            "HostName x",
+            "hostname=x",
+            "  HOSTNAME = x",
+            "\tHostName\tx  ",
+            "HostName =x",
+        ] {
+            let d = d(l);
+            assert_eq!(d.keyword, "hostname", "{l:?}");
+            assert_eq!(d.args, Some(vec!["x".to_string()]), "{l:?}");
+            assert_eq!(d.rest, "x");
+        }
+    }
+
+    #[test]
+    fn quotes_escapes_and_comments() {
+        assert_eq!(
+            d(r#"User "a b" c\ d 'e"f' # tail"#).args.unwrap(),
+            vec!["a b", "c d", "e\"f"]
+        );
+        assert_eq!(d("User a#b").args.unwrap(), vec!["a#b"]);
+        assert_eq!(d("User \"open").args, None);
+        assert_eq!(
+            d("ProxyCommand ssh -W %h:%p \"j\" # x  ").rest,
+            "ssh -W %h:%p \"j\" # x"
+        );
+    }
+
+    #[test]
+    fn blank_and_comment_lines() {
+        assert_eq!(classify(b"   \t"), LineKind::Blank);
+        assert_eq!(classify(b"  # hi"), LineKind::Comment);
+        assert_eq!(classify(b"#"), LineKind::Comment);
+    }
+
+    #[test]
+    fn round_trip_edge_cases() {
+        for input in [
+            &b""[..],
+            b"\n",
+            b"Host a\r\n  User b\nHost c",
+            b"\xff\xfe Host \x80\n",
+            b"\r\r\n\r",
+            b"a=b\n\n\n",
+        ] {
+            assert_eq!(parse(input).print(), input);
+        }
+    }
+
+    #[test]
+    fn blocks_follow_host_and_match() {
+        let c = parse(b"User a\nHost x\n Port 1\n\nMatch all\n User b\n");
+        let b = c.blocks();
+        assert_eq!(b.len(), 3);
+        assert_eq!(b[0].lines, 0..1);
+        assert_eq!(b[1].header, Some(1));
+        assert_eq!(b[1].lines, 1..4);
+        assert_eq!(b[2].kind, BlockKind::Match);
+        assert_eq!(b[2].lines, 4..6);
+    }
+
+    #[test]
+    fn strdelim_for_match() {
+        assert_eq!(
+            strdelim_split("host=a,b exec \"x y\" !user u").unwrap(),
+            vec!["host", "a,b", "exec", "x y", "!user", "u"]
+        );
+    }
+}
