@@ -5,4 +5,5 @@
 mod support;
 
 mod cli_surface;
+mod fake_api;
 mod validate;

@@ -1,9 +1,259 @@
-//! `herossh auth`.
+//! `herossh auth status|whoami|token|login|logout`: the credential resolver and storage in
+//! `crate::credentials`, shown and driven from the command line.
+
+use std::io::BufRead;
+
+use serde_json::json;
 
 use super::Ctx;
-use crate::cli::AuthArgs;
-use crate::error::{Error, Result};
+use crate::cli::{AuthAction, AuthArgs, LoginArgs};
+use crate::credentials::{self, Secret, git_helper, storage};
+use crate::error::{Error, Kind, Result};
+use crate::platform::{Client, Endpoint};
 
-pub fn run(_ctx: &Ctx, _args: &AuthArgs) -> Result<()> {
-    Err(Error::not_implemented("herossh auth"))
+pub fn run(ctx: &Ctx, args: &AuthArgs) -> Result<()> {
+    match &args.action {
+        AuthAction::Status => status(ctx),
+        AuthAction::Whoami => whoami(ctx),
+        AuthAction::Token => token(ctx),
+        AuthAction::Login(a) => login(ctx, a),
+        AuthAction::Logout => logout(ctx),
+    }
+}
+
+fn status(ctx: &Ctx) -> Result<()> {
+    let st = credentials::status()?;
+    let mut warnings = st.warnings.clone();
+    // The account: the API's answer when it can be reached, else what the tier recorded.
+    let mut account = st.resolved.as_ref().and_then(|c| c.account.clone());
+    let mut verified = None;
+    if let Some(c) = &st.resolved {
+        let spinner = ctx
+            .ui
+            .spinner("Asking the Platform API who this token belongs to");
+        let answer = Client::new(&st.endpoint, &c.token).and_then(|cl| cl.account());
+        drop(spinner);
+        match answer {
+            Ok(a) => {
+                account = Some(a.email);
+                verified = Some(true);
+            }
+            Err(e) if e.kind == Kind::Auth => {
+                verified = Some(false);
+                warnings.push(
+                    "the Platform API rejected this token: log in again with `herossh auth login`"
+                        .to_string(),
+                );
+            }
+            Err(e) => {
+                tracing::debug!("auth status: account lookup failed: {e}");
+                warnings.push(format!(
+                    "could not reach the Platform API at {} to confirm the account (offline?)",
+                    st.endpoint.api_url
+                ));
+            }
+        }
+    }
+    let keychain = match &st.keychain {
+        Ok(name) => format!("available ({name})"),
+        Err(why) => format!("unavailable: {why}"),
+    };
+    let source = st.resolved.as_ref().map(|c| c.source);
+
+    if ctx.ui.json {
+        ctx.ui.emit_json(&json!({
+            "source": source,
+            "account": account,
+            "verified": verified,
+            "api_host": st.endpoint.api_host,
+            "stored": st.stored,
+            "keychain": match &st.keychain {
+                Ok(_) => "available".to_string(),
+                Err(why) => format!("unavailable: {why}"),
+            },
+            "login_json_account": st.login_account,
+            "netrc": st.netrc_path,
+            "warnings": warnings,
+        }))?;
+    } else {
+        let source_text = match source {
+            Some(s) => serde_json::to_value(s)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            None => "none (not logged in)".to_string(),
+        };
+        ctx.ui.out(format!("Source:    {source_text}"));
+        if let Some(a) = &account {
+            let note = match verified {
+                Some(true) => " (confirmed by the Platform API)",
+                Some(false) => " (token rejected by the Platform API)",
+                None => "",
+            };
+            ctx.ui.out(format!("Account:   {a}{note}"));
+        }
+        if let Some(s) = &st.stored {
+            ctx.ui.out(format!("Stored in: {s}"));
+        }
+        ctx.ui.out(format!("API host:  {}", st.endpoint.api_host));
+        ctx.ui.out(format!("Keychain:  {keychain}"));
+        for w in &warnings {
+            ctx.ui.warn(w);
+        }
+    }
+    if st.resolved.is_none() {
+        if !ctx.ui.json {
+            ctx.ui.info(
+                "Not logged in: run `herossh auth login` (or `heroku login`), or set HEROKU_API_KEY",
+            );
+        }
+        return Err(Error::reported(Kind::Auth));
+    }
+    Ok(())
+}
+
+fn whoami(ctx: &Ctx) -> Result<()> {
+    let creds = credentials::require()?;
+    let endpoint = Endpoint::from_env();
+    let account = Client::new(&endpoint, &creds.token)?
+        .account()
+        .map_err(|e| e.context("GET /account"))?;
+    if ctx.ui.json {
+        ctx.ui
+            .emit_json(&json!({"email": account.email, "id": account.id}))
+    } else {
+        ctx.ui.out(&account.email);
+        Ok(())
+    }
+}
+
+fn token(ctx: &Ctx) -> Result<()> {
+    let creds = credentials::require()?;
+    if ctx.ui.json {
+        ctx.ui
+            .emit_json(&json!({"token": creds.token.expose(), "source": creds.source}))
+    } else {
+        ctx.ui.out(creds.token.expose());
+        Ok(())
+    }
+}
+
+/// The token to log in with: the flag, the first line of stdin, or a hidden prompt.
+fn login_token(ctx: &Ctx, args: &LoginArgs) -> Result<Secret> {
+    let raw = if let Some(t) = &args.token {
+        t.clone()
+    } else if args.token_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Error::usage(format!("cannot read the token from stdin: {e}")))?;
+        line
+    } else {
+        ctx.ui.require_interactive(
+            "login",
+            "pass the token with --token-stdin (e.g. `heroku auth:token | herossh auth login --token-stdin`)",
+        )?;
+        crate::ui::password("Heroku API token", None, "use --token-stdin")?
+    };
+    let token = raw.trim();
+    if token.is_empty() {
+        return Err(Error::usage("the token is empty"));
+    }
+    Ok(Secret::new(token))
+}
+
+fn login(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
+    if std::env::var("HEROKU_API_KEY").is_ok_and(|k| !k.trim().is_empty()) {
+        return Err(Error::usage(
+            "Cannot log in with HEROKU_API_KEY set: unset it first (it would override the stored login)",
+        ));
+    }
+    let token = login_token(ctx, args)?;
+    let endpoint = Endpoint::from_env();
+    let spinner = ctx.ui.spinner("Verifying the token with the Platform API");
+    let account = Client::new(&endpoint, &token).and_then(|c| c.account());
+    drop(spinner);
+    let account = account.map_err(|e| e.context("verifying the token (GET /account)"))?;
+    let stored = storage::store(&endpoint, &account.email, &token)?;
+    let (kind, place) = match &stored {
+        storage::Stored::Keychain(name, login_json) => (
+            "keychain",
+            format!(
+                "the {name} (account {}, {})",
+                account.email,
+                crate::paths::display_tilde(login_json)
+            ),
+        ),
+        storage::Stored::Netrc(path) => (
+            "netrc",
+            format!(
+                "{} (machines {} and {})",
+                crate::paths::display_tilde(path),
+                endpoint.api_host,
+                endpoint.git_host
+            ),
+        ),
+    };
+    if ctx.ui.json {
+        ctx.ui
+            .emit_json(&json!({"account": account.email, "stored": kind, "location": place}))
+    } else {
+        ctx.ui.out(format!("Logged in as {}", account.email));
+        ctx.ui.info(format!("Token stored in {place}"));
+        Ok(())
+    }
+}
+
+fn logout(ctx: &Ctx) -> Result<()> {
+    let endpoint = Endpoint::from_env();
+    let done = storage::forget(&endpoint)?;
+    let key = git_helper::config_key(&endpoint.git_host);
+    let helper = match git_helper::uninstall(&key) {
+        Ok(change) => change == git_helper::Change::Done,
+        Err(e) => {
+            tracing::debug!("logout: git helper config left alone: {e}");
+            false
+        }
+    };
+    let mut removed = Vec::new();
+    if let Some(a) = &done.keychain_account {
+        removed.push(format!("the keychain item for {a}"));
+    }
+    if let Some(p) = &done.login_json {
+        removed.push(crate::paths::display_tilde(p));
+    }
+    if let Some(p) = &done.netrc {
+        removed.push(format!(
+            "the {} and {} entries of {}",
+            endpoint.api_host,
+            endpoint.git_host,
+            crate::paths::display_tilde(p)
+        ));
+    }
+    if helper {
+        removed.push(format!("the git credential helper ({key})"));
+    }
+    if ctx.ui.json {
+        ctx.ui
+            .emit_json(&json!({"removed": removed, "problems": done.problems}))?;
+    } else {
+        if removed.is_empty() {
+            ctx.ui.info("Nothing to remove: not logged in");
+        } else {
+            ctx.ui.info(format!("Removed {}", removed.join(", ")));
+        }
+        for p in &done.problems {
+            ctx.ui.warn(p);
+        }
+    }
+    if std::env::var("HEROKU_API_KEY").is_ok_and(|k| !k.trim().is_empty()) {
+        ctx.ui
+            .warn("HEROKU_API_KEY is still set: herossh will keep using it");
+    }
+    if done.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::reported(Kind::Failed))
+    }
 }

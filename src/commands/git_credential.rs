@@ -1,9 +1,74 @@
-//! `herossh git-credential`.
+//! `herossh git-credential get|store|erase|install|uninstall`: git's credential-helper
+//! protocol for Heroku's git HTTPS host, answered from the credential resolver.
+
+use std::io::Write;
 
 use super::Ctx;
 use crate::cli::GitCredentialArgs;
+use crate::credentials::{self, git_helper};
 use crate::error::{Error, Result};
+use crate::platform::Endpoint;
 
-pub fn run(_ctx: &Ctx, _args: &GitCredentialArgs) -> Result<()> {
-    Err(Error::not_implemented("herossh git-credential"))
+pub fn run(ctx: &Ctx, args: &GitCredentialArgs) -> Result<()> {
+    let endpoint = Endpoint::from_env();
+    match args.operation.as_str() {
+        "get" => get(&endpoint),
+        // herossh does not keep passwords git hands it, but the request must still be read
+        // so git never writes into a closed pipe.
+        "store" | "erase" => git_helper::read_request(std::io::stdin().lock()).map(|_| ()),
+        "install" => install(ctx, &endpoint),
+        "uninstall" => uninstall(ctx, &endpoint),
+        other => {
+            // gitcredentials(7): "If a helper receives any other operation, it should silently
+            // ignore the request", so future git operations do not break.
+            tracing::debug!("git-credential: ignoring unknown operation {other:?}");
+            Ok(())
+        }
+    }
+}
+
+fn get(endpoint: &Endpoint) -> Result<()> {
+    let req = git_helper::read_request(std::io::stdin().lock())?;
+    if !git_helper::answers(&req, &endpoint.git_host) {
+        tracing::debug!(
+            "git-credential: not for https://{} ({:?}, {:?}), no answer",
+            endpoint.git_host,
+            req.protocol,
+            req.host
+        );
+        return Ok(());
+    }
+    let creds = credentials::require()?;
+    let answer = git_helper::answer(&endpoint.git_host, &creds.token)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(answer.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::failed(format!("cannot answer git: {e}")))
+}
+
+fn install(ctx: &Ctx, endpoint: &Endpoint) -> Result<()> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::failed(format!("cannot find the herossh binary's path: {e}")))?;
+    let key = git_helper::config_key(&endpoint.git_host);
+    let value = git_helper::helper_value(&exe);
+    match git_helper::install(&key, &value)? {
+        git_helper::Change::AlreadyThere => {
+            ctx.ui.info(format!("Already installed: {key} = {value}"))
+        }
+        _ => ctx.ui.info(format!(
+            "Installed in the global git config: {key} = {value}"
+        )),
+    }
+    Ok(())
+}
+
+fn uninstall(ctx: &Ctx, endpoint: &Endpoint) -> Result<()> {
+    let key = git_helper::config_key(&endpoint.git_host);
+    match git_helper::uninstall(&key)? {
+        git_helper::Change::Done => ctx.ui.info(format!("Removed herossh's {key} entries")),
+        _ => ctx
+            .ui
+            .info(format!("Not installed: no herossh entry under {key}")),
+    }
+    Ok(())
 }

@@ -1,9 +1,227 @@
-//! `herossh keygen`.
+//! `herossh keygen`: ssh-keygen's prompts and report, without its sharp edges. Every question
+//! (file, overwrite, passphrase) is settled before the slow prime search starts, and off a
+//! terminal nothing is asked: the flags decide or the command says which flag is missing.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
 
 use super::Ctx;
-use crate::cli::KeygenArgs;
+use crate::cli::{KeyType, KeygenArgs};
+use crate::credentials::Secret;
 use crate::error::{Error, Result};
+use crate::paths;
+use crate::sshkeys::{self, KeySpec};
+use crate::ui;
 
-pub fn run(_ctx: &Ctx, _args: &KeygenArgs) -> Result<()> {
-    Err(Error::not_implemented("herossh keygen"))
+/// What `--json` prints (field names are part of the documented interface).
+#[derive(Debug, Serialize)]
+struct KeygenReport {
+    path: PathBuf,
+    public_path: PathBuf,
+    #[serde(rename = "type")]
+    key_type: &'static str,
+    bits: u32,
+    fingerprint_sha256: String,
+    fingerprint_md5: String,
+    comment: String,
+    encrypted: bool,
+}
+
+pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
+    // Refuse flags whose machinery lives in modules not merged yet, before generating anything.
+    if args.upload {
+        return Err(Error::usage(
+            "--upload is not available yet; generate the key, then run `herossh keys add FILE.pub`",
+        ));
+    }
+    if args.pin.is_some() {
+        return Err(Error::usage(
+            "--pin is not available yet; generate the key, then run \
+             `herossh fix-config --host HOST -i FILE`",
+        ));
+    }
+    let spec = KeySpec::new(args.key_type, args.bits)?;
+    let ui = &ctx.ui;
+    let comment = args
+        .comment
+        .clone()
+        .unwrap_or_else(|| format!("{}@{}", paths::local_user(), paths::hostname()));
+
+    ui.info(format!(
+        "Generating public/private {} key pair.",
+        spec.type_name()
+    ));
+    warn_about_type(ctx, spec.key_type);
+
+    let path = choose_path(ctx, args, &spec)?;
+    sshkeys::check_parent_dir(&path)?;
+    let overwrite = confirm_overwrite(ctx, args, &path)?;
+    let passphrase = choose_passphrase(ctx, args)?;
+
+    let spinner = (spec.key_type == KeyType::Rsa).then(|| {
+        ui.spinner(format!(
+            "Searching for {}-bit RSA primes on {} threads",
+            spec.bits,
+            std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+        ))
+    });
+    let generated = sshkeys::generate(spec, &comment);
+    if let Some(s) = spinner {
+        s.clear();
+    }
+    let key = generated?;
+
+    let pass = passphrase.as_ref().map(Secret::expose);
+    let written = sshkeys::write_key_pair(&path, &key, pass, overwrite)?;
+    let public = key.public_key();
+    let report = KeygenReport {
+        path: written.private.clone(),
+        public_path: written.public.clone(),
+        key_type: sshkeys::key_type_label(public),
+        bits: sshkeys::key_bits(public),
+        fingerprint_sha256: sshkeys::fingerprint_sha256(public),
+        fingerprint_md5: sshkeys::fingerprint_md5(public),
+        comment: comment.clone(),
+        encrypted: pass.is_some_and(|p| !p.is_empty()),
+    };
+    if ui.json {
+        return ui.emit_json(&report);
+    }
+    ui.out(format!(
+        "Your identification has been saved in {}",
+        written.private.display()
+    ));
+    ui.out(format!(
+        "Your public key has been saved in {}",
+        written.public.display()
+    ));
+    ui.out("The key fingerprint is:");
+    ui.out(format!(
+        "{} {}",
+        sshkeys::fingerprint(public, args.hash),
+        comment
+    ));
+    ui.out("The key's randomart image is:");
+    ui.out(sshkeys::randomart(public, args.hash));
+    Ok(())
+}
+
+/// Keys that will be generated but then not work where people expect them to.
+fn warn_about_type(ctx: &Ctx, key_type: KeyType) {
+    match key_type {
+        KeyType::Dsa => ctx.ui.warn(
+            "DSA: OpenSSH 7.0+ clients do not offer ssh-dss keys by default and OpenSSH 10 \
+             removed DSA; GitHub rejects DSA. Prefer -t ed25519 or -t rsa.",
+        ),
+        KeyType::Ecdsa => ctx.ui.warn(
+            "ECDSA: Heroku does not accept ECDSA keys. Prefer -t ed25519 or -t rsa for Heroku.",
+        ),
+        KeyType::Rsa | KeyType::Ed25519 => {}
+    }
+}
+
+/// `-f FILE` (tilde expanded), else ask on a terminal with `~/.ssh/id_<type>` as the default,
+/// else that default.
+fn choose_path(ctx: &Ctx, args: &KeygenArgs, spec: &KeySpec) -> Result<PathBuf> {
+    if let Some(f) = &args.file {
+        return Ok(expand(f));
+    }
+    let default = paths::ssh_dir().join(format!("id_{}", spec.type_name()));
+    if !ctx.ui.interactive {
+        return Ok(default);
+    }
+    let answer = ui::text(
+        &format!(
+            "Enter file in which to save the key ({})",
+            paths::display_tilde(&default)
+        ),
+        "",
+        "pass -f FILE",
+    )?;
+    let answer = answer.trim();
+    Ok(if answer.is_empty() {
+        default
+    } else {
+        expand(Path::new(answer))
+    })
+}
+
+fn expand(p: &Path) -> PathBuf {
+    match p.to_str() {
+        Some(s) => paths::expand_tilde(s),
+        None => p.to_path_buf(),
+    }
+}
+
+/// Whether an existing key may be replaced: `--force`, or a yes on the terminal; off a
+/// terminal an existing file is an error naming `--force`. Nothing exists → no question.
+fn confirm_overwrite(ctx: &Ctx, args: &KeygenArgs, path: &Path) -> Result<bool> {
+    let public = sshkeys::public_path_for(path);
+    let existing = [path, public.as_path()]
+        .into_iter()
+        .find(|p| std::fs::symlink_metadata(p).is_ok());
+    let Some(existing) = existing else {
+        return Ok(false);
+    };
+    if args.force {
+        return Ok(true);
+    }
+    if !ctx.ui.interactive {
+        return Err(Error::usage(format!(
+            "{} already exists; pass --force to overwrite it",
+            existing.display()
+        )));
+    }
+    if ui::confirm(
+        &format!("{} already exists.\nOverwrite", existing.display()),
+        false,
+        "pass --force",
+    )? {
+        Ok(true)
+    } else {
+        Err(Error::failed(format!(
+            "kept the existing {}; nothing was written",
+            existing.display()
+        )))
+    }
+}
+
+/// The passphrase, from (in order) `-N`, `--no-passphrase`, `--passphrase-stdin`, the
+/// terminal prompt (twice, hidden). `None` or empty means an unencrypted key.
+fn choose_passphrase(ctx: &Ctx, args: &KeygenArgs) -> Result<Option<Secret>> {
+    if let Some(p) = &args.passphrase {
+        return Ok(Some(Secret::new(p.clone())));
+    }
+    if args.no_passphrase {
+        return Ok(None);
+    }
+    if args.passphrase_stdin {
+        let mut line = String::new();
+        let n = std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Error::usage(format!("cannot read the passphrase from stdin: {e}")))?;
+        if n == 0 {
+            return Err(Error::usage(
+                "--passphrase-stdin: standard input is empty (an empty line means no passphrase)",
+            ));
+        }
+        let trimmed = line.strip_suffix('\n').unwrap_or(&line);
+        let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+        return Ok(Some(Secret::new(trimmed)));
+    }
+    if !ctx.ui.interactive {
+        return Err(Error::usage(
+            "no terminal to ask for a passphrase; pass --passphrase-stdin (passphrase on the \
+             first line of stdin), or --no-passphrase (or -N '') for an unencrypted key",
+        ));
+    }
+    let pass = ui::password(
+        "Enter passphrase (empty for no passphrase)",
+        Some("Enter same passphrase again"),
+        "pass --passphrase-stdin or --no-passphrase",
+    )?;
+    Ok(Some(Secret::new(pass)))
 }

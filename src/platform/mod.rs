@@ -3,6 +3,21 @@
 //! `Endpoint` is the one place that turns `HEROKU_HOST` / `HEROKU_GIT_HOST` into URLs and host
 //! names, exactly as the Heroku CLI does, because the same names key the netrc entries and the
 //! git credential helper: if they disagreed, herossh and the Heroku CLI would not share logins.
+//!
+//! [`Client`] talks to the API (`client`), with typed objects (`models`), one error mapping
+//! (`errors`), a retry policy for idempotent calls (`retry`) and timeouts (`timeouts`,
+//! overridable with `HEROSSH_TIMEOUT`).
+
+mod client;
+mod errors;
+mod models;
+mod retry;
+mod timeouts;
+
+pub use client::{ACCEPT_V3, Client, user_agent};
+pub use errors::{ApiFailure, kind_for_status};
+pub use models::{Account, ApiErrorBody, Key};
+pub use timeouts::{TIMEOUT_ENV, Timeouts};
 
 /// Where the Platform API and Heroku's git HTTPS service live for this invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]

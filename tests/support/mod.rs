@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod fake_api;
+pub mod keyring;
+
 use std::path::{Path, PathBuf};
 
 pub mod sshd;

@@ -1,0 +1,210 @@
+//! Turning what went wrong on the wire into an [`Error`] a person can act on.
+//!
+//! One mapping for every call: the API's own `{id, message}` becomes the message plus
+//! `Error ID: <id>` (what Heroku support asks for), and the HTTP status decides the exit code —
+//! 401/403 are authentication (4), 429/5xx and transport failures are network/server (3),
+//! anything else (404, 422, ...) means the request itself was wrong (1). Nothing here ever sees
+//! the token: requests carry it in a header that no message quotes.
+
+use std::time::Duration;
+
+use super::models::ApiErrorBody;
+use crate::error::{Error, Kind};
+
+/// Why a Platform API call failed. Converts into the user-facing [`Error`]; commands that must
+/// react to a particular failure (a 422 on upload, a 404 on delete) look at `status` and `id`
+/// instead of parsing the message.
+#[derive(Debug, Clone)]
+pub struct ApiFailure {
+    /// The HTTP status when the server answered at all.
+    pub status: Option<u16>,
+    /// The API's error id (`invalid_params`, `not_found`, ...) when the body was its error JSON.
+    pub id: Option<String>,
+    /// The API's own message, as sent.
+    pub api_message: Option<String>,
+    error: Error,
+}
+
+impl ApiFailure {
+    /// The error to report.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// A failed response: the API's error JSON when there is one, otherwise "unexpected".
+    pub(crate) fn from_response(status: u16, body: &[u8], retry_after: Option<u64>) -> Self {
+        let Ok(api) = serde_json::from_slice::<ApiErrorBody>(body) else {
+            return Self::unexpected(status);
+        };
+        let mut message = format!("{}\nError ID: {}", api.message.trim(), api.id);
+        if let Some(url) = api.url.as_deref().filter(|u| !u.is_empty()) {
+            message.push_str(&format!("\nSee {url}"));
+        }
+        match status {
+            401 => message.push_str(
+                "\nThe Platform API refused your token: log in again with `herossh auth login`, \
+                 or check HEROKU_API_KEY.",
+            ),
+            429 => {
+                if let Some(secs) = retry_after {
+                    message.push_str(&format!("\nTry again in {secs} s."));
+                }
+            }
+            _ => {}
+        }
+        ApiFailure {
+            status: Some(status),
+            id: Some(api.id),
+            api_message: Some(api.message),
+            error: Error::new(kind_for_status(status), message),
+        }
+    }
+
+    /// A body that is not what the API sends (not JSON, truncated, wrong shape). On a success
+    /// status the server is at fault, so it counts as a server error.
+    pub(crate) fn unexpected(status: u16) -> Self {
+        let kind = if (200..300).contains(&status) {
+            Kind::Network
+        } else {
+            kind_for_status(status)
+        };
+        ApiFailure {
+            status: Some(status),
+            id: None,
+            api_message: None,
+            error: Error::new(
+                kind,
+                format!("unexpected response from the Platform API (HTTP {status})"),
+            ),
+        }
+    }
+
+    /// The request never got a complete answer: refused, DNS, TLS, timeout.
+    pub(crate) fn transport(err: &reqwest::Error, api_url: &str, total: Duration) -> Self {
+        let message = if err.is_timeout() {
+            format!(
+                "the Platform API at {api_url} did not answer within {} \
+                 (set HEROSSH_TIMEOUT to the number of seconds to wait)",
+                human_duration(total)
+            )
+        } else if err.is_connect() {
+            format!(
+                "cannot connect to the Platform API at {api_url}: {}",
+                root_cause(err)
+            )
+        } else {
+            format!(
+                "request to the Platform API at {api_url} failed: {}",
+                root_cause(err)
+            )
+        };
+        ApiFailure {
+            status: None,
+            id: None,
+            api_message: None,
+            error: Error::network(message),
+        }
+    }
+}
+
+impl From<ApiFailure> for Error {
+    fn from(f: ApiFailure) -> Error {
+        f.error
+    }
+}
+
+/// The exit-code class of an HTTP error status.
+pub fn kind_for_status(status: u16) -> Kind {
+    match status {
+        401 | 403 => Kind::Auth,
+        429 | 500..=599 => Kind::Network,
+        _ => Kind::Failed,
+    }
+}
+
+/// The innermost cause ("Connection refused (os error 111)"), which is what tells the person
+/// what happened; reqwest's outer layers only repeat the URL.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs.fract() == 0.0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{secs:.1} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_classes_follow_design() {
+        for (status, kind) in [
+            (401, Kind::Auth),
+            (403, Kind::Auth),
+            (404, Kind::Failed),
+            (422, Kind::Failed),
+            (400, Kind::Failed),
+            (429, Kind::Network),
+            (500, Kind::Network),
+            (503, Kind::Network),
+        ] {
+            assert_eq!(kind_for_status(status), kind, "HTTP {status}");
+        }
+    }
+
+    #[test]
+    fn api_error_json_gives_message_and_error_id() {
+        let f = ApiFailure::from_response(
+            422,
+            br#"{"id":"invalid_params","message":"Key is invalid.","url":"https://x/y"}"#,
+            None,
+        );
+        assert_eq!(
+            f.error().message,
+            "Key is invalid.\nError ID: invalid_params\nSee https://x/y"
+        );
+        assert_eq!(f.error().kind, Kind::Failed);
+        assert_eq!(f.id.as_deref(), Some("invalid_params"));
+        assert_eq!(f.status, Some(422));
+    }
+
+    #[test]
+    fn non_json_bodies_are_unexpected_responses() {
+        let f = ApiFailure::from_response(502, b"<html>Bad gateway</html>", None);
+        assert_eq!(
+            f.error().message,
+            "unexpected response from the Platform API (HTTP 502)"
+        );
+        assert_eq!(f.error().kind, Kind::Network);
+        assert_eq!(ApiFailure::unexpected(200).error().kind, Kind::Network);
+        assert_eq!(ApiFailure::unexpected(404).error().kind, Kind::Failed);
+    }
+
+    #[test]
+    fn rate_limit_says_when_to_come_back() {
+        let f = ApiFailure::from_response(
+            429,
+            br#"{"id":"rate_limit","message":"Your account reached the API rate limit"}"#,
+            Some(60),
+        );
+        assert_eq!(
+            f.error().message,
+            "Your account reached the API rate limit\nError ID: rate_limit\nTry again in 60 s."
+        );
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(Duration::from_secs(30)), "30 s");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5 s");
+    }
+}
