@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
+use crate::support::fake_api::FakeApi;
 use crate::support::sshd::{Sshd, SshdOptions, free_port, ssh_command};
 use crate::support::{TestEnv, out};
 
@@ -794,4 +795,91 @@ fn config_alias_order_and_identities_only_come_from_ssh_config() {
         finding(&v, "wrong-key-offered-first")["fix"],
         "herossh fix-config --host myapp -i ~/.ssh/heroku"
     );
+}
+
+/// `herossh --json validate` with the fake Platform API as HEROKU_HOST and a token for it.
+fn validate_with_api(env: &TestEnv, api: &FakeApi, args: &[&str]) -> (i32, Value) {
+    let o = env
+        .herossh()
+        .env("HEROKU_HOST", api.url())
+        .env("HEROKU_API_KEY", "tok-validate")
+        .arg("--json")
+        .arg("validate")
+        .args(args)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = out(&o);
+    assert!(!stdout.contains("tok-validate") && !stderr.contains("tok-validate"));
+    let v = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    (o.status.code().unwrap(), v)
+}
+
+#[test]
+fn account_cross_check_against_the_fake_api() {
+    let env = TestEnv::new();
+    let sshd = Sshd::start(SshdOptions::default());
+    let api = FakeApi::start();
+    api.add_token("tok-validate", "dev@example.com");
+    let foreign = keygen(&env, "foreign", "ed25519", "");
+    let mine = keygen(&env, "mine", "ed25519", "");
+    let fresh = keygen(&env, "fresh", "ed25519", "");
+    // The server knows `foreign` (another account's key); the account holds `mine`, which
+    // the server has not picked up.
+    sshd.authorize(&pub_line(&foreign));
+    api.add_key("dev@example.com", pub_line(&mine).trim());
+    trust(&env, &sshd);
+
+    let (code, v) = validate_with_api(
+        &env,
+        &api,
+        &[&sshd.target(), "-i", s(&foreign), "-i", s(&mine)],
+    );
+    assert_eq!(code, 0, "{v:#}");
+    let f = finding(&v, "key-in-use-by-another-account");
+    assert!(
+        f["message"].as_str().unwrap().contains("~/.ssh/foreign"),
+        "{f}"
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains(&fingerprint(&foreign)),
+        "{f}"
+    );
+    let f = finding(&v, "key-on-account-not-accepted");
+    assert!(
+        f["message"].as_str().unwrap().contains("~/.ssh/mine"),
+        "{f}"
+    );
+    assert!(!codes(&v).contains(&"key-not-on-account".to_string()));
+
+    let (code, v) = validate_with_api(&env, &api, &[&sshd.target(), "-i", s(&fresh)]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(
+        finding(&v, "key-not-on-account")["fix"],
+        "herossh keys add ~/.ssh/fresh.pub"
+    );
+    assert_eq!(
+        finding(&v, "no-key-accepted")["fix"],
+        "herossh keys add ~/.ssh/fresh.pub"
+    );
+    assert_eq!(
+        api.request_lines(),
+        ["GET /account/keys", "GET /account/keys"]
+    );
+}
+
+#[test]
+fn account_check_failure_is_a_warning_not_a_crash() {
+    let env = TestEnv::new();
+    let sshd = Sshd::start(SshdOptions::default());
+    let api = FakeApi::start();
+    // No token registered: the API answers 401.
+    let k = keygen(&env, "k", "ed25519", "");
+    sshd.authorize(&pub_line(&k));
+    trust(&env, &sshd);
+    let (code, v) = validate_with_api(&env, &api, &[&sshd.target(), "-i", s(&k)]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(codes(&v), ["authenticated", "account-check-failed"]);
 }

@@ -46,7 +46,8 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
     let spinner = ctx.ui.spinner(format!("Probing {}", args.target));
     let report = block_on(report::run(settings, &opts))??;
     spinner.clear();
-    let findings = diagnose::for_report(&report);
+    let account = diagnose::account_for(&report);
+    let findings = diagnose::for_report(&report, &account);
 
     if ctx.ui.json {
         ctx.ui.emit_json(&to_json(&report, &findings))?;

@@ -5,6 +5,8 @@
 //! fixes it. This module is the one place that decides which findings a probe report yields,
 //! so validate and doctor can never explain the same situation differently.
 
+pub mod account;
+
 use serde::Serialize;
 
 use crate::paths::display_tilde;
@@ -80,8 +82,18 @@ pub fn heroku_ssh_git_ended(context: &str) -> Finding {
     .fix("git remote set-url heroku https://git.heroku.com/APP.git && herossh git-credential install")
 }
 
+/// The account's keys when the report is about the platform's SSH host and the server was
+/// reached (blocking; call outside the probe's runtime).
+pub fn account_for(r: &Report) -> account::AccountKeys {
+    if matches!(r.connection, Some(Ok(_))) && account::is_platform_host(&r.settings.hostname) {
+        account::fetch()
+    } else {
+        account::AccountKeys::NoCredentials
+    }
+}
+
 /// All findings for one probe report, most important first.
-pub fn for_report(r: &Report) -> Vec<Finding> {
+pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
     let mut out = Vec::new();
     let s = &r.settings;
     let target_arg = sh_quote(&r.target());
@@ -153,6 +165,7 @@ pub fn for_report(r: &Report) -> Vec<Finding> {
 
     if r.connection.is_some() {
         out.extend(auth_findings(r));
+        out.extend(account::findings(r, account));
     }
     out.extend(plan_findings(r));
     out
@@ -354,7 +367,7 @@ fn auth_findings(r: &Report) -> Vec<Finding> {
                 .and_then(|id| id.path.as_ref())
                 .map(|p| sh_quote(&format!("{}.pub", display_tilde(p))))
                 .unwrap_or_else(|| "KEY.pub".to_string());
-            let fix = if is_heroku_host(&s.hostname) {
+            let fix = if account::is_platform_host(&s.hostname) {
                 format!("herossh keys add {candidate}")
             } else {
                 format!(

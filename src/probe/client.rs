@@ -71,7 +71,7 @@ impl ServerInfo {
     pub fn host_key_fingerprint(&self) -> Option<String> {
         self.host_key
             .as_ref()
-            .map(|k| k.fingerprint(HashAlg::Sha256).to_string())
+            .map(crate::sshkeys::fingerprint_sha256)
     }
 }
 

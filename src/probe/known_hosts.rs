@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use data_encoding::BASE64;
 use hmac::{Hmac, Mac};
-use russh::keys::ssh_key::{HashAlg, PublicKey};
+use russh::keys::ssh_key::PublicKey;
 use sha1::Sha1;
 
 /// A line's marker.
@@ -209,7 +209,7 @@ impl Entry {
 
     /// SHA256 fingerprint of the recorded key.
     pub fn fingerprint(&self) -> String {
-        self.key.fingerprint(HashAlg::Sha256).to_string()
+        crate::sshkeys::fingerprint_sha256(&self.key)
     }
 }
 

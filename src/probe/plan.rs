@@ -11,7 +11,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use russh::keys::ssh_key::{Algorithm, HashAlg, PrivateKey, PublicKey};
+use russh::keys::ssh_key::{Algorithm, PrivateKey, PublicKey};
 use serde::Serialize;
 
 use super::agent::AgentState;
@@ -176,9 +176,7 @@ impl Identity {
         self.key.as_ref().map(|k| k.algorithm().to_string())
     }
     pub fn fingerprint(&self) -> Option<String> {
-        self.key
-            .as_ref()
-            .map(|k| k.fingerprint(HashAlg::Sha256).to_string())
+        self.key.as_ref().map(crate::sshkeys::fingerprint_sha256)
     }
     /// How to name it to a person: `~/.ssh/id_rsa`, or the agent comment.
     pub fn label(&self) -> String {
@@ -209,7 +207,7 @@ pub struct FileKey {
 /// OpenSSH-format key is stored in clear; PEM keys fall back to the `.pub`).
 pub fn inspect_file(path: &Path) -> FileKey {
     let mut fk = FileKey::default();
-    let pub_path = pub_path_of(path);
+    let pub_path = crate::sshkeys::public_path_for(path);
     let from_pub = std::fs::read_to_string(&pub_path)
         .ok()
         .and_then(|t| PublicKey::from_openssh(t.trim()).ok());
@@ -247,13 +245,6 @@ pub fn inspect_file(path: &Path) -> FileKey {
     // then fails to sign with the private key.
     fk.public = from_pub.or(from_private);
     fk
-}
-
-/// `KEY.pub`.
-pub fn pub_path_of(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".pub");
-    PathBuf::from(s)
 }
 
 /// Build the plan in OpenSSH's order.
