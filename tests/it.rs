@@ -5,5 +5,6 @@
 mod support;
 
 mod cli_surface;
+mod doctor;
 mod fake_api;
 mod validate;

@@ -226,6 +226,11 @@ pub fn render_findings(ui: &Ui, findings: &[Finding]) {
     }
     ui.out("");
     ui.out(ui.bold("Findings:"));
+    render_findings_list(ui, findings);
+}
+
+/// Findings, one per line with the fix below.
+pub fn render_findings_list(ui: &Ui, findings: &[Finding]) {
     for f in findings {
         let mark = match f.severity {
             Severity::Ok => ui.green("✓"),

@@ -6,6 +6,7 @@
 //! so validate and doctor can never explain the same situation differently.
 
 pub mod account;
+pub mod local;
 
 use serde::Serialize;
 
@@ -92,6 +93,19 @@ pub fn account_for(r: &Report) -> account::AccountKeys {
     }
 }
 
+/// The agent socket is set but does not answer.
+pub fn agent_unreachable(socket: &std::path::Path, error: &str) -> Finding {
+    Finding::new(
+        "agent-unreachable",
+        Severity::Warning,
+        format!(
+            "the ssh-agent socket {} does not answer ({error}); its keys cannot be used",
+            socket.display()
+        ),
+    )
+    .fix("eval \"$(ssh-agent -s)\" && ssh-add")
+}
+
 /// All findings for one probe report, most important first.
 pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -99,17 +113,7 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
     let target_arg = sh_quote(&r.target());
 
     if let crate::probe::agent::AgentState::Unreachable { socket, error } = &r.agent {
-        out.push(
-            Finding::new(
-                "agent-unreachable",
-                Severity::Warning,
-                format!(
-                    "the ssh-agent socket {} does not answer ({error}); its keys cannot be used",
-                    socket.display()
-                ),
-            )
-            .fix("eval \"$(ssh-agent -s)\" && ssh-add"),
-        );
+        out.push(agent_unreachable(socket, error));
     }
 
     // Connection-level outcomes.
