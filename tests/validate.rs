@@ -726,7 +726,7 @@ fn human_report_shows_plan_verdicts_and_fixes() {
     assert_eq!(o.status.code(), Some(0), "{stdout}");
     let first = stdout.lines().find(|l| l.contains("~/.ssh/first")).unwrap();
     assert!(
-        first.starts_with("  1  ~/.ssh/first  ssh-ed25519  SHA256:"),
+        first.starts_with("  1  ~/.ssh/first   ssh-ed25519  SHA256:"),
         "{first}"
     );
     assert!(first.ends_with("✗ rejected"), "{first}");
@@ -882,4 +882,24 @@ fn account_check_failure_is_a_warning_not_a_crash() {
     let (code, v) = validate_with_api(&env, &api, &[&sshd.target(), "-i", s(&k)]);
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(codes(&v), ["authenticated", "account-check-failed"]);
+}
+
+#[test]
+fn no_common_cipher_is_a_handshake_failure_listing_both_sides() {
+    let env = TestEnv::new();
+    // 3des-cbc: still in OpenSSH 9.2, never offered by russh.
+    let sshd = Sshd::start(SshdOptions {
+        extra: vec!["Ciphers 3des-cbc".into()],
+        ..Default::default()
+    });
+    trust(&env, &sshd);
+    let (code, v, _) = validate_json(&env, &[&sshd.target(), "--timeout", "5"], None);
+    assert_eq!(code, 3, "{v:#}");
+    let msg = finding(&v, "handshake-failed")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("no common cipher algorithm"), "{msg}");
+    assert!(msg.contains("theirs: 3des-cbc"), "{msg}");
+    assert!(msg.contains("chacha20-poly1305@openssh.com"), "{msg}");
 }

@@ -188,7 +188,24 @@ pub fn render_plan(ui: &Ui, r: &Report) {
         return;
     }
     ui.out(ui.bold("Keys, in the order ssh offers them:"));
-    for (i, id) in r.plan.iter().enumerate() {
+    let rows: Vec<[String; 4]> = r
+        .plan
+        .iter()
+        .map(|id| {
+            [
+                id.label(),
+                id.key_type().unwrap_or_else(|| "-".into()),
+                id.fingerprint().unwrap_or_else(|| "-".into()),
+                serde_json::to_value(id.source)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2, w3) = (width(0), width(1), width(2), width(3));
+    for (i, (id, row)) in r.plan.iter().zip(&rows).enumerate() {
         let order = id
             .offered_order
             .map(|o| format!("{o:>2}"))
@@ -207,16 +224,11 @@ pub fn render_plan(ui: &Ui, r: &Report) {
             .skipped
             .map(|s| format!(" [ssh: {}]", s.code()))
             .unwrap_or_default();
-        ui.out(format!(
-            " {order}  {}  {}  {}  {}  {mark}{proven}{skipped}",
-            id.label(),
-            id.key_type().unwrap_or_else(|| "-".into()),
-            id.fingerprint().unwrap_or_else(|| "-".into()),
-            serde_json::to_value(id.source)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-        ));
+        let line = format!(
+            " {order}  {:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {mark}{proven}{skipped}",
+            row[0], row[1], row[2], row[3]
+        );
+        ui.out(line.trim_end());
     }
 }
 

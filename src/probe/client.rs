@@ -259,6 +259,12 @@ impl Prober {
             Err(_) => return Err(ConnectFailure::Timeout),
         };
         self.connections += 1;
+        tracing::debug!(
+            "probe: connection {} to {}:{} established",
+            self.connections,
+            self.cfg.hostname,
+            self.cfg.port
+        );
         self.server = self.snapshot();
         let mut conn = Conn {
             handle,
@@ -420,6 +426,7 @@ impl Prober {
                     // The server hung up: MaxAuthTries reached (this query was its last
                     // failure), or it went away. Ask again on a fresh connection.
                     let limit = conn.rejections + 1;
+                    tracing::debug!("probe: server closed the connection after {limit} failures");
                     self.observed_max_auth_tries = Some(
                         self.observed_max_auth_tries
                             .map_or(limit, |o: usize| o.min(limit)),
