@@ -7,4 +7,5 @@ mod support;
 mod cli_surface;
 mod doctor;
 mod fake_api;
+mod sshconfig;
 mod validate;

@@ -791,10 +791,63 @@ fn config_alias_order_and_identities_only_come_from_ssh_config() {
             .iter()
             .all(|k| k["source"] == "config")
     );
-    assert_eq!(
-        finding(&v, "wrong-key-offered-first")["fix"],
-        "herossh fix-config --host myapp -i ~/.ssh/heroku"
+    let fix = finding(&v, "wrong-key-offered-first")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(fix, "herossh fix-config --host myapp -i ~/.ssh/heroku");
+
+    // Run the fix as a user would (the shell expands `~`), on this config file.
+    let bin_dir = crate::support::herossh_bin()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let o = env
+        .program("sh")
+        .arg("-c")
+        .arg(format!(
+            "{fix} -F \"$1\"",
+            fix = fix.replacen("herossh", "\"$BIN\"", 1)
+        ))
+        .arg("sh")
+        .arg(&cfg)
+        .env("BIN", bin_dir.join("herossh"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}\n{}", out(&o).0, out(&o).1);
+    let fixed = std::fs::read_to_string(&cfg).unwrap();
+    // Now the accepted key is offered first, and the real ssh logs in with the config as
+    // written (absolute paths: ssh expands `~` from the passwd home, not $HOME).
+    let (code, v, _) = validate_json(&env, &["myapp", "-F", s(&cfg)], Some(&agent.sock));
+    assert_eq!(code, 0, "{v:#}\n{fixed}");
+    assert_eq!(v["keys"][0]["path"], s(&heroku), "{fixed}");
+    assert!(
+        !codes(&v).contains(&"wrong-key-offered-first".to_string()),
+        "{v:#}"
     );
+    let ssh_fixed = fixed.replace("~/", &format!("{}/", env.home().display()));
+    let cfg_abs = env.write("cfg-abs", &ssh_fixed);
+    let o = env
+        .program("ssh")
+        .arg("-F")
+        .arg(&cfg_abs)
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "PreferredAuthentications=publickey",
+        ])
+        .arg("-o")
+        .arg(format!(
+            "UserKnownHostsFile={}",
+            env.ssh_dir().join("known_hosts").display()
+        ))
+        .args(["myapp", "echo", "fixed"])
+        .env("SSH_AUTH_SOCK", &agent.sock)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out(&o).0, "fixed\n", "{}\n{fixed}", out(&o).1);
 }
 
 /// `herossh --json validate` with the fake Platform API as HEROKU_HOST and a token for it.

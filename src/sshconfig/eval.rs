@@ -104,6 +104,18 @@ pub struct Request {
     pub user: Option<String>,
     pub port: Option<u16>,
     pub allow_exec: bool,
+    /// File contents to use instead of what is on disk: fix-config verifies an edit by
+    /// evaluating it before anything is written.
+    pub overrides: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl Request {
+    fn override_for(&self, path: &Path) -> Option<&[u8]> {
+        self.overrides
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, b)| b.as_slice())
+    }
 }
 
 struct Evaluator<'a> {
@@ -160,13 +172,15 @@ impl<'a> Evaluator<'a> {
                 chain.join(" -> ")
             )));
         }
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::usage(format!(
-                "Can't open user config file {}: {e}",
-                path.display()
-            ))
-        })?;
-        let parsed = syntax::parse(&bytes);
+        let parsed = match self.req.override_for(path) {
+            Some(b) => syntax::parse(b),
+            None => syntax::parse(&std::fs::read(path).map_err(|e| {
+                Error::usage(format!(
+                    "Can't open user config file {}: {e}",
+                    path.display()
+                ))
+            })?),
+        };
         self.stack.push(path.to_path_buf());
         let mut errors = Vec::new();
         for (i, line) in parsed.lines.iter().enumerate() {
@@ -444,8 +458,8 @@ impl<'a> Evaluator<'a> {
                 Some(a) => (true, a.to_ascii_lowercase()),
                 None => (false, word.to_ascii_lowercase()),
             };
-            attributes += 1;
             if attr == "all" {
+                // `all` stands alone, though it may follow canonical/final.
                 if attributes > 1 || words.len() - i > 0 && !words[i].starts_with('#') {
                     return Err(at(
                         "'all' cannot be combined with other Match attributes".into()
@@ -454,8 +468,9 @@ impl<'a> Evaluator<'a> {
                 if negate {
                     result = false;
                 }
-                continue;
+                break;
             }
+            attributes += 1;
             if attr == "canonical" || attr == "final" {
                 if attr == "final" {
                     self.want_final_pass = true;
@@ -515,7 +530,11 @@ impl<'a> Evaluator<'a> {
                 result = false;
             }
         }
-        if attributes == 0 {
+        if attributes == 0
+            && !words
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case("all") || w.eq_ignore_ascii_case("!all"))
+        {
             return Err(at("One or more attributes required for Match".into()));
         }
         Ok(result)
@@ -572,7 +591,7 @@ pub fn conn_hash(thishost: &str, host: &str, port: &str, user: &str) -> String {
 }
 
 /// glob(3) as OpenSSH calls it for Include: sorted matches; no match gives nothing.
-fn glob(pattern: &str) -> Vec<PathBuf> {
+pub(crate) fn glob(pattern: &str) -> Vec<PathBuf> {
     let Ok(c) = CString::new(pattern) else {
         return Vec::new();
     };
@@ -1024,7 +1043,21 @@ pub const PRINTED: &[&str] = &[
     "proxyjump",
 ];
 
+/// ssh refuses command-line host names with shell metacharacters (CVE-2023-51385 fix).
+pub(crate) fn valid_hostname(s: &str) -> bool {
+    !s.starts_with('-')
+        && !s
+            .chars()
+            .any(|c| "'`\"$\\;&<>|(){}".contains(c) || c.is_whitespace() || c.is_control())
+}
+
 pub fn evaluate(req: &Request) -> Result<Resolved> {
+    if !valid_hostname(&req.host) {
+        return Err(Error::usage(format!(
+            "hostname contains invalid characters: {:?}",
+            req.host
+        )));
+    }
     let home = crate::paths::home_dir();
     let mut ev = Evaluator {
         req,
@@ -1057,7 +1090,7 @@ pub fn evaluate(req: &Request) -> Result<Resolved> {
     };
     let run_pass = |ev: &mut Evaluator| -> Result<()> {
         for (path, user_conf, required) in &files {
-            if !required && !path.exists() {
+            if !required && !path.exists() && ev.req.override_for(path).is_none() {
                 continue;
             }
             let mut active = true;
@@ -1180,14 +1213,21 @@ fn finish(ev: Evaluator, hostname: String, home: &Path) -> Result<Resolved> {
                 Some(v) => push(k, v.value.clone(), Some(&v.origin)),
                 None => push(k, "none".into(), None),
             },
-            "pubkeyacceptedalgorithms" => {
+            "pubkeyacceptedalgorithms" if get(k).is_some() => {
                 if let Some(v) = get(k) {
                     push(k, super::algorithms::assemble(&v.value), Some(&v.origin));
                 }
             }
             "dynamicforward" | "localforward" => {
                 for (f, origin) in &o.local_forwards {
-                    if (k == "dynamicforward") == f.dynamic() {
+                    // ssh -G's own filter: a forward without a connect host (socket to
+                    // socket) is printed under both keywords.
+                    let shown = if k == "dynamicforward" {
+                        f.connect_host.is_none() || f.dynamic()
+                    } else {
+                        !f.dynamic()
+                    };
+                    if shown {
                         let mut f = f.clone();
                         if let Some(p) = &f.listen_path {
                             f.listen_path = Some(t.percent(&tokens::tilde(p), None)?);
@@ -1227,8 +1267,6 @@ fn finish(ev: Evaluator, hostname: String, home: &Path) -> Result<Resolved> {
                 }
             }
             "userknownhostsfile" => match &o.user_known_hosts {
-                Some((list, _)) if list.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => {
-                }
                 Some((list, origin)) => {
                     let files: Result<Vec<String>> = list.iter().map(|f| expand(f)).collect();
                     push(k, files?.join(" "), Some(origin));
@@ -1240,8 +1278,6 @@ fn finish(ev: Evaluator, hostname: String, home: &Path) -> Result<Resolved> {
                 ),
             },
             "globalknownhostsfile" => match &o.global_known_hosts {
-                Some((list, _)) if list.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => {
-                }
                 Some((list, origin)) => push(k, list.join(" "), Some(origin)),
                 None => push(
                     k,
@@ -1287,6 +1323,15 @@ fn finish(ev: Evaluator, hostname: String, home: &Path) -> Result<Resolved> {
                     }
                     push(k, s, Some(origin));
                 }
+            }
+            // Debian's keepalive patch: BatchMode without ServerAliveInterval means 300 s.
+            "serveraliveinterval"
+                if get(k).is_none() && get("batchmode").is_some_and(|b| b.value == "yes") =>
+            {
+                push(k, "300".into(), get("batchmode").map(|b| &b.origin));
+            }
+            "pubkeyacceptedalgorithms" if get(k).is_none() => {
+                push(k, super::algorithms::DEFAULT_PUBKEY.into(), None);
             }
             _ => match get(k) {
                 Some(v) => push(k, v.value.clone(), Some(&v.origin)),

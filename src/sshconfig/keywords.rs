@@ -25,6 +25,8 @@ pub fn lookup(keyword: &str) -> Option<Known> {
         "hostbasedkeytypes" => "hostbasedacceptedalgorithms",
         "pubkeyacceptedkeytypes" => "pubkeyacceptedalgorithms",
         "smartcarddevice" => "pkcs11provider",
+        // Debian's keepalive patch.
+        "protocolkeepalives" | "setuptimeout" => "serveraliveinterval",
         // Deprecated / unsupported: a debug message in ssh, never an error.
         "protocol"
         | "cipher"

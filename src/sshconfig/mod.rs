@@ -6,6 +6,8 @@
 //! never lose a byte and must always agree with OpenSSH.
 
 pub mod algorithms;
+pub mod diff;
+pub mod edit;
 pub mod eval;
 pub mod keywords;
 pub mod pattern;
@@ -36,6 +38,7 @@ pub fn resolve(host: &str, opts: &ResolveOptions) -> crate::error::Result<Resolv
         user: opts.user.clone(),
         port: opts.port,
         allow_exec: opts.allow_exec,
+        overrides: Vec::new(),
     })
 }
 
@@ -154,7 +157,10 @@ impl Resolved {
     }
 }
 
+/// A known-hosts list as printed; `none` means no file at all.
 fn split_files(v: Option<&str>) -> Vec<PathBuf> {
-    v.map(|s| s.split(' ').map(PathBuf::from).collect())
-        .unwrap_or_default()
+    match v {
+        Some(s) if !s.eq_ignore_ascii_case("none") => s.split(' ').map(PathBuf::from).collect(),
+        _ => Vec::new(),
+    }
 }
