@@ -956,3 +956,35 @@ fn no_common_cipher_is_a_handshake_failure_listing_both_sides() {
     assert!(msg.contains("theirs: 3des-cbc"), "{msg}");
     assert!(msg.contains("chacha20-poly1305@openssh.com"), "{msg}");
 }
+
+#[test]
+fn certificate_files_come_first_in_the_plan() {
+    let env = TestEnv::new();
+    let ca = keygen(&env, "ca", "ed25519", "");
+    let k = keygen(&env, "signed", "ed25519", "");
+    let st = env
+        .program("ssh-keygen")
+        .args(["-q", "-s"])
+        .arg(&ca)
+        .args(["-I", "test", "-n", "me"])
+        .arg(format!("{}.pub", k.display()))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let cert = env.ssh_dir().join("signed-cert.pub");
+    let other = keygen(&env, "other", "ed25519", "");
+    let cfg = env.write(
+        "cfg",
+        "Host h\n  CertificateFile ~/.ssh/signed-cert.pub\n  IdentityFile ~/.ssh/other\n",
+    );
+    let (code, v, _) = validate_json(&env, &["me@h", "--plan", "-F", s(&cfg)], None);
+    assert_eq!(code, 0, "{v:#}");
+    let keys = v["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{v:#}");
+    assert_eq!(keys[0]["path"], s(&cert));
+    assert_eq!(keys[0]["source"], "certificate");
+    assert_eq!(keys[0]["fingerprint"], fingerprint(&k));
+    assert_eq!(keys[0]["offered_order"], 1);
+    assert_eq!(keys[1]["path"], s(&other));
+    assert_eq!(keys[1]["offered_order"], 2);
+}

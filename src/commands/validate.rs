@@ -78,7 +78,10 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
         .enable_all()
         .build()
         .map_err(|e| Error::failed(format!("cannot start the async runtime: {e}")))?;
-    Ok(rt.block_on(f))
+    let out = rt.block_on(f);
+    // A DNS lookup abandoned by a timeout still runs on a blocking thread: do not wait for it.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    Ok(out)
 }
 
 fn read_passphrase() -> Result<Secret> {

@@ -52,6 +52,7 @@ pub fn ssh_dir_findings(ssh_dir: &Path) -> Vec<Finding> {
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     entries.sort();
+    // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
     for p in entries {
         let Ok(m) = std::fs::metadata(&p) else {

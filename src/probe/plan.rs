@@ -219,7 +219,9 @@ pub fn inspect_file(path: &Path) -> FileKey {
     let mode = md.mode() & 0o7777;
     fk.mode = Some(mode);
     // sshkey_perm_ok: only a file we own with group/other bits is refused.
-    fk.unprotected = md.is_file() && md.uid() == unsafe { libc::getuid() } && mode & 0o077 != 0;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    fk.unprotected = md.is_file() && md.uid() == uid && mode & 0o077 != 0;
     let Ok(text) = std::fs::read_to_string(path) else {
         fk.public = from_pub;
         return fk;
@@ -252,15 +254,24 @@ pub fn build(settings: &HostSettings, agent: &AgentState) -> Vec<Identity> {
     let agent_keys = agent.keys();
     let mut plan: Vec<Identity> = Vec::new();
 
+    // Certificates are listed with their key; the probe does not ask about them (a query
+    // with the bare key would not say whether the server trusts the certificate's CA).
     for cert in &settings.certificate_files {
-        let fk = inspect_file(cert);
-        plan.push(file_identity(
-            settings,
-            cert,
-            fk,
-            Source::Certificate,
-            false,
-        ));
+        let key = std::fs::read_to_string(cert)
+            .ok()
+            .and_then(|t| russh::keys::ssh_key::Certificate::from_openssh(t.trim()).ok())
+            .map(|c| PublicKey::from(c.public_key().clone()));
+        plan.push(Identity {
+            path: Some(cert.clone()),
+            agent_comment: None,
+            skipped: key.is_none().then_some(SkipReason::Unreadable),
+            key,
+            source: Source::Certificate,
+            in_agent: false,
+            encrypted: false,
+            mode: None,
+            offered_order: None,
+        });
     }
 
     // Files first, to learn which agent keys the config names.
