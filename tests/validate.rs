@@ -988,3 +988,44 @@ fn certificate_files_come_first_in_the_plan() {
     assert_eq!(keys[1]["path"], s(&other));
     assert_eq!(keys[1]["offered_order"], 2);
 }
+
+#[test]
+fn host_key_alias_names_the_known_hosts_entry() {
+    let env = TestEnv::new();
+    let sshd = Sshd::start(SshdOptions::default());
+    let k = keygen(&env, "k", "ed25519", "");
+    sshd.authorize(&pub_line(&k));
+    let (t, b64) = sshd.host_key();
+    let kh = env.ssh_dir().join("known_hosts");
+    std::fs::write(&kh, format!("myserver {t} {b64}\n")).unwrap();
+    let cfg = env.write(
+        "cfg",
+        format!(
+            "Host h\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  HostKeyAlias myserver\n  UserKnownHostsFile {}\n  IdentityFile {}\n",
+            sshd.port(),
+            sshd.user(),
+            kh.display(),
+            k.display()
+        ),
+    );
+    let (code, v, _) = validate_json(&env, &["h", "-F", s(&cfg)], None);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["server"]["host_key"]["status"], "known");
+    // The oracle: ssh finds the key under the alias too.
+    let o = env
+        .program("ssh")
+        .arg("-F")
+        .arg(&cfg)
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "h",
+            "true",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", out(&o).1);
+}

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::paths::display_tilde;
 use crate::probe::client::{ConnectFailure, Verdict, describe};
-use crate::probe::known_hosts::{Status, lookup_name};
+use crate::probe::known_hosts::Status;
 use crate::probe::plan::SkipReason;
 use crate::probe::report::Report;
 
@@ -154,7 +154,7 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
                                 format!(
                                     "the host key of {} ({} {fp}) is not in known_hosts{also}; \
                                      ssh will ask (and fail in BatchMode)",
-                                    lookup_name(&s.hostname, s.port),
+                                    s.known_hosts_name(),
                                     server.host_key_type().unwrap_or_default()
                                 ),
                             )
@@ -224,14 +224,14 @@ fn connection_finding(r: &Report, e: &ConnectFailure) -> Finding {
                     "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for {}: the server presents {} {} \
                      but known_hosts holds {known_fp} ({line}); someone could be intercepting the \
                      connection, so nothing was sent",
-                    lookup_name(&s.hostname, s.port),
+                    s.known_hosts_name(),
                     server.host_key_type().unwrap_or_default(),
                     server.host_key_fingerprint().unwrap_or_default(),
                 ),
             )
             .fix(format!(
                 "only after confirming the new key with the host's owner: ssh-keygen -R {} -f {file}",
-                sh_quote(&lookup_name(&s.hostname, s.port))
+                sh_quote(&s.known_hosts_name())
             ))
         }
         ConnectFailure::HostKeyRevoked { server } => Finding::new(

@@ -32,6 +32,8 @@ pub struct ProbeConfig {
     pub user: String,
     pub timeout: Duration,
     pub known_hosts: Arc<KnownHosts>,
+    /// The name to look the host key up under (`[host]:port`, or `HostKeyAlias`).
+    pub known_hosts_name: String,
 }
 
 /// Why no SSH session could be set up.
@@ -97,8 +99,7 @@ struct Shared {
 struct ProbeHandler {
     shared: Arc<Mutex<Shared>>,
     known: Arc<KnownHosts>,
-    host: String,
-    port: u16,
+    name: String,
 }
 
 impl client::Handler for ProbeHandler {
@@ -114,7 +115,7 @@ impl client::Handler for ProbeHandler {
                 PublicKey::from(c.public_key().clone())
             }
         };
-        let status = self.known.check(&self.host, self.port, &key);
+        let status = self.known.check(&self.name, &key);
         let ok = !matches!(status, Status::Changed(_) | Status::Revoked(_));
         if let Ok(mut s) = self.shared.lock() {
             s.host_key = Some(key);
@@ -334,7 +335,7 @@ impl Prober {
                 &self
                     .cfg
                     .known_hosts
-                    .key_types_for(&self.cfg.hostname, self.cfg.port),
+                    .key_types_for(&self.cfg.known_hosts_name),
             ),
             inactivity_timeout: Some(self.cfg.timeout),
             ..Default::default()
@@ -342,8 +343,7 @@ impl Prober {
         let handler = ProbeHandler {
             shared: self.shared.clone(),
             known: self.cfg.known_hosts.clone(),
-            host: self.cfg.hostname.clone(),
-            port: self.cfg.port,
+            name: self.cfg.known_hosts_name.clone(),
         };
         match client::connect_stream(Arc::new(config), stream, handler).await {
             Ok(h) => Ok(h),

@@ -74,9 +74,9 @@ impl KnownHosts {
         KnownHosts { entries }
     }
 
-    /// Look up `key` as presented by `host` on `port`.
-    pub fn check(&self, host: &str, port: u16, key: &PublicKey) -> Status {
-        let name = lookup_name(host, port);
+    /// Look up `key` under `name` (see [`lookup_name`], or the `HostKeyAlias`).
+    pub fn check(&self, name: &str, key: &PublicKey) -> Status {
+        let name = name.to_ascii_lowercase();
         let mut changed = None;
         let mut other_types = Vec::new();
         for e in self.entries.iter().filter(|e| e.matches(&name)) {
@@ -106,8 +106,8 @@ impl KnownHosts {
 
     /// The host key types recorded for this host, in file order: the probe asks the server
     /// for these first, otherwise it negotiates ed25519 while the file holds only an RSA line.
-    pub fn key_types_for(&self, host: &str, port: u16) -> Vec<String> {
-        let name = lookup_name(host, port);
+    pub fn key_types_for(&self, name: &str) -> Vec<String> {
+        let name = name.to_ascii_lowercase();
         let mut out: Vec<String> = Vec::new();
         for e in &self.entries {
             if e.marker.is_none() && e.matches(&name) {
@@ -244,8 +244,8 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 }
 
 /// The line to append for a newly accepted key, hashed when `HashKnownHosts yes`.
-pub fn format_line(host: &str, port: u16, key: &PublicKey, hash: bool) -> String {
-    let name = lookup_name(host, port);
+pub fn format_line(name: &str, key: &PublicKey, hash: bool) -> String {
+    let name = name.to_ascii_lowercase();
     let hosts = if hash {
         let salt: [u8; 20] = rand::random();
         match hmac_sha1(&salt, name.as_bytes()) {
@@ -289,11 +289,13 @@ mod tests {
         let k = kh(&format!(
             "# comment\n\nalpha,beta.example ssh-ed25519 {ED}\n[gamma]:2222\tssh-ed25519\t{ED} c\n"
         ));
-        assert!(is_known(k.check("beta.example", 22, &key(ED))));
-        assert!(is_known(k.check("ALPHA", 22, &key(ED))));
-        assert!(is_known(k.check("gamma", 2222, &key(ED))));
+        assert!(is_known(
+            k.check(&lookup_name("beta.example", 22), &key(ED))
+        ));
+        assert!(is_known(k.check(&lookup_name("ALPHA", 22), &key(ED))));
+        assert!(is_known(k.check(&lookup_name("gamma", 2222), &key(ED))));
         assert!(matches!(
-            k.check("gamma", 22, &key(ED)),
+            k.check(&lookup_name("gamma", 22), &key(ED)),
             Status::Unknown { .. }
         ));
         assert_eq!(k.entries[1].line_no, 4);
@@ -304,9 +306,11 @@ mod tests {
         let k = kh(&format!(
             "*.example.com,!bad.example.com ssh-ed25519 {ED}\n"
         ));
-        assert!(is_known(k.check("a.example.com", 22, &key(ED))));
+        assert!(is_known(
+            k.check(&lookup_name("a.example.com", 22), &key(ED))
+        ));
         assert!(matches!(
-            k.check("bad.example.com", 22, &key(ED)),
+            k.check(&lookup_name("bad.example.com", 22), &key(ED)),
             Status::Unknown { .. }
         ));
         assert!(wildcard_match("h?st*", "host-1"));
@@ -316,16 +320,18 @@ mod tests {
 
     #[test]
     fn hashed_entries_match_and_round_trip() {
-        let line = format_line("example.org", 2200, &key(ED), true);
+        let line = format_line(&lookup_name("example.org", 2200), &key(ED), true);
         assert!(line.starts_with("|1|"));
         let k = kh(&line);
-        assert!(is_known(k.check("example.org", 2200, &key(ED))));
+        assert!(is_known(
+            k.check(&lookup_name("example.org", 2200), &key(ED))
+        ));
         assert!(matches!(
-            k.check("example.org", 22, &key(ED)),
+            k.check(&lookup_name("example.org", 22), &key(ED)),
             Status::Unknown { .. }
         ));
         assert_eq!(
-            format_line("example.org", 22, &key(ED), false),
+            format_line(&lookup_name("example.org", 22), &key(ED), false),
             format!("example.org ssh-ed25519 {ED}")
         );
     }
@@ -333,21 +339,24 @@ mod tests {
     #[test]
     fn changed_revoked_and_markers() {
         let k = kh(&format!("host ssh-ed25519 {ED}\n"));
-        match k.check("host", 22, &key(ED2)) {
+        match k.check(&lookup_name("host", 22), &key(ED2)) {
             Status::Changed(e) => assert_eq!(e.line_no, 1),
             other => panic!("{other:?}"),
         }
         let k = kh(&format!(
             "@revoked * ssh-ed25519 {ED2}\nhost ssh-ed25519 {ED2}\n@cert-authority host ssh-ed25519 {ED}\n"
         ));
-        assert!(matches!(k.check("host", 22, &key(ED2)), Status::Revoked(_)));
+        assert!(matches!(
+            k.check(&lookup_name("host", 22), &key(ED2)),
+            Status::Revoked(_)
+        ));
         // A CA key is not a host key: presenting it is neither known nor changed.
         let k = kh(&format!("@cert-authority host ssh-ed25519 {ED}\n"));
         assert!(matches!(
-            k.check("host", 22, &key(ED)),
+            k.check(&lookup_name("host", 22), &key(ED)),
             Status::Unknown { .. }
         ));
-        assert!(k.key_types_for("host", 22).is_empty());
+        assert!(k.key_types_for(&lookup_name("host", 22)).is_empty());
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct HostSettings {
     pub user_known_hosts_files: Vec<PathBuf>,
     pub global_known_hosts_files: Vec<PathBuf>,
     pub hash_known_hosts: bool,
+    /// `HostKeyAlias`: the name known_hosts is searched under instead of the host.
+    pub host_key_alias: Option<String>,
     pub pubkey_accepted_algorithms: Vec<String>,
 }
 
@@ -71,12 +73,22 @@ impl HostSettings {
             user_known_hosts_files: r.user_known_hosts_files(),
             global_known_hosts_files: r.global_known_hosts_files(),
             hash_known_hosts: r.hash_known_hosts(),
+            host_key_alias: r.get("hostkeyalias").map(str::to_string),
             pubkey_accepted_algorithms: r
                 .pubkey_accepted_algorithms()
                 .unwrap_or(DEFAULT_PUBKEY)
                 .split(',')
                 .map(str::to_string)
                 .collect(),
+        }
+    }
+
+    /// The name ssh looks the host key up under: `HostKeyAlias` as is, else `host` or
+    /// `[host]:port` (sshconnect.c `get_hostfile_hostname_ipaddr`).
+    pub fn known_hosts_name(&self) -> String {
+        match &self.host_key_alias {
+            Some(a) => a.clone(),
+            None => super::known_hosts::lookup_name(&self.hostname, self.port),
         }
     }
 

@@ -110,6 +110,7 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         user: report.settings.user.clone(),
         timeout: opts.timeout,
         known_hosts: known,
+        known_hosts_name: report.settings.known_hosts_name(),
     };
     let mut prober = match Prober::connect(cfg).await {
         Ok(p) => p,
@@ -233,12 +234,8 @@ fn add_known_host(
     if !text.is_empty() && !text.ends_with(b"\n") {
         text.push(b'\n');
     }
-    let line = known_hosts::format_line(
-        &settings.hostname,
-        settings.port,
-        key,
-        settings.hash_known_hosts,
-    );
+    let line =
+        known_hosts::format_line(&settings.known_hosts_name(), key, settings.hash_known_hosts);
     text.extend_from_slice(line.as_bytes());
     text.push(b'\n');
     fsutil::atomic_write(&file, &text, fsutil::Mode::KeepOr(0o644))
