@@ -1029,3 +1029,45 @@ fn host_key_alias_names_the_known_hosts_entry() {
         .unwrap();
     assert!(o.status.success(), "{}", out(&o).1);
 }
+
+#[test]
+fn heroku_probe_failures_explain_that_ssh_git_ended() {
+    let env = TestEnv::new();
+    let k = keygen(&env, "id_ed25519", "ed25519", "");
+    // heroku.com pointed at loopback: a refused port, then a real sshd that knows no key.
+    let refused = free_port();
+    let cfg = env.write(
+        "cfg",
+        format!("Host heroku.com\n  HostName 127.0.0.1\n  Port {refused}\n"),
+    );
+    let (code, v, _) = validate_json(&env, &["git@heroku.com", "-F", s(&cfg)], None);
+    assert_eq!(code, 3, "{v:#}");
+    assert_eq!(codes(&v), ["connection-refused", "heroku-ssh-git-ended"]);
+    assert_eq!(
+        finding(&v, "heroku-ssh-git-ended")["fix"],
+        "git remote set-url heroku https://git.heroku.com/APP.git && herossh git-credential install"
+    );
+
+    let sshd = Sshd::start(SshdOptions::default());
+    let cfg = env.write(
+        "cfg",
+        format!(
+            "Host heroku.com\n  HostName 127.0.0.1\n  Port {}\n  HostKeyAlias heroku.com\n",
+            sshd.port()
+        ),
+    );
+    let (t, b64) = sshd.host_key();
+    std::fs::write(
+        env.ssh_dir().join("known_hosts"),
+        format!("heroku.com {t} {b64}\n"),
+    )
+    .unwrap();
+    let (code, v, _) = validate_json(&env, &["git@heroku.com", "-F", s(&cfg)], None);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["keys"][0]["path"], s(&k));
+    assert_eq!(codes(&v), ["no-key-accepted", "heroku-ssh-git-ended"]);
+    assert_eq!(
+        finding(&v, "no-key-accepted")["fix"],
+        "herossh keys add ~/.ssh/id_ed25519.pub"
+    );
+}

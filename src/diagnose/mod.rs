@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::paths::display_tilde;
 use crate::probe::client::{ConnectFailure, Verdict, describe};
 use crate::probe::known_hosts::Status;
-use crate::probe::plan::SkipReason;
+use crate::probe::plan::{HostSettings, SkipReason};
 use crate::probe::report::Report;
 
 /// OpenSSH's default MaxAuthTries, assumed when the server did not show a lower one.
@@ -70,6 +70,16 @@ pub fn is_heroku_host(host: &str) -> bool {
     h == "heroku.com" || h.ends_with(".heroku.com")
 }
 
+/// Is the probe about Heroku (by the name typed or the `HostName` it resolves to)?
+fn targets_heroku(s: &HostSettings) -> bool {
+    is_heroku_host(&s.alias) || is_heroku_host(&s.hostname)
+}
+
+/// Is the probe about the platform whose account keys we can check?
+fn targets_platform(s: &HostSettings) -> bool {
+    account::is_platform_host(&s.alias) || account::is_platform_host(&s.hostname)
+}
+
 /// The finding for Heroku's retired SSH git transport.
 pub fn heroku_ssh_git_ended(context: &str) -> Finding {
     Finding::new(
@@ -86,7 +96,7 @@ pub fn heroku_ssh_git_ended(context: &str) -> Finding {
 /// The account's keys when the report is about the platform's SSH host and the server was
 /// reached (blocking; call outside the probe's runtime).
 pub fn account_for(r: &Report) -> account::AccountKeys {
-    if matches!(r.connection, Some(Ok(_))) && account::is_platform_host(&r.settings.hostname) {
+    if matches!(r.connection, Some(Ok(_))) && targets_platform(&r.settings) {
         account::fetch()
     } else {
         account::AccountKeys::NoCredentials
@@ -120,7 +130,7 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
     match &r.connection {
         Some(Err(e)) => {
             out.push(connection_finding(r, e));
-            if is_heroku_host(&s.hostname) {
+            if targets_heroku(s) {
                 out.push(heroku_ssh_git_ended(&format!(
                     "the SSH probe of {} failed",
                     s.hostname
@@ -371,7 +381,7 @@ fn auth_findings(r: &Report) -> Vec<Finding> {
                 .and_then(|id| id.path.as_ref())
                 .map(|p| sh_quote(&format!("{}.pub", display_tilde(p))))
                 .unwrap_or_else(|| "KEY.pub".to_string());
-            let fix = if account::is_platform_host(&s.hostname) {
+            let fix = if targets_platform(s) {
                 format!("herossh keys add {candidate}")
             } else {
                 format!(
@@ -392,7 +402,7 @@ fn auth_findings(r: &Report) -> Vec<Finding> {
                 )
                 .fix(fix),
             );
-            if is_heroku_host(&s.hostname) {
+            if targets_heroku(s) {
                 out.push(heroku_ssh_git_ended(&format!(
                     "{} denied every key",
                     s.hostname
