@@ -436,7 +436,7 @@ fn auth_findings(r: &Report) -> Vec<Finding> {
         .enumerate()
         .filter(|(i, other)| {
             other.offered_order.is_some_and(|o| o < order)
-                && r.verdict(*i) != Some(&Verdict::Accepted)
+                && r.verdict(*i) == Some(&Verdict::Rejected)
         })
         .map(|(_, other)| other.label())
         .collect();
