@@ -1071,3 +1071,27 @@ fn heroku_probe_failures_explain_that_ssh_git_ended() {
         "herossh keys add ~/.ssh/id_ed25519.pub"
     );
 }
+
+#[test]
+fn revoked_host_key_stops_like_a_changed_one() {
+    let env = TestEnv::new();
+    let sshd = Sshd::start(SshdOptions::default());
+    let k = keygen(&env, "good", "ed25519", "");
+    sshd.authorize(&pub_line(&k));
+    let (t, b64) = sshd.host_key();
+    std::fs::write(
+        env.ssh_dir().join("known_hosts"),
+        format!("{}\n@revoked *\t{t} {b64}\n", sshd.known_hosts_line()),
+    )
+    .unwrap();
+    let (code, v, _) = validate_json(&env, &[&sshd.target(), "-i", s(&k)], None);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["server"]["host_key"]["status"], "revoked");
+    assert!(
+        finding(&v, "host-key-revoked")["message"]
+            .as_str()
+            .unwrap()
+            .contains(&sshd.host_key_fingerprint())
+    );
+    assert!(!sshd.log().contains("publickey"), "{}", sshd.log());
+}

@@ -77,15 +77,21 @@ impl KnownHosts {
     /// Look up `key` under `name` (see [`lookup_name`], or the `HostKeyAlias`).
     pub fn check(&self, name: &str, key: &PublicKey) -> Status {
         let name = name.to_ascii_lowercase();
+        // A revoked key is refused wherever its line is (ssh checks revocation first).
+        if let Some(e) = self.entries.iter().find(|e| {
+            e.marker == Some(Marker::Revoked)
+                && e.key.key_data() == key.key_data()
+                && e.matches(&name)
+        }) {
+            return Status::Revoked(Box::new(e.clone()));
+        }
         let mut changed = None;
         let mut other_types = Vec::new();
         for e in self.entries.iter().filter(|e| e.matches(&name)) {
-            let same_key = e.key.key_data() == key.key_data();
-            match e.marker {
-                Some(Marker::Revoked) if same_key => return Status::Revoked(Box::new(e.clone())),
-                Some(_) => continue,
-                None => {}
+            if e.marker.is_some() {
+                continue;
             }
+            let same_key = e.key.key_data() == key.key_data();
             if same_key {
                 return Status::Known(Box::new(e.clone()));
             }
@@ -344,7 +350,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let k = kh(&format!(
-            "@revoked * ssh-ed25519 {ED2}\nhost ssh-ed25519 {ED2}\n@cert-authority host ssh-ed25519 {ED}\n"
+            "host ssh-ed25519 {ED2}\n@revoked * ssh-ed25519 {ED2}\n@cert-authority host ssh-ed25519 {ED}\n"
         ));
         assert!(matches!(
             k.check(&lookup_name("host", 22), &key(ED2)),
@@ -365,5 +371,32 @@ mod tests {
             "|1|notbase64|x ssh-ed25519 {ED}\nhost ssh-ed25519 !!!\n@bogus host ssh-ed25519 {ED}\nonlyhost\n"
         ));
         assert!(k.entries.is_empty());
+    }
+
+    /// Junk never panics the parser: every prefix of tricky lines, with bytes flipped.
+    #[test]
+    fn junk_lines_never_panic() {
+        let seeds = [
+            format!("|1|{}|{} ssh-ed25519 {ED}", "QUJD", "REVG"),
+            format!("@revoked [h]:22,!*,?? ssh-ed25519 {ED} c"),
+            format!("\t@cert-authority\t*\tssh-ed25519\t{ED}"),
+            "|1|||".to_string(),
+            "@".to_string(),
+        ];
+        let mut state: u32 = 7;
+        for seed in &seeds {
+            let bytes = seed.as_bytes();
+            for cut in 0..=bytes.len() {
+                let mut b = bytes[..cut].to_vec();
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                if let Some(x) = b.get_mut(state as usize % (cut + 1)) {
+                    *x ^= (state >> 16) as u8;
+                }
+                let text = String::from_utf8_lossy(&b);
+                let k = kh(&text);
+                let _ = k.check(&lookup_name("h", 22), &key(ED));
+                let _ = k.key_types_for("h");
+            }
+        }
     }
 }
