@@ -1095,3 +1095,29 @@ fn revoked_host_key_stops_like_a_changed_one() {
     );
     assert!(!sshd.log().contains("publickey"), "{}", sshd.log());
 }
+
+#[test]
+fn rsa_key_is_queried_and_proven_with_a_sha2_signature() {
+    let env = TestEnv::new();
+    let sshd = Sshd::start(SshdOptions::default());
+    let p = env.ssh_dir().join("id_rsa");
+    let st = env
+        .program("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f"])
+        .arg(&p)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    sshd.authorize(&pub_line(&p));
+    trust(&env, &sshd);
+    let (code, v, _) = validate_json(&env, &[&sshd.target(), "-i", s(&p)], None);
+    assert_eq!(code, 0, "{v:#}\n{}", sshd.log());
+    // OpenSSH 9.2 refuses ssh-rsa (SHA-1) signatures: acceptance means rsa-sha2-*.
+    assert_eq!(v["keys"][0]["type"], "ssh-rsa");
+    assert_eq!(v["keys"][0]["accepted"], true);
+    assert!(
+        sshd.log().contains("Accepted publickey for") && sshd.log().contains(" RSA SHA256:"),
+        "{}",
+        sshd.log()
+    );
+}
