@@ -424,3 +424,41 @@ fn client_deletes_concurrently_and_reports_each_result_in_order() {
     assert_eq!(results[2].as_ref().unwrap().id, b.id);
     assert!(api.keys(EMAIL).is_empty());
 }
+
+#[test]
+fn stand_in_targeted_faults_wait_for_their_request() {
+    let api = started();
+    api.fail_next_for(
+        "POST",
+        Fault::Respond {
+            status: 500,
+            headers: vec![],
+            body: "x".into(),
+        },
+    );
+    let auth = bearer(TOKEN);
+    let h = [V3, &auth];
+    assert_eq!(curl(&api, "GET", "/account", &h, None).0, 200);
+    assert_eq!(curl(&api, "POST", "/account/keys", &h, Some("{}")).0, 500);
+    // Used up: the next POST is handled normally (and {} is not a key).
+    assert_eq!(curl(&api, "POST", "/account/keys", &h, Some("{}")).0, 422);
+}
+
+#[test]
+fn client_does_not_follow_redirects() {
+    let api = started();
+    api.fail_next_with(Fault::Respond {
+        status: 302,
+        headers: vec![("Location".into(), "http://127.0.0.1:9/account".into())],
+        body: String::new(),
+    });
+    let e = client(&api).account().unwrap_err();
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (
+            Kind::Failed,
+            "unexpected response from the Platform API (HTTP 302)"
+        )
+    );
+    assert_eq!(api.request_lines(), ["GET /account"]);
+}

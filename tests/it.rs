@@ -7,5 +7,7 @@ mod support;
 mod cli_surface;
 mod doctor;
 mod fake_api;
+mod keygen;
+mod keys;
 mod sshconfig;
 mod validate;

@@ -921,6 +921,42 @@ fn account_cross_check_against_the_fake_api() {
         api.request_lines(),
         ["GET /account/keys", "GET /account/keys"]
     );
+
+    // Run the suggested fix (the shell expands `~`): the key lands on the account, and the
+    // next probe says it is on the account but the server does not have it yet.
+    let fix = finding(&v, "key-not-on-account")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let o = env
+        .program("sh")
+        .arg("-c")
+        .arg(fix.replacen("herossh", "\"$BIN\"", 1))
+        .env("BIN", crate::support::herossh_bin())
+        .env("HEROKU_HOST", api.url())
+        .env("HEROKU_API_KEY", "tok-validate")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}\n{}", out(&o).0, out(&o).1);
+    assert_eq!(
+        api.keys("dev@example.com")
+            .iter()
+            .map(|k| k.public_key.clone())
+            .collect::<Vec<_>>(),
+        [
+            pub_line(&mine).trim().to_string(),
+            pub_line(&fresh).trim().to_string()
+        ]
+    );
+    let (_, v) = validate_with_api(&env, &api, &[&sshd.target(), "-i", s(&fresh)]);
+    assert!(
+        !codes(&v).contains(&"key-not-on-account".to_string()),
+        "{v:#}"
+    );
+    assert!(
+        codes(&v).contains(&"key-on-account-not-accepted".to_string()),
+        "{v:#}"
+    );
 }
 
 #[test]

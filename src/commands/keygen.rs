@@ -48,6 +48,12 @@ pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
         .comment
         .clone()
         .unwrap_or_else(|| format!("{}@{}", paths::local_user(), paths::hostname()));
+    if comment.chars().any(char::is_control) {
+        // A line break would split the .pub file into two lines that are both invalid.
+        return Err(Error::usage(
+            "the comment (-C) must be a single line without control characters",
+        ));
+    }
 
     ui.info(format!(
         "Generating public/private {} key pair.",
@@ -64,7 +70,7 @@ pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
         ui.spinner(format!(
             "Searching for {}-bit RSA primes on {} threads",
             spec.bits,
-            std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+            sshkeys::rsa_search_threads()
         ))
     });
     let generated = sshkeys::generate(spec, &comment);

@@ -65,6 +65,13 @@ impl Client {
         token: &Secret,
         timeouts: Timeouts,
     ) -> Result<Client> {
+        // A HEROKU_HOST that is not a URL is the user's to fix (exit 2), not a network error.
+        reqwest::Url::parse(&endpoint.api_url).map_err(|e| {
+            Error::usage(format!(
+                "HEROKU_HOST gives the API URL {:?}, which is not a valid URL: {e}",
+                endpoint.api_url
+            ))
+        })?;
         let mut auth =
             HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
                 Error::auth(
@@ -76,11 +83,21 @@ impl Client {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_V3));
         headers.insert(AUTHORIZATION, auth);
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(user_agent())
             .default_headers(headers)
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.total)
+            // The Platform API answers in place; following a redirect elsewhere would only
+            // hide a misconfigured HEROKU_HOST (a 3xx is reported as an unexpected response).
+            .redirect(reqwest::redirect::Policy::none());
+        if endpoint.api_url.starts_with("http://") {
+            // Plain HTTP (a local stand-in or a test server) never checks a certificate, so
+            // skip loading the system's root store: reading and parsing ~150 certificate files
+            // is most of the start-up time of a command that talks to a local API.
+            builder = builder.tls_certs_only(Vec::<reqwest::Certificate>::new());
+        }
+        let http = builder
             .build()
             .map_err(|e| Error::failed(format!("cannot set up the HTTP client: {e}")))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -109,6 +126,19 @@ impl Client {
         Ok(self
             .runtime
             .block_on(self.inner.call(Method::GET, "/account/keys", None))?)
+    }
+
+    /// `GET /account/keys` and `GET /account` at the same time: listing keys under the
+    /// account's email then costs one round trip to Heroku instead of two. A failure of the
+    /// key listing is reported first.
+    pub fn list_keys_and_account(&self) -> Result<(Vec<Key>, Account)> {
+        self.runtime.block_on(async {
+            let (keys, account) = tokio::join!(
+                self.inner.call(Method::GET, "/account/keys", None),
+                self.inner.call(Method::GET, "/account", None)
+            );
+            Ok((keys?, account?))
+        })
     }
 
     /// `POST /account/keys`. Never retried: see [`retry`].
@@ -253,6 +283,24 @@ mod tests {
         );
         assert_eq!(encode_segment("aa:bb:cc"), "aa:bb:cc");
         assert_eq!(encode_segment("a/b?c d"), "a%2Fb%3Fc%20d");
+    }
+
+    #[test]
+    fn an_invalid_api_url_is_a_usage_error() {
+        for host in ["http://[::1", "https://exa mple.com"] {
+            let e = Client::with_timeouts(
+                &Endpoint::from_values(Some(host), None),
+                &Secret::new("t"),
+                Timeouts::default(),
+            )
+            .unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{host}");
+            assert!(
+                e.message.starts_with("HEROKU_HOST gives the API URL"),
+                "{}",
+                e.message
+            );
+        }
     }
 
     #[test]

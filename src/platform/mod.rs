@@ -4,16 +4,19 @@
 //! names, exactly as the Heroku CLI does, because the same names key the netrc entries and the
 //! git credential helper: if they disagreed, herossh and the Heroku CLI would not share logins.
 //!
-//! [`Client`] talks to the API (`client`), with typed objects (`models`), one error mapping
+//! [`Client`] talks to the API (`client`), with the account's keys and how a person names
+//! one (`account_keys`), typed objects (`models`), one error mapping
 //! (`errors`), a retry policy for idempotent calls (`retry`) and timeouts (`timeouts`,
 //! overridable with `HEROSSH_TIMEOUT`).
 
+mod account_keys;
 mod client;
 mod errors;
 mod models;
 mod retry;
 mod timeouts;
 
+pub use account_keys::{AccountKey, KeyMatch, find as find_keys};
 pub use client::{ACCEPT_V3, Client, user_agent};
 pub use errors::{ApiFailure, kind_for_status};
 pub use models::{Account, ApiErrorBody, Key};

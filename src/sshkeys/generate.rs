@@ -20,8 +20,8 @@ use russh::keys::ssh_key::{self, Algorithm, EcdsaCurve, Mpint, PrivateKey};
 use crate::cli::KeyType;
 use crate::error::{Error, Result};
 
-/// RSA sizes: OpenSSH's ceiling is 16384 bits; below 2048 is refused by current OpenSSH
-/// defaults' successors, Heroku and GitHub, so herossh does not make such keys at all.
+/// RSA sizes: OpenSSH cannot use more than 16384 bits; keys under 2048 bits are below every
+/// current recommendation (NIST, OpenSSH's own default is 3072), so herossh does not make them.
 pub const RSA_MIN_BITS: u32 = 2048;
 pub const RSA_MAX_BITS: u32 = 16384;
 pub const RSA_DEFAULT_BITS: u32 = 3072;
@@ -157,7 +157,7 @@ fn openssh_rsa_keypair(key: &rsa::RsaPrivateKey) -> Result<RsaKeypair> {
 
 /// Worker threads for the prime search: every core, and at least two so p and q are searched
 /// side by side even where the core count is unknown.
-fn search_threads() -> usize {
+pub fn rsa_search_threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -241,7 +241,7 @@ fn two_primes(sizes: [u32; 2]) -> Result<[BoxedUint; 2]> {
         done: AtomicBool::new(false),
     };
     std::thread::scope(|scope| {
-        for i in 0..search_threads() {
+        for i in 0..rsa_search_threads() {
             let search = &search;
             scope.spawn(move || search.worker(i % 2));
         }

@@ -12,7 +12,7 @@ mod write;
 
 pub use discover::discover_public_keys;
 pub use fingerprint::{fingerprint, fingerprint_md5, fingerprint_sha256};
-pub use generate::{KeySpec, generate};
+pub use generate::{KeySpec, generate, rsa_search_threads};
 pub use pubfile::{parse_public_key_file, parse_public_key_line};
 pub use randomart::randomart;
 pub use write::{KeyPairPaths, check_parent_dir, public_path_for, write_key_pair};

@@ -117,7 +117,8 @@ struct State {
     /// token → account email
     tokens: HashMap<String, String>,
     keys: Vec<FakeKey>,
-    faults: VecDeque<Fault>,
+    /// (request-line prefix it applies to, fault); `None` applies to any request.
+    faults: VecDeque<(Option<String>, Fault)>,
     requests: Vec<Request>,
     next_id: u64,
 }
@@ -194,7 +195,13 @@ impl FakeApi {
 
     /// Queue any fault for the next request (faults apply in the order queued).
     pub fn fail_next_with(&self, fault: Fault) {
-        self.lock().faults.push_back(fault);
+        self.lock().faults.push_back((None, fault));
+    }
+
+    /// Queue a fault for the next request whose `"METHOD /path"` starts with `prefix`
+    /// (e.g. `"POST"`, `"DELETE /account/keys/ID"`); other requests are answered normally.
+    pub fn fail_next_for(&self, prefix: &str, fault: Fault) {
+        self.lock().faults.push_back((Some(prefix.into()), fault));
     }
 
     /// Answer the next request with Heroku's 429 `rate_limit` and `Retry-After: secs`.
@@ -376,7 +383,13 @@ fn serve(conn: TcpStream, state: &Mutex<State>) {
     let (fault, response) = {
         let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
         st.requests.push(request.clone());
-        let fault = st.faults.pop_front();
+        let line = request.line();
+        let fault = st
+            .faults
+            .iter()
+            .position(|(p, _)| p.as_deref().is_none_or(|p| line.starts_with(p)))
+            .and_then(|i| st.faults.remove(i))
+            .map(|(_, f)| f);
         let response = match &fault {
             Some(Fault::Respond {
                 status,

@@ -6,6 +6,7 @@
 
 pub mod fake_api;
 pub mod keyring;
+pub mod pty;
 
 use std::path::{Path, PathBuf};
 
