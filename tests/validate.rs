@@ -1157,3 +1157,17 @@ fn rsa_key_is_queried_and_proven_with_a_sha2_signature() {
         sshd.log()
     );
 }
+
+#[test]
+fn missing_identity_is_reported_not_fatal() {
+    let env = TestEnv::new();
+    let missing = env.ssh_dir().join("nope");
+    let (code, v, _) = validate_json(&env, &["me@192.0.2.1", "--plan", "-i", s(&missing)], None);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["keys"][0]["skipped_reason"], "missing");
+    assert_eq!(v["keys"][0]["offered_order"], Value::Null);
+    assert_eq!(
+        finding(&v, "identity-missing")["message"],
+        "~/.ssh/nope does not exist"
+    );
+}
