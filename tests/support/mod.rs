@@ -5,8 +5,9 @@
 #![allow(dead_code)]
 
 pub mod fake_api;
-pub mod pty;
 pub mod keyring;
+pub mod pty;
+pub mod sshd;
 
 use std::path::{Path, PathBuf};
 

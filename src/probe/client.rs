@@ -1,0 +1,548 @@
+//! The russh side of the probe: connect with distinct failure kinds, check the host key
+//! against our known_hosts reader, learn the allowed methods with `none`, ask the server about
+//! each public key WITHOUT signing, and prove one key with a real signature.
+//!
+//! The query trick (RESEARCH.md): `authenticate_publickey_with` calls the signer only after the
+//! server's SSH_MSG_USERAUTH_PK_OK, so a signer that records the call and refuses tells us
+//! "accepted" while no signature ever leaves the machine, and only the public key is needed.
+//! Every rejection counts toward the server's MaxAuthTries and russh reports the resulting
+//! disconnect as a plain failure, so we reconnect before the default limit and whenever the
+//! server hangs up, and every key gets a verdict.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use russh::client::{self, AuthResult, Handle};
+use russh::keys::PrivateKeyWithHashAlg;
+use russh::keys::agent::client::AgentClient;
+use russh::keys::ssh_key::{Algorithm, HashAlg, PrivateKey, PublicKey};
+use russh::{MethodKind, Preferred};
+
+use super::known_hosts::{KnownHosts, Status};
+
+/// Rejections we allow on one connection before reconnecting: one below OpenSSH's default
+/// MaxAuthTries (6), so the server's limit is never what ends a connection by default.
+const REJECTIONS_PER_CONNECTION: usize = 5;
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct ProbeConfig {
+    pub hostname: String,
+    pub port: u16,
+    pub user: String,
+    pub timeout: Duration,
+    pub known_hosts: Arc<KnownHosts>,
+    /// The name to look the host key up under (`[host]:port`, or `HostKeyAlias`).
+    pub known_hosts_name: String,
+}
+
+/// Why no SSH session could be set up.
+#[derive(Debug, Clone)]
+pub enum ConnectFailure {
+    Dns(String),
+    Refused(String),
+    Timeout,
+    /// The peer closed or reset the connection during the handshake.
+    Closed(String),
+    /// The handshake failed for another reason (not SSH, no common algorithm...).
+    Handshake(String),
+    /// The host key differs from the one known_hosts holds: we stopped.
+    HostKeyChanged {
+        server: Box<ServerInfo>,
+    },
+    /// The host key is marked `@revoked`: we stopped.
+    HostKeyRevoked {
+        server: Box<ServerInfo>,
+    },
+}
+
+/// What the server told us about itself.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    pub version: String,
+    pub kex: String,
+    pub cipher: String,
+    pub host_key: Option<PublicKey>,
+    pub host_key_status: Option<Status>,
+}
+
+impl ServerInfo {
+    pub fn host_key_type(&self) -> Option<String> {
+        self.host_key.as_ref().map(|k| k.algorithm().to_string())
+    }
+    pub fn host_key_fingerprint(&self) -> Option<String> {
+        self.host_key
+            .as_ref()
+            .map(crate::sshkeys::fingerprint_sha256)
+    }
+}
+
+/// The server's answer about one public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted,
+    Rejected,
+    /// No answer (the server kept hanging up, or an error): reason.
+    Unknown(String),
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    version: String,
+    kex: String,
+    cipher: String,
+    host_key: Option<PublicKey>,
+    status: Option<Status>,
+    disconnect: Option<String>,
+}
+
+struct ProbeHandler {
+    shared: Arc<Mutex<Shared>>,
+    known: Arc<KnownHosts>,
+    name: String,
+}
+
+impl client::Handler for ProbeHandler {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_public_key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let key = match server_public_key {
+            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+            russh::keys::PublicKeyOrCertificate::Certificate(c) => {
+                PublicKey::from(c.public_key().clone())
+            }
+        };
+        let status = self.known.check(&self.name, &key);
+        let ok = !matches!(status, Status::Changed(_) | Status::Revoked(_));
+        if let Ok(mut s) = self.shared.lock() {
+            s.host_key = Some(key);
+            s.status = Some(status);
+        }
+        Ok(ok)
+    }
+
+    async fn kex_done(
+        &mut self,
+        _shared_secret: Option<&[u8]>,
+        names: &russh::Names,
+        session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        if let Ok(mut s) = self.shared.lock() {
+            s.version = String::from_utf8_lossy(session.remote_sshid())
+                .trim()
+                .to_string();
+            s.kex = names.kex.as_ref().to_string();
+            s.cipher = names.cipher.as_ref().to_string();
+        }
+        Ok(())
+    }
+
+    async fn disconnected(
+        &mut self,
+        reason: client::DisconnectReason<Self::Error>,
+    ) -> Result<(), Self::Error> {
+        let text = match &reason {
+            client::DisconnectReason::ReceivedDisconnect(info) => format!("{info:?}"),
+            client::DisconnectReason::Error(e) => e.to_string(),
+        };
+        if let Ok(mut s) = self.shared.lock() {
+            s.disconnect = Some(text);
+        }
+        match reason {
+            client::DisconnectReason::ReceivedDisconnect(_) => Ok(()),
+            client::DisconnectReason::Error(e) => Err(e),
+        }
+    }
+}
+
+/// A signer that never signs: being asked means the server sent PK_OK.
+struct QuerySigner;
+
+#[derive(Debug)]
+enum QueryError {
+    Asked,
+    Gone,
+}
+
+impl From<russh::SendError> for QueryError {
+    fn from(_: russh::SendError) -> Self {
+        QueryError::Gone
+    }
+}
+
+impl russh::Signer for QuerySigner {
+    type Error = QueryError;
+    async fn auth_sign(
+        &mut self,
+        _key: &russh::keys::agent::AgentIdentity,
+        _hash_alg: Option<HashAlg>,
+        _to_sign: Vec<u8>,
+    ) -> Result<Vec<u8>, Self::Error> {
+        Err(QueryError::Asked)
+    }
+}
+
+/// One live, authenticated-or-not SSH connection.
+struct Conn {
+    handle: Handle<ProbeHandler>,
+    rejections: usize,
+    rsa_hash: Option<HashAlg>,
+}
+
+/// How to prove a key with a real signature.
+pub enum Proof<'a> {
+    Agent(&'a std::path::Path),
+    Key(Box<PrivateKey>),
+}
+
+/// The probe session: reconnects as needed and remembers what it learned.
+pub struct Prober {
+    cfg: ProbeConfig,
+    conn: Option<Conn>,
+    shared: Arc<Mutex<Shared>>,
+    pub server: ServerInfo,
+    /// Methods the server allows (from the `none` attempt).
+    pub methods: Vec<String>,
+    /// The lowest MaxAuthTries the server showed by hanging up, if it did.
+    pub observed_max_auth_tries: Option<usize>,
+    pub connections: usize,
+    /// The server let us in with `none` (no key needed at all).
+    pub none_accepted: bool,
+}
+
+impl Prober {
+    /// Connect (TCP, handshake, host key) and try `none`.
+    pub async fn connect(cfg: ProbeConfig) -> Result<Prober, ConnectFailure> {
+        let mut p = Prober {
+            cfg,
+            conn: None,
+            shared: Arc::new(Mutex::new(Shared::default())),
+            server: ServerInfo {
+                version: String::new(),
+                kex: String::new(),
+                cipher: String::new(),
+                host_key: None,
+                host_key_status: None,
+            },
+            methods: Vec::new(),
+            observed_max_auth_tries: None,
+            connections: 0,
+            none_accepted: false,
+        };
+        p.reconnect().await?;
+        Ok(p)
+    }
+
+    fn snapshot(&self) -> ServerInfo {
+        let s = self.shared.lock().map(|s| ServerInfo {
+            version: s.version.clone(),
+            kex: s.kex.clone(),
+            cipher: s.cipher.clone(),
+            host_key: s.host_key.clone(),
+            host_key_status: s.status.clone(),
+        });
+        s.unwrap_or_else(|_| self.server.clone())
+    }
+
+    async fn reconnect(&mut self) -> Result<(), ConnectFailure> {
+        if let Some(old) = self.conn.take() {
+            let _ = old
+                .handle
+                .disconnect(russh::Disconnect::ByApplication, "", "en")
+                .await;
+        }
+        let t = self.cfg.timeout;
+        let handle = match tokio::time::timeout(t, self.open()).await {
+            Ok(r) => r?,
+            Err(_) => return Err(ConnectFailure::Timeout),
+        };
+        self.connections += 1;
+        tracing::debug!(
+            "probe: connection {} to {}:{} established",
+            self.connections,
+            self.cfg.hostname,
+            self.cfg.port
+        );
+        self.server = self.snapshot();
+        let mut conn = Conn {
+            handle,
+            rejections: 0,
+            rsa_hash: Some(HashAlg::Sha256),
+        };
+        conn.rsa_hash = match conn.handle.best_supported_rsa_hash().await {
+            Ok(Some(h)) => h,
+            _ => Some(HashAlg::Sha256),
+        };
+        let none = tokio::time::timeout(t, conn.handle.authenticate_none(self.cfg.user.clone()))
+            .await
+            .map_err(|_| ConnectFailure::Timeout)?
+            .map_err(|e| ConnectFailure::Closed(e.to_string()))?;
+        match none {
+            AuthResult::Success => self.none_accepted = true,
+            AuthResult::Failure {
+                remaining_methods, ..
+            } => {
+                if self.methods.is_empty() {
+                    self.methods = remaining_methods
+                        .iter()
+                        .map(|m: &MethodKind| <&str>::from(m).to_string())
+                        .collect();
+                }
+            }
+        }
+        self.conn = Some(conn);
+        Ok(())
+    }
+
+    /// DNS, TCP and the SSH handshake, each failure told apart.
+    async fn open(&self) -> Result<Handle<ProbeHandler>, ConnectFailure> {
+        let host = self.cfg.hostname.as_str();
+        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, self.cfg.port))
+            .await
+            .map_err(|e| ConnectFailure::Dns(e.to_string()))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(ConnectFailure::Dns(format!("no address for {host}")));
+        }
+        let mut last = None;
+        let mut stream = None;
+        for a in &addrs {
+            match tokio::net::TcpStream::connect(a).await {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let stream = match (stream, last) {
+            (Some(s), _) => s,
+            (None, Some(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                return Err(ConnectFailure::Refused(e.to_string()));
+            }
+            (None, e) => {
+                return Err(ConnectFailure::Closed(
+                    e.map(|e| e.to_string()).unwrap_or_default(),
+                ));
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let config = client::Config {
+            preferred: preferred_for(
+                &self
+                    .cfg
+                    .known_hosts
+                    .key_types_for(&self.cfg.known_hosts_name),
+            ),
+            inactivity_timeout: Some(self.cfg.timeout),
+            ..Default::default()
+        };
+        let handler = ProbeHandler {
+            shared: self.shared.clone(),
+            known: self.cfg.known_hosts.clone(),
+            name: self.cfg.known_hosts_name.clone(),
+        };
+        match client::connect_stream(Arc::new(config), stream, handler).await {
+            Ok(h) => Ok(h),
+            Err(e) => Err(self.classify(e)),
+        }
+    }
+
+    fn classify(&self, e: russh::Error) -> ConnectFailure {
+        let server = Box::new(self.snapshot());
+        match (&server.host_key_status, &e) {
+            (Some(Status::Changed(_)), _) => return ConnectFailure::HostKeyChanged { server },
+            (Some(Status::Revoked(_)), _) => return ConnectFailure::HostKeyRevoked { server },
+            _ => {}
+        }
+        match e {
+            russh::Error::HUP | russh::Error::Disconnect => {
+                ConnectFailure::Closed("connection closed by the server".into())
+            }
+            russh::Error::IO(io) => match io.kind() {
+                std::io::ErrorKind::UnexpectedEof => {
+                    ConnectFailure::Closed("connection closed by the server".into())
+                }
+                std::io::ErrorKind::ConnectionReset => {
+                    ConnectFailure::Closed("connection reset by the server".into())
+                }
+                _ => ConnectFailure::Closed(io.to_string()),
+            },
+            russh::Error::NoCommonAlgo { kind, ours, theirs } => ConnectFailure::Handshake(
+                format!(
+                    "no common {kind:?} algorithm; ours: {}; theirs: {}",
+                    ours.join(","),
+                    theirs.join(",")
+                )
+                .to_lowercase(),
+            ),
+            russh::Error::Version => {
+                ConnectFailure::Handshake("the server did not send an SSH version string".into())
+            }
+            russh::Error::ConnectionTimeout | russh::Error::InactivityTimeout => {
+                ConnectFailure::Timeout
+            }
+            other => ConnectFailure::Handshake(other.to_string()),
+        }
+    }
+
+    /// Ask whether the server accepts `key` for the user, without signing.
+    pub async fn query(&mut self, key: &PublicKey) -> Verdict {
+        let mut retried = false;
+        loop {
+            if self.needs_reconnect()
+                && let Err(e) = self.reconnect().await
+            {
+                return Verdict::Unknown(describe(&e));
+            }
+            let Some(conn) = self.conn.as_mut() else {
+                return Verdict::Unknown("no connection".into());
+            };
+            let hash = rsa_hash_for(key, conn.rsa_hash);
+            let mut signer = QuerySigner;
+            let fut = conn.handle.authenticate_publickey_with(
+                self.cfg.user.clone(),
+                key.clone(),
+                hash,
+                &mut signer,
+            );
+            let res = match tokio::time::timeout(self.cfg.timeout, fut).await {
+                Ok(r) => r,
+                Err(_) => return Verdict::Unknown("timed out waiting for the server".into()),
+            };
+            match res {
+                Err(QueryError::Asked) => return Verdict::Accepted,
+                Ok(AuthResult::Success) => return Verdict::Accepted,
+                Ok(AuthResult::Failure {
+                    remaining_methods, ..
+                }) if !remaining_methods.is_empty() && !conn.handle.is_closed() => {
+                    conn.rejections += 1;
+                    return Verdict::Rejected;
+                }
+                Ok(AuthResult::Failure { .. }) | Err(QueryError::Gone) => {
+                    // The server hung up: MaxAuthTries reached (this query was its last
+                    // failure), or it went away. Ask again on a fresh connection.
+                    let limit = conn.rejections + 1;
+                    tracing::debug!("probe: server closed the connection after {limit} failures");
+                    self.observed_max_auth_tries = Some(
+                        self.observed_max_auth_tries
+                            .map_or(limit, |o: usize| o.min(limit)),
+                    );
+                    self.conn = None;
+                    if retried {
+                        return Verdict::Unknown("the server closed the connection".into());
+                    }
+                    retried = true;
+                }
+            }
+        }
+    }
+
+    fn needs_reconnect(&self) -> bool {
+        match &self.conn {
+            None => true,
+            Some(c) => {
+                c.handle.is_closed()
+                    || c.rejections
+                        >= self
+                            .observed_max_auth_tries
+                            .map_or(REJECTIONS_PER_CONNECTION, |m| {
+                                m.saturating_sub(1).clamp(1, REJECTIONS_PER_CONNECTION)
+                            })
+            }
+        }
+    }
+
+    /// Log in for real with `key`, signing with the agent or the private key.
+    pub async fn prove(&mut self, key: &PublicKey, proof: Proof<'_>) -> Result<bool, String> {
+        if self.needs_reconnect() {
+            self.reconnect().await.map_err(|e| describe(&e))?;
+        }
+        let user = self.cfg.user.clone();
+        let t = self.cfg.timeout;
+        let conn = self.conn.as_mut().ok_or("no connection")?;
+        let hash = rsa_hash_for(key, conn.rsa_hash);
+        let res = match proof {
+            Proof::Agent(socket) => {
+                let mut agent = AgentClient::connect_uds(socket)
+                    .await
+                    .map_err(|e| format!("cannot reach the agent: {e}"))?;
+                tokio::time::timeout(
+                    t,
+                    conn.handle
+                        .authenticate_publickey_with(user, key.clone(), hash, &mut agent),
+                )
+                .await
+                .map_err(|_| "timed out".to_string())?
+                .map_err(|e| format!("the agent did not sign: {e}"))?
+            }
+            Proof::Key(private) => tokio::time::timeout(
+                t,
+                conn.handle.authenticate_publickey(
+                    user,
+                    PrivateKeyWithHashAlg::new(Arc::new(*private), hash),
+                ),
+            )
+            .await
+            .map_err(|_| "timed out".to_string())?
+            .map_err(|e| e.to_string())?,
+        };
+        Ok(res.success())
+    }
+
+    pub async fn close(mut self) {
+        if let Some(c) = self.conn.take() {
+            let _ = c
+                .handle
+                .disconnect(russh::Disconnect::ByApplication, "", "en")
+                .await;
+        }
+    }
+}
+
+fn rsa_hash_for(key: &PublicKey, server: Option<HashAlg>) -> Option<HashAlg> {
+    matches!(key.algorithm(), Algorithm::Rsa { .. })
+        .then_some(server)
+        .flatten()
+}
+
+/// russh's host-key preference with the types known_hosts holds for this host first.
+fn preferred_for(known_types: &[String]) -> Preferred {
+    let mut p = Preferred::default();
+    if known_types.is_empty() {
+        return p;
+    }
+    let family = |a: &Algorithm| match a {
+        Algorithm::Rsa { .. } => "ssh-rsa".to_string(),
+        other => other.to_string(),
+    };
+    let mut keys: Vec<Algorithm> = p.key.iter().cloned().collect();
+    // DSA is not in russh's default list; a host known only by its DSA key needs it.
+    if known_types.iter().any(|t| t == "ssh-dss") && !keys.contains(&Algorithm::Dsa) {
+        keys.push(Algorithm::Dsa);
+    }
+    keys.sort_by_key(|a| {
+        known_types
+            .iter()
+            .position(|t| *t == family(a))
+            .unwrap_or(usize::MAX)
+    });
+    p.key = keys.into();
+    p
+}
+
+/// One line for a connection failure.
+pub fn describe(e: &ConnectFailure) -> String {
+    match e {
+        ConnectFailure::Dns(m) => format!("cannot resolve the host name: {m}"),
+        ConnectFailure::Refused(m) => format!("connection refused: {m}"),
+        ConnectFailure::Timeout => "connection timed out".into(),
+        ConnectFailure::Closed(m) => format!("connection closed during the handshake: {m}"),
+        ConnectFailure::Handshake(m) => format!("SSH handshake failed: {m}"),
+        ConnectFailure::HostKeyChanged { .. } => "the host key has changed".into(),
+        ConnectFailure::HostKeyRevoked { .. } => "the host key is revoked".into(),
+    }
+}
