@@ -38,11 +38,17 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate an SSH key pair (RSA, DSA, Ed25519, ECDSA) in OpenSSH format.
+    #[command(
+        after_long_help = "With --json: {path, public_path, type, bits, fingerprint_sha256, fingerprint_md5, comment, encrypted, uploaded, pinned}."
+    )]
     Keygen(KeygenArgs),
 
     /// List the SSH keys on your Heroku account, or add/remove/clear them.
     ///
     /// The Heroku CLI spellings keys:list, keys:add, keys:remove and keys:clear work too.
+    #[command(
+        after_long_help = "With --json: list prints the API key objects [{id, comment, email, fingerprint (MD5), public_key, created_at, updated_at, fingerprint_sha256}]; add prints {added, already_present}; remove and clear print {removed: [key], failed: [{key, error}]}."
+    )]
     Keys(KeysArgs),
 
     /// Alias of `keys list` (Heroku CLI spelling).
@@ -59,21 +65,33 @@ pub enum Command {
     KeysClear(KeysClearArgs),
 
     /// Show, check, store or remove your Heroku API credentials.
+    #[command(
+        after_long_help = "With --json, status prints {source: \"env\"|\"netrc\"|\"keychain\"|null, account, api_host, keychain: \"available\"|\"unavailable: <why>\", login_json_account, netrc, stored, verified, warnings: [..]}."
+    )]
     Auth(AuthArgs),
 
     /// Git credential helper for Heroku's git HTTPS host (git's helper protocol).
     GitCredential(GitCredentialArgs),
 
     /// Probe SSH authentication to a host and explain what to fix.
+    #[command(
+        after_long_help = "With --json: {target, authenticated, status, server: {version, kex, cipher, host_key: {type, fingerprint, known}, methods} | null, keys: [{path, type, fingerprint, source, in_agent, agent_comment, offered_order, skipped_reason, accepted}], findings: [{code, message, fix}]}. Exit 0 authenticated, 1 denied (or host key changed), 3 could not connect."
+    )]
     Validate(ValidateArgs),
 
     /// Evaluate ~/.ssh/config the way ssh does.
     Config(ConfigArgs),
 
     /// Pin IdentityFile and IdentitiesOnly for a host in ~/.ssh/config, changing nothing else.
+    #[command(
+        after_long_help = "With --json: {host, identity, file, changed, already_pinned | dry_run, action, diff, backup}."
+    )]
     FixConfig(FixConfigArgs),
 
     /// Run every local check and the probe, and print one report with fixes.
+    #[command(
+        after_long_help = "With --json: {ok, errors, warnings, findings: [{code, message, fix}], probes: [validate reports]}. Exit 1 when any finding is an error."
+    )]
     Doctor(DoctorArgs),
 
     /// Print a shell completion script.
@@ -281,6 +299,9 @@ pub struct ConfigArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigAction {
     /// Print the effective configuration for HOST, like `ssh -G HOST`.
+    #[command(
+        after_long_help = "With --json: {host, options: {keyword: value}, origins: [{keyword, value, file, line}] (file and line null for defaults), pending_exec: [..]}."
+    )]
     Resolve(ResolveArgs),
 }
 
