@@ -737,3 +737,63 @@ fn passphrase_stdin_on_a_terminal_is_refused_rather_than_echoed() {
     );
     assert!(!env.home().join(".ssh/k").exists());
 }
+
+/// Keys herossh generates are usable for real: the system `ssh` logs in with each of them to
+/// the real sshd. DSA works only when both sides re-enable ssh-dss, which is exactly what the
+/// keygen warning says; with the default algorithms the same key is refused.
+#[test]
+fn generated_keys_log_in_to_a_real_sshd() {
+    use crate::support::sshd::{Sshd, SshdOptions, ssh_command};
+    let env = TestEnv::new();
+    let sshd = Sshd::start(SshdOptions {
+        pubkey_accepted_algorithms: Some("+ssh-dss".to_string()),
+        ..Default::default()
+    });
+    let known_hosts = env.scratch().join("known_hosts");
+    std::fs::write(&known_hosts, format!("{}\n", sshd.known_hosts_line())).unwrap();
+    for (kind, bits) in [
+        ("ed25519", None),
+        ("rsa", Some("2048")),
+        ("ecdsa", Some("384")),
+        ("dsa", None),
+    ] {
+        let key = env.ssh_dir().join(format!("id_login_{kind}"));
+        let mut cmd = env.herossh();
+        cmd.args(["keygen", "-t", kind, "--no-passphrase", "-f"])
+            .arg(&key);
+        if let Some(b) = bits {
+            cmd.args(["-b", b]);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{kind}: {}", out(&o).1);
+        sshd.authorize_file(&key.with_file_name(format!("id_login_{kind}.pub")));
+
+        let mut ssh = ssh_command(&sshd, &known_hosts, &[key.as_path()]);
+        if kind == "dsa" {
+            ssh.args(["-o", "PubkeyAcceptedAlgorithms=+ssh-dss"]);
+        }
+        let o = ssh.arg("echo logged-in").output().unwrap();
+        assert_eq!(
+            (
+                o.status.code(),
+                String::from_utf8_lossy(&o.stdout).into_owned()
+            ),
+            (Some(0), "logged-in\n".to_string()),
+            "{kind}: ssh refused the herossh key: {}\nsshd log:\n{}",
+            String::from_utf8_lossy(&o.stderr),
+            sshd.log()
+        );
+    }
+    // The DSA key with the client's default algorithms: ssh will not even offer it.
+    let dsa = env.ssh_dir().join("id_login_dsa");
+    let o = ssh_command(&sshd, &known_hosts, &[dsa.as_path()])
+        .arg("true")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(255));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Permission denied (publickey)"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
