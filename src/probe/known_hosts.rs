@@ -225,28 +225,10 @@ fn hmac_sha1(key: &[u8], msg: &[u8]) -> Option<Vec<u8>> {
     Some(mac.finalize().into_bytes().to_vec())
 }
 
-/// `*` any run of characters, `?` one character; everything else literal.
+/// `*` any run of characters, `?` one character; everything else literal. known_hosts host
+/// patterns use OpenSSH's `match_pattern`, the same matcher as ssh_config's `Host` lines.
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
+    crate::sshconfig::pattern::matches(text, pattern)
 }
 
 /// The line to append for a newly accepted key, hashed when `HashKnownHosts yes`.
