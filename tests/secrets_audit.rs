@@ -1,0 +1,258 @@
+//! The secrets audit (issue 8): the whole command set, run with `-vv`, a recognisable token and
+//! a recognisable passphrase, in one temporary home against the in-process Platform API and a
+//! real sshd. Neither secret may appear on any stdout/stderr (except the stdout of the two
+//! commands whose job is to print the token), on the argv or in the environment of the `git`
+//! children herossh spawns, or in any file except the intended store (`~/.netrc`: no session
+//! bus here, so no keychain). Private keys and netrc stay 0600.
+
+use std::path::{Path, PathBuf};
+
+use crate::credentials::herossh;
+use crate::support::fake_api::FakeApi;
+use crate::support::sshd::{Sshd, SshdOptions};
+use crate::support::{TestEnv, mode, out};
+
+const TOKEN: &str = "HRKU-AUDIT-TOKEN-7f3c9a1e5b2d4c6e";
+const PASS: &str = "audit-passphrase-Qz9xW4";
+const EMAIL: &str = "audit@example.com";
+const COMMENT: &str = "audit@laptop";
+
+/// One herossh run of the audit.
+struct Step {
+    args: Vec<String>,
+    stdin: Option<String>,
+    /// `auth token` / `git-credential get`: the token on stdout is the answer, not a leak.
+    prints_token: bool,
+    code: i32,
+}
+
+fn step(args: &[&str], code: i32) -> Step {
+    Step {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        stdin: None,
+        prints_token: false,
+        code,
+    }
+}
+
+impl Step {
+    fn stdin(mut self, s: impl Into<String>) -> Step {
+        self.stdin = Some(s.into());
+        self
+    }
+    fn prints_token(mut self) -> Step {
+        self.prints_token = true;
+        self
+    }
+}
+
+/// A `git` earlier on PATH that appends its argv and its environment to `log`, then runs the
+/// real git: herossh's git children (`git-credential install/uninstall`, `doctor`) are
+/// recorded without changing what they do.
+fn git_recorder(env: &TestEnv, log: &Path) -> PathBuf {
+    let real = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join("git"))
+        .find(|p| p.is_file())
+        .expect("git on PATH");
+    let bin = env.scratch().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("git");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n\
+             {{ printf 'argv:'; for a in \"$@\"; do printf ' [%s]' \"$a\"; done; echo; env; }} >> '{}'\n\
+             exec '{}' \"$@\"\n",
+            log.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// Every regular file under `root` (symlinks not followed), with its bytes.
+fn files_under(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
+                todo.push(p);
+            } else if meta.is_file() {
+                let bytes = std::fs::read(&p).unwrap();
+                found.push((p, bytes));
+            }
+        }
+    }
+    found
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Neither secret in any file under `root`, except the token in `store` (when given).
+fn assert_no_secret_in_files(root: &Path, store: Option<&Path>, when: &str) {
+    let files = files_under(root);
+    assert!(!files.is_empty());
+    for (p, bytes) in files {
+        assert!(
+            !contains(&bytes, PASS),
+            "{when}: the passphrase is in {p:?}"
+        );
+        if Some(p.as_path()) != store {
+            assert!(!contains(&bytes, TOKEN), "{when}: the token is in {p:?}");
+        }
+    }
+}
+
+#[test]
+fn no_secret_leaks_from_any_command_at_vv() {
+    let env = TestEnv::new();
+    let api = FakeApi::start();
+    api.add_token(TOKEN, EMAIL);
+    let sshd = Sshd::start(SshdOptions::default());
+    let git_log = env.scratch().join("git-argv.log");
+    let path = format!(
+        "{}:{}",
+        git_recorder(&env, &git_log).display(),
+        std::env::var("PATH").unwrap()
+    );
+
+    let home = env.home();
+    let key = env.ssh_dir().join("id_audit");
+    let key_s = key.to_str().unwrap().to_string();
+    let pub_s = format!("{key_s}.pub");
+    let netrc = home.join(".netrc");
+    let git_host = "git.127.0.0.1";
+    let target = sshd.target();
+    let cred_request = format!("protocol=https\nhost={git_host}\npath=app.git\n\n");
+
+    let steps = vec![
+        step(
+            &[
+                "keygen",
+                "-t",
+                "ed25519",
+                "-f",
+                &key_s,
+                "-C",
+                COMMENT,
+                "--passphrase-stdin",
+            ],
+            0,
+        )
+        .stdin(format!("{PASS}\n")),
+        step(&["auth", "status"], 4),
+        step(&["auth", "login", "--token-stdin"], 0).stdin(format!("{TOKEN}\n")),
+        step(&["auth", "status"], 0),
+        step(&["--json", "auth", "status"], 0),
+        step(&["auth", "whoami"], 0),
+        step(&["auth", "token"], 0).prints_token(),
+        step(&["keys"], 0),
+        step(&["keys", "add", &pub_s, "--yes"], 0),
+        step(&["--json", "keys", "--long"], 0),
+        step(&["keys", "remove", COMMENT, "--yes"], 0),
+        step(&["keys", "add", &pub_s, "--yes"], 0),
+        step(&["keys", "clear", "--yes"], 0),
+        step(&["git-credential", "install"], 0),
+        step(&["git-credential", "get"], 0)
+            .stdin(cred_request)
+            .prints_token(),
+        step(&["git-credential", "store"], 0).stdin(format!(
+            "protocol=https\nhost={git_host}\nusername=heroku\npassword={TOKEN}\n\n"
+        )),
+        step(&["git-credential", "uninstall"], 0),
+        step(
+            &[
+                "validate",
+                &target,
+                "-i",
+                &key_s,
+                "--accept-new",
+                "--passphrase-stdin",
+                "--timeout",
+                "10",
+            ],
+            0,
+        )
+        .stdin(format!("{PASS}\n")),
+        step(
+            &[
+                "--json",
+                "validate",
+                &target,
+                "-i",
+                &key_s,
+                "--passphrase-stdin",
+            ],
+            0,
+        )
+        .stdin(format!("{PASS}\n")),
+        step(&["config", "resolve", "heroku.com"], 0),
+        step(&["fix-config", "-i", &key_s], 0),
+        step(&["config", "resolve", "heroku.com"], 0),
+        step(&["doctor", "--offline"], 0),
+        step(&["--json", "doctor", "--offline"], 0),
+        step(&["auth", "logout"], 0),
+        step(&["auth", "status"], 4),
+    ];
+
+    let mut all_stderr = String::new();
+    for (i, st) in steps.iter().enumerate() {
+        if st.args[0] == "validate" || st.args.get(1).is_some_and(|a| a == "validate") {
+            sshd.authorize_file(Path::new(&pub_s));
+        }
+        let mut cmd = herossh(&env);
+        cmd.env("HEROKU_HOST", api.url())
+            .env("PATH", &path)
+            .arg("-vv")
+            .args(&st.args);
+        if let Some(input) = &st.stdin {
+            cmd.write_stdin(input.clone());
+        }
+        let o = cmd.output().unwrap();
+        let (so, se) = out(&o);
+        let what = format!("step {i}: herossh -vv {}", st.args.join(" "));
+        assert_eq!(o.status.code(), Some(st.code), "{what}\n{so}\n{se}");
+        assert!(!se.contains(TOKEN), "{what}: token on stderr:\n{se}");
+        assert!(!se.contains(PASS), "{what}: passphrase on stderr:\n{se}");
+        assert!(!so.contains(PASS), "{what}: passphrase on stdout:\n{so}");
+        if st.prints_token {
+            assert!(so.contains(TOKEN), "{what}: the answer is the token:\n{so}");
+        } else {
+            assert!(!so.contains(TOKEN), "{what}: token on stdout:\n{so}");
+        }
+        all_stderr.push_str(&se);
+
+        // While logged in the token lives in ~/.netrc only, which stays 0600.
+        let logged_in = netrc.exists() && contains(&std::fs::read(&netrc).unwrap(), TOKEN);
+        assert_no_secret_in_files(
+            home.parent().unwrap(),
+            logged_in.then_some(netrc.as_path()),
+            &what,
+        );
+        if netrc.exists() {
+            assert_eq!(mode(&netrc), 0o600, "{what}");
+        }
+        if key.exists() {
+            assert_eq!(mode(&key), 0o600, "{what}");
+        }
+    }
+
+    // -vv really logged (so the audit covered the debug output, HTTP and SSH included).
+    assert!(all_stderr.contains("DEBUG"), "{all_stderr}");
+    // The audit exercised what it claims: a real login, signed proofs, git children.
+    assert!(sshd.log().contains("Accepted publickey"), "{}", sshd.log());
+    let git_seen = std::fs::read_to_string(&git_log).unwrap();
+    assert!(git_seen.contains("[--global]"), "{git_seen}");
+    assert!(!git_seen.contains(TOKEN), "{git_seen}");
+    assert!(!git_seen.contains(PASS), "{git_seen}");
+    // After logout nothing anywhere holds the token, and the netrc entries were removed.
+    assert_no_secret_in_files(home.parent().unwrap(), None, "after logout");
+}
