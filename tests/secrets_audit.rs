@@ -2,13 +2,15 @@
 //! a recognisable passphrase, in one temporary home against the in-process Platform API and a
 //! real sshd. Neither secret may appear on any stdout/stderr (except the stdout of the two
 //! commands whose job is to print the token), on the argv or in the environment of the `git`
-//! children herossh spawns, or in any file except the intended store (`~/.netrc`: no session
-//! bus here, so no keychain). Private keys and netrc stay 0600.
+//! children herossh spawns, or in any file except the intended store: `~/.netrc` when there is
+//! no session bus, the Secret Service (a real gnome-keyring, whose files live under
+//! `~/.local/share/keyrings`) when there is one. Private keys and netrc stay 0600.
 
 use std::path::{Path, PathBuf};
 
 use crate::credentials::herossh;
 use crate::support::fake_api::FakeApi;
+use crate::support::keyring::Keyring;
 use crate::support::sshd::{Sshd, SshdOptions};
 use crate::support::{TestEnv, mode, out};
 
@@ -96,7 +98,14 @@ fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
-/// Neither secret in any file under `root`, except the token in `store` (when given).
+/// Where `auth login` is meant to put the token.
+#[derive(Clone, Copy, PartialEq)]
+enum Store {
+    Netrc,
+    Keychain,
+}
+
+/// Neither secret in any file under `root`, except the token under `store` (when given).
 fn assert_no_secret_in_files(root: &Path, store: Option<&Path>, when: &str) {
     let files = files_under(root);
     assert!(!files.is_empty());
@@ -105,15 +114,25 @@ fn assert_no_secret_in_files(root: &Path, store: Option<&Path>, when: &str) {
             !contains(&bytes, PASS),
             "{when}: the passphrase is in {p:?}"
         );
-        if Some(p.as_path()) != store {
+        if !store.is_some_and(|s| p.starts_with(s)) {
             assert!(!contains(&bytes, TOKEN), "{when}: the token is in {p:?}");
         }
     }
 }
 
 #[test]
-fn no_secret_leaks_from_any_command_at_vv() {
+fn no_secret_leaks_from_any_command_at_vv_with_the_token_in_netrc() {
+    audit(Store::Netrc);
+}
+
+#[test]
+fn no_secret_leaks_from_any_command_at_vv_with_the_token_in_the_keychain() {
+    audit(Store::Keychain);
+}
+
+fn audit(store: Store) {
     let env = TestEnv::new();
+    let keyring = (store == Store::Keychain).then(|| Keyring::start(&env));
     let api = FakeApi::start();
     api.add_token(TOKEN, EMAIL);
     let sshd = Sshd::start(SshdOptions::default());
@@ -129,6 +148,10 @@ fn no_secret_leaks_from_any_command_at_vv() {
     let key_s = key.to_str().unwrap().to_string();
     let pub_s = format!("{key_s}.pub");
     let netrc = home.join(".netrc");
+    let store_path = match store {
+        Store::Netrc => netrc.clone(),
+        Store::Keychain => home.join(".local/share/keyrings"),
+    };
     let git_host = "git.127.0.0.1";
     let target = sshd.target();
     let cred_request = format!("protocol=https\nhost={git_host}\npath=app.git\n\n");
@@ -208,7 +231,10 @@ fn no_secret_leaks_from_any_command_at_vv() {
         if st.args[0] == "validate" || st.args.get(1).is_some_and(|a| a == "validate") {
             sshd.authorize_file(Path::new(&pub_s));
         }
-        let mut cmd = herossh(&env);
+        let mut cmd = match &keyring {
+            Some(k) => k.herossh(&env),
+            None => herossh(&env),
+        };
         cmd.env("HEROKU_HOST", api.url())
             .env("PATH", &path)
             .arg("-vv")
@@ -230,13 +256,18 @@ fn no_secret_leaks_from_any_command_at_vv() {
         }
         all_stderr.push_str(&se);
 
-        // While logged in the token lives in ~/.netrc only, which stays 0600.
-        let logged_in = netrc.exists() && contains(&std::fs::read(&netrc).unwrap(), TOKEN);
-        assert_no_secret_in_files(
-            home.parent().unwrap(),
-            logged_in.then_some(netrc.as_path()),
-            &what,
-        );
+        // Login really stored the token where this audit exempts it.
+        if st.args.starts_with(&["auth".into(), "login".into()]) {
+            match &keyring {
+                Some(k) => {
+                    assert_eq!(k.lookup(&env, EMAIL).as_deref(), Some(TOKEN));
+                    assert!(!netrc.exists(), "{what}");
+                }
+                None => assert!(contains(&std::fs::read(&netrc).unwrap(), TOKEN)),
+            }
+        }
+        // The token lives in its store only; netrc stays 0600.
+        assert_no_secret_in_files(home.parent().unwrap(), Some(&store_path), &what);
         if netrc.exists() {
             assert_eq!(mode(&netrc), 0o600, "{what}");
         }
@@ -253,6 +284,12 @@ fn no_secret_leaks_from_any_command_at_vv() {
     assert!(git_seen.contains("[--global]"), "{git_seen}");
     assert!(!git_seen.contains(TOKEN), "{git_seen}");
     assert!(!git_seen.contains(PASS), "{git_seen}");
-    // After logout nothing anywhere holds the token, and the netrc entries were removed.
-    assert_no_secret_in_files(home.parent().unwrap(), None, "after logout");
+    // After logout no file holds the token (the keyring's own files are encrypted with its
+    // password, so they are still exempt), and the keychain item is gone.
+    let exempt = (store == Store::Keychain).then_some(store_path.as_path());
+    assert_no_secret_in_files(home.parent().unwrap(), exempt, "after logout");
+    if let Some(k) = &keyring {
+        assert_eq!(k.lookup(&env, EMAIL), None);
+        assert!(!netrc.exists());
+    }
 }
