@@ -281,7 +281,14 @@ fn audit(store: Store) {
     // The audit exercised what it claims: a real login, signed proofs, git children.
     assert!(sshd.log().contains("Accepted publickey"), "{}", sshd.log());
     let git_seen = std::fs::read_to_string(&git_log).unwrap();
-    assert!(git_seen.contains("[--global]"), "{git_seen}");
+    // git-credential install/uninstall and doctor all ran git through the recorder.
+    for call in [
+        "argv: [config] [--global] [--add] [credential.https://git.127.0.0.1.helper]",
+        "argv: [config] [--global] [--fixed-value] [--unset-all] [credential.https://git.127.0.0.1.helper]",
+        "argv: [remote] [-v]",
+    ] {
+        assert!(git_seen.contains(call), "{call}\n{git_seen}");
+    }
     assert!(!git_seen.contains(TOKEN), "{git_seen}");
     assert!(!git_seen.contains(PASS), "{git_seen}");
     // After logout no file holds the token (the keyring's own files are encrypted with its
