@@ -25,6 +25,8 @@ struct Step {
     stdin: Option<String>,
     /// `auth token` / `git-credential get`: the token on stdout is the answer, not a leak.
     prints_token: bool,
+    /// Run with `HEROKU_API_KEY=<token>` (the environment tier of the resolver).
+    api_key_env: bool,
     code: i32,
 }
 
@@ -33,6 +35,7 @@ fn step(args: &[&str], code: i32) -> Step {
         args: args.iter().map(|a| a.to_string()).collect(),
         stdin: None,
         prints_token: false,
+        api_key_env: false,
         code,
     }
 }
@@ -44,6 +47,10 @@ impl Step {
     }
     fn prints_token(mut self) -> Step {
         self.prints_token = true;
+        self
+    }
+    fn api_key_env(mut self) -> Step {
+        self.api_key_env = true;
         self
     }
 }
@@ -185,7 +192,7 @@ fn audit(store: Store) {
         step(&["keys", "clear", "--yes"], 0),
         step(&["git-credential", "install"], 0),
         step(&["git-credential", "get"], 0)
-            .stdin(cred_request)
+            .stdin(cred_request.clone())
             .prints_token(),
         step(&["git-credential", "store"], 0).stdin(format!(
             "protocol=https\nhost={git_host}\nusername=heroku\npassword={TOKEN}\n\n"
@@ -224,6 +231,18 @@ fn audit(store: Store) {
         step(&["--json", "doctor", "--offline"], 0),
         step(&["auth", "logout"], 0),
         step(&["auth", "status"], 4),
+        // Logged out, the token now comes from the environment (these spawn no git, whose
+        // environment would inherit it from the user, not from herossh).
+        step(&["auth", "status"], 0).api_key_env(),
+        step(&["auth", "whoami"], 0).api_key_env(),
+        step(&["keys", "add", &pub_s, "--yes"], 0).api_key_env(),
+        step(&["--json", "keys", "--long"], 0).api_key_env(),
+        step(&["auth", "token"], 0).api_key_env().prints_token(),
+        step(&["git-credential", "get"], 0)
+            .stdin(cred_request.clone())
+            .api_key_env()
+            .prints_token(),
+        step(&["config", "resolve", "heroku.com"], 0).api_key_env(),
     ];
 
     let mut all_stderr = String::new();
@@ -239,6 +258,9 @@ fn audit(store: Store) {
             .env("PATH", &path)
             .arg("-vv")
             .args(&st.args);
+        if st.api_key_env {
+            cmd.env("HEROKU_API_KEY", TOKEN);
+        }
         if let Some(input) = &st.stdin {
             cmd.write_stdin(input.clone());
         }
