@@ -4,7 +4,8 @@
 //! commands whose job is to print the token), on the argv or in the environment of the `git`
 //! children herossh spawns, or in any file except the intended store: `~/.netrc` when there is
 //! no session bus, the Secret Service (a real gnome-keyring, whose files live under
-//! `~/.local/share/keyrings`) when there is one. Private keys and netrc stay 0600.
+//! `~/.local/share/keyrings`) when there is one. Private keys and netrc stay 0600. After
+//! logout, the `HEROKU_API_KEY` tier gets the same checks.
 
 use std::path::{Path, PathBuf};
 
@@ -247,9 +248,6 @@ fn audit(store: Store) {
 
     let mut all_stderr = String::new();
     for (i, st) in steps.iter().enumerate() {
-        if st.args[0] == "validate" || st.args.get(1).is_some_and(|a| a == "validate") {
-            sshd.authorize_file(Path::new(&pub_s));
-        }
         let mut cmd = match &keyring {
             Some(k) => k.herossh(&env),
             None => herossh(&env),
@@ -277,6 +275,10 @@ fn audit(store: Store) {
             assert!(!so.contains(TOKEN), "{what}: token on stdout:\n{so}");
         }
         all_stderr.push_str(&se);
+        if st.args[0] == "keygen" {
+            // The server accepts the new (encrypted) key, so validate must sign with it.
+            sshd.authorize_file(Path::new(&pub_s));
+        }
 
         // Login really stored the token where this audit exempts it.
         if st.args.starts_with(&["auth".into(), "login".into()]) {
