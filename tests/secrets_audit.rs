@@ -180,6 +180,8 @@ fn audit(store: Store) {
         )
         .stdin(format!("{PASS}\n")),
         step(&["auth", "status"], 4),
+        // Rejected secrets contain the real ones, so echoing them in an error is caught too.
+        step(&["auth", "login", "--token-stdin"], 4).stdin(format!("{TOKEN}-revoked\n")),
         step(&["auth", "login", "--token-stdin"], 0).stdin(format!("{TOKEN}\n")),
         step(&["auth", "status"], 0),
         step(&["--json", "auth", "status"], 0),
@@ -225,6 +227,11 @@ fn audit(store: Store) {
             0,
         )
         .stdin(format!("{PASS}\n")),
+        step(
+            &["validate", &target, "-i", &key_s, "--passphrase-stdin"],
+            1,
+        )
+        .stdin(format!("{PASS}-wrong\n")),
         step(&["config", "resolve", "heroku.com"], 0),
         step(&["fix-config", "-i", &key_s], 0),
         step(&["config", "resolve", "heroku.com"], 0),
@@ -281,7 +288,7 @@ fn audit(store: Store) {
         }
 
         // Login really stored the token where this audit exempts it.
-        if st.args.starts_with(&["auth".into(), "login".into()]) {
+        if st.args.starts_with(&["auth".into(), "login".into()]) && st.code == 0 {
             match &keyring {
                 Some(k) => {
                     assert_eq!(k.lookup(&env, EMAIL).as_deref(), Some(TOKEN));
