@@ -156,6 +156,7 @@ fn audit(store: Store) {
     let key_s = key.to_str().unwrap().to_string();
     let pub_s = format!("{key_s}.pub");
     let netrc = home.join(".netrc");
+    let login_json = home.join(".local/share/heroku/login.json");
     let store_path = match store {
         Store::Netrc => netrc.clone(),
         Store::Keychain => home.join(".local/share/keyrings"),
@@ -293,6 +294,7 @@ fn audit(store: Store) {
                 Some(k) => {
                     assert_eq!(k.lookup(&env, EMAIL).as_deref(), Some(TOKEN));
                     assert!(!netrc.exists(), "{what}");
+                    assert!(login_json.exists(), "{what}");
                 }
                 None => assert!(contains(&std::fs::read(&netrc).unwrap(), TOKEN)),
             }
@@ -304,6 +306,10 @@ fn audit(store: Store) {
         }
         if key.exists() {
             assert_eq!(mode(&key), 0o600, "{what}");
+        }
+        // login.json (keychain logins) names the account only, and is private too.
+        if login_json.exists() {
+            assert_eq!(mode(&login_json), 0o600, "{what}");
         }
     }
 
