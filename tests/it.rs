@@ -12,5 +12,6 @@ mod fake_api;
 mod git_credential;
 mod keygen;
 mod keys;
+mod secrets_audit;
 mod sshconfig;
 mod validate;
