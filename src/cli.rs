@@ -353,6 +353,9 @@ pub struct DoctorArgs {
     /// ssh_config file to evaluate instead of ~/.ssh/config.
     #[arg(short = 'F', long = "config", value_name = "CONFIG")]
     pub config: Option<PathBuf>,
+    /// Connection timeout in seconds for each probed host.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

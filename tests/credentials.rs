@@ -203,7 +203,7 @@ fn netrc_status_reports_source_account_and_loose_mode() {
         warnings,
         [
             "~/.netrc is readable or writable by other users (mode 0644): run `chmod 600 ~/.netrc`",
-            "could not reach the Platform API at http://127.0.0.1:9 to confirm the account (offline?)"
+            "could not confirm the account: cannot connect to the Platform API at http://127.0.0.1:9: Connection refused (os error 111)"
         ]
     );
     // Human form: same facts, warnings on stderr.

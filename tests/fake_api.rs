@@ -316,7 +316,7 @@ fn client_retries_get_after_429_and_honours_retry_after() {
 }
 
 #[test]
-fn client_gives_up_after_three_5xx_and_never_retries_post() {
+fn client_gives_up_after_three_5xx_and_retries_post_only_after_429() {
     let api = started();
     for _ in 0..3 {
         api.fail_next(503, &error_body("unavailable", "Service unavailable."));
@@ -326,8 +326,20 @@ fn client_gives_up_after_three_5xx_and_never_retries_post() {
     assert_eq!(e.message, "Service unavailable.\nError ID: unavailable");
     assert_eq!(api.request_lines(), vec!["GET /account/keys"; 3]);
 
+    // A POST that failed with a 5xx may have added the key: it is not sent again.
     let api = started();
-    api.rate_limit_next(0);
+    api.fail_next(503, &error_body("unavailable", "Service unavailable."));
+    let e = client(&api).add_key("ssh-ed25519 AAAA").unwrap_err();
+    assert_eq!(e.kind, Kind::Network);
+    assert_eq!(e.message, "Service unavailable.\nError ID: unavailable");
+    assert_eq!(api.request_lines(), ["POST /account/keys"]);
+
+    // A 429 turned the POST away before anything happened: it is tried again, and a second
+    // one within the budget too, but never more than three times.
+    let api = started();
+    for _ in 0..3 {
+        api.rate_limit_next(0);
+    }
     let e = client(&api).add_key("ssh-ed25519 AAAA").unwrap_err();
     assert_eq!(e.kind, Kind::Network);
     assert!(
@@ -336,7 +348,7 @@ fn client_gives_up_after_three_5xx_and_never_retries_post() {
         "{}",
         e.message
     );
-    assert_eq!(api.request_lines(), ["POST /account/keys"]);
+    assert_eq!(api.request_lines(), vec!["POST /account/keys"; 3]);
 }
 
 #[test]

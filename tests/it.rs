@@ -9,6 +9,7 @@ mod cli_surface;
 mod credentials;
 mod doctor;
 mod fake_api;
+mod fault_matrix;
 mod git_credential;
 mod keygen;
 mod keys;

@@ -713,7 +713,7 @@ fn remove_of_a_key_gone_meanwhile_reports_the_404() {
     assert_eq!(
         se,
         format!(
-            "Could not remove {}: {MSG_KEY_NOT_FOUND} Error ID: not_found\n",
+            "herossh: could not remove {}: {MSG_KEY_NOT_FOUND} Error ID: not_found\n",
             expected_line(&keys[0].0, &keys[0].1)
         )
     );
@@ -795,7 +795,7 @@ fn clear_reports_a_failed_delete_and_exits_with_its_class() {
     assert_eq!(v["failed"][0]["error"], "down\nError ID: unavailable");
     assert!(
         se.contains(&format!(
-            "Could not remove {}: down Error ID: unavailable\n",
+            "herossh: could not remove {}: down Error ID: unavailable\n",
             expected_line(&keys[1].0, &keys[1].1)
         )),
         "{se}"

@@ -626,7 +626,9 @@ fn listener_that_closes_at_once_is_a_handshake_failure() {
 #[test]
 fn unresolvable_name_is_a_dns_failure() {
     let env = TestEnv::new();
-    let (code, v, _) = validate_json(&env, &["git@no-such-host.invalid", "--timeout", "5"], None);
+    // A name whose lookup fails without a packet leaving the machine (see support::faults).
+    let target = format!("git@{}", crate::support::faults::unresolvable_host());
+    let (code, v, _) = validate_json(&env, &[&target, "--timeout", "5"], None);
     assert_eq!(code, 3, "{v:#}");
     assert_eq!(codes(&v), ["dns-failure"]);
 }

@@ -45,12 +45,12 @@ fn status(ctx: &Ctx) -> Result<()> {
                         .to_string(),
                 );
             }
+            // Unreachable, or an answer that says nothing about the token (5xx, garbage):
+            // status still reports what is stored, and says why the account is unconfirmed.
             Err(e) => {
                 tracing::debug!("auth status: account lookup failed: {e}");
-                warnings.push(format!(
-                    "could not reach the Platform API at {} to confirm the account (offline?)",
-                    st.endpoint.api_url
-                ));
+                let why = e.message.lines().next().unwrap_or_default();
+                warnings.push(format!("could not confirm the account: {why}"));
             }
         }
     }

@@ -17,9 +17,6 @@ use crate::probe::plan::HostSettings;
 use crate::probe::report::{self, ProbeOptions, Report};
 use crate::sshconfig::{self, ResolveOptions};
 
-/// Per-host probe timeout: doctor must stay quick on a machine without network.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// One section of the report.
 struct Section {
     title: String,
@@ -29,6 +26,9 @@ struct Section {
 }
 
 pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
+    if args.timeout == 0 {
+        return Err(Error::usage("--timeout must be at least 1 second"));
+    }
     let mut sections = vec![
         Section {
             title: "Credentials".into(),
@@ -171,7 +171,7 @@ fn probe_section(
     )?;
     let settings = HostSettings::from_resolved(host, &resolved, &[]);
     let opts = ProbeOptions {
-        timeout: PROBE_TIMEOUT,
+        timeout: Duration::from_secs(args.timeout),
         ..Default::default()
     };
     let report = block_on(report::run(settings, &opts))??;

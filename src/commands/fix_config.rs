@@ -263,17 +263,20 @@ fn choose_identity(ctx: &Ctx, args: &FixConfigArgs) -> Result<PathBuf> {
 /// The local key pair whose public key is on the user's Heroku account, when credentials
 /// resolve and exactly one local pair is there. Any API trouble is only logged: the account is
 /// a hint for choosing, and the local rules still decide without it.
-fn identity_from_account(_ctx: &Ctx) -> Result<Option<PathBuf>> {
+fn identity_from_account(ctx: &Ctx) -> Result<Option<PathBuf>> {
     let Some(creds) = credentials::resolve().unwrap_or(None) else {
         return Ok(None);
     };
     let keys = match Client::new(&Endpoint::from_env(), &creds.token).and_then(|c| c.list_keys()) {
         Ok(keys) => keys.into_iter().map(AccountKey::new).collect::<Vec<_>>(),
+        // Logged in but the API cannot answer: carry on with the local choice (pinning does
+        // not need the network), and say so, since the account could have changed the choice.
         Err(e) => {
-            tracing::debug!(
-                "fix-config: account keys unavailable ({}); choosing locally",
-                e
-            );
+            let why = e.message.lines().next().unwrap_or_default();
+            ctx.ui.warn(format!(
+                "could not ask the Platform API which key is on your account ({why}); \
+                 choosing among the keys in ~/.ssh"
+            ));
             return Ok(None);
         }
     };

@@ -403,8 +403,8 @@ fn delete_and_report(
                 report.removed.push(k.clone());
             }
             Err(e) => {
-                ctx.ui.info(format!(
-                    "Could not remove {}: {}",
+                ctx.ui.error(format!(
+                    "could not remove {}: {}",
                     key_line(k),
                     e.message.replace('\n', " ")
                 ));

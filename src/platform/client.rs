@@ -141,7 +141,7 @@ impl Client {
         })
     }
 
-    /// `POST /account/keys`. Never retried: see [`retry`].
+    /// `POST /account/keys`. Retried only after a 429: see [`retry`].
     pub fn add_key(&self, public_key: &str) -> Result<Key> {
         Ok(self.try_add_key(public_key)?)
     }
@@ -192,7 +192,7 @@ impl Inner {
         self.call(Method::DELETE, &path, None).await
     }
 
-    /// One API call with the retry policy of [`retry`] for idempotent methods.
+    /// One API call with the retry policy of [`retry`].
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -245,7 +245,7 @@ impl Inner {
                     ApiFailure::unexpected(status)
                 });
             }
-            if idempotent && retry::is_retryable_status(status) {
+            if retry::may_retry(idempotent, status) {
                 if let Some(delay) = retry::next_delay(tried, retry_after, slept) {
                     tracing::debug!("{method} {path}: retrying in {} ms", delay.as_millis());
                     tokio::time::sleep(delay).await;

@@ -88,10 +88,15 @@ impl ApiFailure {
                 human_duration(total)
             )
         } else if err.is_connect() {
-            format!(
-                "cannot connect to the Platform API at {api_url}: {}",
-                root_cause(err)
-            )
+            let cause = root_cause(err);
+            match untrusted_certificate(&cause) {
+                Some(why) => format!(
+                    "cannot connect to the Platform API at {api_url}: its TLS certificate is \
+                     not trusted ({why}); if a proxy intercepts HTTPS, add its CA certificate \
+                     to the system trust store"
+                ),
+                None => format!("cannot connect to the Platform API at {api_url}: {cause}"),
+            }
         } else {
             format!(
                 "request to the Platform API at {api_url} failed: {}",
@@ -130,6 +135,30 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+/// rustls reports a rejected certificate as `invalid peer certificate: <Debug of its enum>`
+/// (`UnknownIssuer`, `Other(OtherError(CaUsedAsEndEntity))`, ...). Say in words what the
+/// innermost variant means; None when the cause is not a certificate rejection.
+fn untrusted_certificate(cause: &str) -> Option<String> {
+    let detail = cause.strip_prefix("invalid peer certificate: ")?;
+    let variant = detail
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .rfind(|w| !w.is_empty())
+        .unwrap_or(detail);
+    Some(
+        match variant {
+            "UnknownIssuer" => "issued by an authority this system does not trust",
+            "Expired" | "ExpiredContext" => "expired",
+            "NotValidYet" | "NotValidYetContext" => "not valid yet",
+            "NotValidForName" | "NotValidForNameContext" => "not issued for this host name",
+            "Revoked" => "revoked",
+            "CaUsedAsEndEntity" => "a CA certificate presented as the server's own",
+            "BadSignature" => "its signature does not verify",
+            other => other,
+        }
+        .to_string(),
+    )
 }
 
 fn human_duration(d: Duration) -> String {
@@ -199,6 +228,27 @@ mod tests {
         assert_eq!(
             f.error().message,
             "Your account reached the API rate limit\nError ID: rate_limit\nTry again in 60 s."
+        );
+    }
+
+    #[test]
+    fn certificate_rejections_read_as_words() {
+        assert_eq!(
+            untrusted_certificate("invalid peer certificate: UnknownIssuer").as_deref(),
+            Some("issued by an authority this system does not trust")
+        );
+        assert_eq!(
+            untrusted_certificate("invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))")
+                .as_deref(),
+            Some("a CA certificate presented as the server's own")
+        );
+        assert_eq!(
+            untrusted_certificate("invalid peer certificate: SomethingNew").as_deref(),
+            Some("SomethingNew")
+        );
+        assert_eq!(
+            untrusted_certificate("Connection refused (os error 111)"),
+            None
         );
     }
 

@@ -1,9 +1,11 @@
 //! When to try an idempotent Platform API call again.
 //!
-//! Only GET and DELETE are retried (a repeated POST could add a key twice or report a
-//! misleading "already exists"), only on 429 and 5xx, at most [`MAX_TRIES`] times, and never
-//! sleeping more than [`SLEEP_BUDGET`] in total: a person is waiting at the terminal, so a
-//! server that asks for a long pause gets an error that says how long, not a hang.
+//! GET and DELETE are retried on 429 and 5xx. POST only on 429: the rate limiter turns a
+//! request away before it does anything, whereas after a 5xx the key may or may not have been
+//! added, and a blind second POST could add it twice or report a misleading "already exists".
+//! At most [`MAX_TRIES`] tries, never sleeping more than [`SLEEP_BUDGET`] in total: a person is
+//! waiting at the terminal, so a server that asks for a long pause gets an error that says how
+//! long, not a hang.
 
 use std::time::Duration;
 
@@ -17,6 +19,15 @@ const BASE_BACKOFF: Duration = Duration::from_millis(500);
 /// Rate limiting and server errors are worth another try; anything else will not change.
 pub fn is_retryable_status(status: u16) -> bool {
     status == 429 || (500..=599).contains(&status)
+}
+
+/// Whether a call with this method may be tried again after `status`: see the module comment.
+pub fn may_retry(idempotent: bool, status: u16) -> bool {
+    if idempotent {
+        is_retryable_status(status)
+    } else {
+        status == 429
+    }
 }
 
 /// `Retry-After` in its delay-seconds form. The HTTP-date form is not used by Heroku and is
@@ -50,6 +61,15 @@ mod tests {
         assert!(!is_retryable_status(401));
         assert!(!is_retryable_status(404));
         assert!(!is_retryable_status(422));
+    }
+
+    #[test]
+    fn post_is_retried_only_when_rate_limited() {
+        assert!(may_retry(false, 429));
+        assert!(!may_retry(false, 500));
+        assert!(!may_retry(false, 503));
+        assert!(may_retry(true, 503));
+        assert!(!may_retry(true, 422));
     }
 
     #[test]

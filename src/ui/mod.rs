@@ -58,6 +58,13 @@ impl Ui {
         eprintln!("{}", line.as_ref());
     }
 
+    /// An error the command reports itself before going on (one of several keys could not be
+    /// removed): the same `herossh: ` prefix as the error `main` prints, so scripts and people
+    /// recognise every error line the same way.
+    pub fn error(&self, line: impl AsRef<str>) {
+        eprintln!("herossh: {}", line.as_ref());
+    }
+
     /// A warning on stderr, prefixed so it stands out even without colour.
     pub fn warn(&self, line: impl AsRef<str>) {
         let prefix = if self.color {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fake_api;
+pub mod faults;
 pub mod keyring;
 pub mod pty;
 pub mod sshd;
