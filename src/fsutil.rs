@@ -6,9 +6,9 @@
 //! replace the file it points to and leave the link alone. A failure at any step leaves the
 //! original untouched.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, io_error};
@@ -60,27 +60,18 @@ pub fn atomic_write(path: &Path, contents: &[u8], mode: Mode) -> Result<PathBuf>
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let existing_mode = fs::metadata(&target)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o7777);
+    let existing = fs::metadata(&target).ok();
+    let existing_mode = existing.as_ref().map(|m| m.permissions().mode() & 0o7777);
     let mode = match mode {
         Mode::KeepOr(new) => existing_mode.unwrap_or(new),
         Mode::Exactly(m) => m,
     };
 
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(
-            ".{}.",
-            target
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "herossh".into())
-        ))
-        .suffix(".tmp")
-        .permissions(fs::Permissions::from_mode(mode))
-        .tempfile_in(&dir)
-        .map_err(|e| io_error(&dir, "create a temporary file in", e))?;
-    // The umask may have narrowed the mode the temp file was created with; set it exactly.
+    let mut tmp = temp_beside(&target, &dir, mode)?;
+    if let Some(md) = &existing {
+        keep_owner(&target, md, tmp.as_file())?;
+    }
+    // keep_owner's chown may clear set-id bits: set the mode (again) after it.
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
         .map_err(|e| io_error(tmp.path(), "set the mode of", e))?;
     tmp.write_all(contents)
@@ -96,18 +87,93 @@ pub fn atomic_write(path: &Path, contents: &[u8], mode: Mode) -> Result<PathBuf>
     Ok(target)
 }
 
-/// Write a new file that must not exist yet (`O_EXCL`), with `mode`, synced. Used where an
-/// overwrite would be a bug rather than a choice.
+/// `.NAME.XXXXXX.tmp` in `dir` (the directory of `target`, so the final rename or link stays
+/// on one filesystem), with exactly `mode` (the umask may have narrowed the create mode).
+/// Removed again when dropped, which is what cleans up after every failed write.
+fn temp_beside(target: &Path, dir: &Path, mode: u32) -> Result<tempfile::NamedTempFile> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "herossh".into());
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)
+        .map_err(|e| io_error(dir, "create a temporary file in", without_path(e)))?;
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
+        .map_err(|e| io_error(tmp.path(), "set the mode of", e))?;
+    Ok(tmp)
+}
+
+/// tempfile's errors end in `at path "<random temp name>"`, noise next to the directory the
+/// message already names: keep the OS error's own text.
+fn without_path(e: std::io::Error) -> std::io::Error {
+    let text = e.to_string();
+    match text.split_once(" at path ") {
+        Some((os, _)) => std::io::Error::new(e.kind(), os.to_string()),
+        None => e,
+    }
+}
+
+/// A rename replaces the file with one owned by whoever runs herossh. Keep the original's
+/// owner and group: root (`sudo herossh ...` on a user's file) can hand them back; anyone
+/// else must not silently take over a file that belongs to another user, so that is an error
+/// before anything is written. A group we cannot set (not a member) is left as created.
+fn keep_owner(target: &Path, original: &fs::Metadata, tmp: &File) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if original.uid() != euid && euid != 0 {
+        return Err(Error::failed(format!(
+            "{} belongs to another user (uid {}): not replacing it; give it back with \
+             `sudo chown $(id -un) {}`",
+            target.display(),
+            original.uid(),
+            target.display()
+        )));
+    }
+    let (uid, gid) = if euid == 0 {
+        (original.uid(), original.gid())
+    } else {
+        (u32::MAX, original.gid()) // -1: leave the owner as is
+    };
+    let created = tmp.metadata().map_err(|e| io_error(target, "inspect", e))?;
+    if created.uid() == original.uid() && created.gid() == original.gid() {
+        return Ok(());
+    }
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor belongs to the open temp file for the duration of the call.
+    let rc = unsafe { libc::fchown(tmp.as_raw_fd(), uid, gid) };
+    if rc != 0 && euid == 0 {
+        return Err(io_error(
+            target,
+            "keep the owner of",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
+/// Write a new file that must not exist yet, with `mode`, synced. Used where an overwrite
+/// would be a bug rather than a choice (a backup). Written like [`atomic_write`] — a temp file
+/// in the same directory, then a link that fails if the name exists — so a failed write leaves
+/// no half file under the final name.
 pub fn create_new(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| io_error(path, "create", e))?;
-    f.write_all(contents)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| io_error(path, "write", e))
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = temp_beside(path, dir, mode)?;
+    tmp.write_all(contents)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| io_error(path, "write", e))?;
+    tmp.persist_noclobber(path)
+        .map_err(|e| io_error(path, "create", e.error))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// Create `dir` (and parents) if missing; a directory herossh creates gets `mode` (0700 for

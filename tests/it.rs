@@ -10,6 +10,7 @@ mod credentials;
 mod doctor;
 mod fake_api;
 mod fault_matrix;
+mod file_safety;
 mod git_credential;
 mod keygen;
 mod keys;

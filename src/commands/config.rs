@@ -22,6 +22,12 @@ fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
         allow_exec: args.allow_exec,
     };
     let resolved = sshconfig::resolve(&args.host, &opts)?;
+    for (path, why) in &resolved.unreadable {
+        ctx.ui.warn(format!(
+            "{} cannot be read ({why}); ssh skips it too, and so does this answer",
+            crate::paths::display_tilde(path)
+        ));
+    }
     for p in &resolved.pending_exec {
         ctx.ui.warn(format!(
             "the result depends on `Match exec {}` ({}:{}), which was not run and counted as \

@@ -154,8 +154,14 @@ fn write(plan: &edit::Plan) -> Result<(PathBuf, Option<PathBuf>)> {
     let backup = backup_path(&target);
     let mode = fsutil::mode_of(&target).unwrap_or(0o600);
     fsutil::create_new(&backup, &original, mode)?;
-    let written = fsutil::atomic_write(&plan.file, &plan.after.print(), Mode::KeepOr(0o600))?;
-    Ok((written, Some(backup)))
+    match fsutil::atomic_write(&plan.file, &plan.after.print(), Mode::KeepOr(0o600)) {
+        Ok(written) => Ok((written, Some(backup))),
+        Err(e) => {
+            // The original is untouched, so its copy is only clutter.
+            let _ = std::fs::remove_file(&backup);
+            Err(e)
+        }
+    }
 }
 
 /// `config.herossh-20261123T120000Z.bak` next to the file (a counter is added if taken).

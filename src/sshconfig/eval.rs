@@ -228,6 +228,8 @@ struct Evaluator<'a> {
     final_pass: bool,
     want_final_pass: bool,
     pending_exec: Vec<PendingExec>,
+    /// Default config files that exist but cannot be read (see [`Resolved::unreadable`]).
+    unreadable: Vec<(PathBuf, String)>,
     /// The chain of files being read, for loop detection.
     stack: Vec<PathBuf>,
     /// Set when an included file failed: reading stops there.
@@ -251,6 +253,7 @@ impl<'a> Evaluator<'a> {
             final_pass: false,
             want_final_pass: false,
             pending_exec: Vec::new(),
+            unreadable: Vec::new(),
             stack: Vec::new(),
             fatal: None,
             local_user: local_user(),
@@ -1133,6 +1136,10 @@ pub struct Resolved {
     pub(crate) tokens: Tokens,
     /// `Match exec` commands not run: the answer may be different when they succeed.
     pub pending_exec: Vec<PendingExec>,
+    /// `~/.ssh/config` or `/etc/ssh/ssh_config` present but unreadable (a directory, a symlink
+    /// loop, no permission), with the reason. ssh skips such a file without a word (readconf.c
+    /// ignores a failed fopen or read), so the answer skips it too; callers warn about it.
+    pub unreadable: Vec<(PathBuf, String)>,
 }
 
 /// OpenSSH 9.x's default identity files, in the order `ssh` tries them.
@@ -1190,6 +1197,26 @@ pub(crate) fn valid_hostname(s: &str) -> bool {
             .any(|c| "'`\"$\\;&<>|(){}".contains(c) || c.is_whitespace() || c.is_control())
 }
 
+enum Readability {
+    Readable,
+    Absent,
+    Unreadable(String),
+}
+
+/// Whether a default config file can be read: absent (also a dangling symlink) is normal,
+/// anything else that stops `open` or `read` is worth a warning.
+fn readability(path: &Path) -> Readability {
+    match std::fs::File::open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Readability::Absent,
+        Err(e) => Readability::Unreadable(e.to_string()),
+        Ok(f) => match f.metadata() {
+            Ok(md) if md.is_dir() => Readability::Unreadable("it is a directory".into()),
+            Ok(_) => Readability::Readable,
+            Err(e) => Readability::Unreadable(e.to_string()),
+        },
+    }
+}
+
 pub fn evaluate(req: &Request) -> Result<Resolved> {
     if !valid_hostname(&req.host) {
         return Err(Error::usage(format!(
@@ -1219,8 +1246,17 @@ pub fn evaluate(req: &Request) -> Result<Resolved> {
     };
     let run_pass = |ev: &mut Evaluator| -> Result<()> {
         for (path, user_conf, required) in &files {
-            if !required && !path.exists() && ev.req.override_for(path).is_none() {
-                continue;
+            if !required && ev.req.override_for(path).is_none() {
+                match readability(path) {
+                    Readability::Readable => {}
+                    Readability::Absent => continue,
+                    Readability::Unreadable(why) => {
+                        if !ev.unreadable.iter().any(|(p, _)| p == path) {
+                            ev.unreadable.push((path.clone(), why));
+                        }
+                        continue;
+                    }
+                }
             }
             let mut active = true;
             let flags = Flags {
@@ -1482,6 +1518,7 @@ fn finish(ev: Evaluator, hostname: String, home: &Path) -> Result<Resolved> {
         certificate_files: o.certificate_files,
         tokens: t,
         pending_exec: ev.pending_exec,
+        unreadable: ev.unreadable,
     })
 }
 

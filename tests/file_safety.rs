@@ -1,0 +1,670 @@
+//! File safety: every command that rewrites a file people cannot afford to lose
+//! (`~/.ssh/config`, `~/.netrc`, a private key) is made to fail at each step of the write —
+//! the write itself (a file-size limit, a full tmpfs), the fsync, the rename (real syscalls
+//! failed by `strace --inject`), a SIGKILL at spread-out moments — and is pointed at
+//! read-only directories, files of another user, symlink loops and directories. Each time the
+//! original must be intact (bytes and mode), nothing may be left behind except, after a
+//! SIGKILL, herossh's own temp file, and the error must be one clear `herossh:` line.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Instant;
+
+use crate::support::fake_api::FakeApi;
+use crate::support::{TestEnv, herossh_bin};
+
+const TOKEN: &str = "tok-safety-5e2a";
+const EMAIL: &str = "dev@example.com";
+const CONFIG: &[u8] = b"# my precious config\r\nHost *\n\tServerAliveInterval 30 # keep\n";
+/// `nobody`, the other user the permission cells run herossh as (when the tests run as root).
+const NOBODY: u32 = 65534;
+
+/// A command that rewrites one file.
+#[derive(Clone, Copy, Debug)]
+enum Writer {
+    FixConfig,
+    Login,
+    Logout,
+    KeygenForce,
+}
+
+const WRITERS: [Writer; 4] = [
+    Writer::FixConfig,
+    Writer::Login,
+    Writer::Logout,
+    Writer::KeygenForce,
+];
+
+impl Writer {
+    /// The file it rewrites, relative to the home.
+    fn target(self) -> &'static str {
+        match self {
+            Writer::FixConfig => ".ssh/config",
+            Writer::Login | Writer::Logout => ".netrc",
+            Writer::KeygenForce => ".ssh/id_ed25519",
+        }
+    }
+}
+
+/// A home with an ssh config, a key pair, and a netrc holding other machines plus this API's
+/// entries (so logout has something to remove and login something to replace).
+struct Cell {
+    env: TestEnv,
+    api: FakeApi,
+    /// Set when the home is a tmpfs mounted for the full-disk cell.
+    _mount: Option<Mount>,
+}
+
+impl Cell {
+    fn new() -> Cell {
+        Cell::build(None)
+    }
+
+    /// A home on a tmpfs of `kib` KiB (root only).
+    fn on_tmpfs(kib: u32) -> Option<Cell> {
+        let env = TestEnv::new();
+        let mount = Mount::tmpfs(&env.home(), kib)?;
+        for sub in [".local/share", ".config", ".cache", "tmp"] {
+            std::fs::create_dir_all(env.home().join(sub)).unwrap();
+        }
+        Some(Cell::populate(env, Some(mount)))
+    }
+
+    fn build(mount: Option<Mount>) -> Cell {
+        Cell::populate(TestEnv::new(), mount)
+    }
+
+    fn populate(env: TestEnv, mount: Option<Mount>) -> Cell {
+        let api = FakeApi::start();
+        api.add_token(TOKEN, EMAIL);
+        let ssh = env.ssh_dir();
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "old@laptop", "-f"])
+            .arg(ssh.join("id_ed25519"))
+            .stdin(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::fs::write(ssh.join("config"), CONFIG).unwrap();
+        std::fs::set_permissions(ssh.join("config"), PermissionsExt::from_mode(0o640)).unwrap();
+        let host = api.url().trim_start_matches("http://").to_string();
+        let netrc = format!(
+            "# mine\nmachine example.org login me password secret-not-heroku\n\n\
+             machine {host}\n  login {EMAIL}\n  password {TOKEN}\n\
+             machine git.127.0.0.1\n  login {EMAIL}\n  password {TOKEN}\n"
+        );
+        let p = env.write(".netrc", netrc);
+        std::fs::set_permissions(&p, PermissionsExt::from_mode(0o600)).unwrap();
+        Cell {
+            env,
+            api,
+            _mount: mount,
+        }
+    }
+
+    fn home(&self) -> PathBuf {
+        self.env.home()
+    }
+
+    /// The command line of `w` (without the program).
+    fn command(&self, w: Writer, program: &Path) -> Command {
+        let mut c = Command::new(program);
+        self.env.apply(&mut c);
+        c.current_dir(self.home())
+            .env("HEROKU_HOST", self.api.url())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::piped());
+        let key = self.home().join(".ssh/id_ed25519");
+        match w {
+            Writer::FixConfig => {
+                c.args(["fix-config", "-i"]).arg(&key);
+            }
+            Writer::Login => {
+                c.args(["auth", "login", "--token-stdin"]);
+            }
+            Writer::Logout => {
+                c.args(["auth", "logout"]);
+            }
+            Writer::KeygenForce => {
+                c.args(["keygen", "-t", "ed25519", "--no-passphrase", "--force"])
+                    .args(["-C", "new@laptop", "-f"])
+                    .arg(&key);
+            }
+        }
+        c
+    }
+}
+
+/// Spawn, feed the token (login reads it from stdin), collect.
+fn finish(mut c: Command) -> Output {
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = writeln!(stdin, "{TOKEN}");
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+/// Every file under `dir` with its mode and bytes (symlinks as their target text).
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            let md = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(dir).unwrap().to_path_buf();
+            let mode = md.permissions().mode() & 0o7777;
+            if md.file_type().is_symlink() {
+                let t = std::fs::read_link(&p).unwrap();
+                out.insert(rel, (0, t.into_os_string().into_encoded_bytes()));
+            } else if md.is_dir() {
+                out.insert(rel, (mode, b"<dir>".to_vec()));
+                stack.push(p);
+            } else {
+                out.insert(rel, (mode, std::fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+    out
+}
+
+fn differences(
+    a: &BTreeMap<PathBuf, (u32, Vec<u8>)>,
+    b: &BTreeMap<PathBuf, (u32, Vec<u8>)>,
+) -> Vec<String> {
+    let mut keys: Vec<&PathBuf> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| k.display().to_string())
+        .collect()
+}
+
+/// The failure contract: exit 1, one `herossh:` line that names `mentions`, no panic, and
+/// every file exactly as before.
+fn expect_clean_failure(
+    what: &str,
+    o: &Output,
+    mentions: &str,
+    before: &BTreeMap<PathBuf, (u32, Vec<u8>)>,
+    after: &BTreeMap<PathBuf, (u32, Vec<u8>)>,
+) {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("herossh: "))
+        .collect();
+    assert_eq!(o.status.code(), Some(1), "{what}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    assert!(
+        errors.len() == 1 && errors[0].contains(mentions),
+        "{what}: expected one herossh: error naming {mentions:?}, got:\n{stderr}"
+    );
+    assert_eq!(
+        differences(before, after),
+        Vec::<String>::new(),
+        "{what}: files changed\n{stderr}"
+    );
+}
+
+/// Which file name the error must name for `w`.
+fn named(w: Writer) -> &'static str {
+    match w {
+        Writer::FixConfig => ".ssh/config",
+        Writer::Login | Writer::Logout => ".netrc",
+        Writer::KeygenForce => "id_ed25519",
+    }
+}
+
+#[test]
+fn a_failed_write_leaves_the_original() {
+    // RLIMIT_FSIZE: the kernel refuses (EFBIG) any write past 16 bytes into any file.
+    for w in WRITERS {
+        let cell = Cell::new();
+        let before = snapshot(&cell.home());
+        let mut c = cell.command(w, &herossh_bin());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            c.pre_exec(|| {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let lim = libc::rlimit {
+                    rlim_cur: 16,
+                    rlim_max: 16,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let o = finish(c);
+        let after = snapshot(&cell.home());
+        expect_clean_failure(&format!("{w:?} EFBIG"), &o, named(w), &before, &after);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("File too large"),
+            "{w:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+/// A mounted tmpfs, unmounted on drop.
+struct Mount {
+    at: PathBuf,
+}
+
+impl Mount {
+    /// None when this process may not mount (not root, or no CAP_SYS_ADMIN).
+    fn tmpfs(at: &Path, kib: u32) -> Option<Mount> {
+        std::fs::create_dir_all(at).unwrap();
+        let st = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={kib}k,mode=0755"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        st.success().then(|| Mount {
+            at: at.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.at).status();
+    }
+}
+
+#[test]
+fn a_full_disk_leaves_the_original() {
+    for w in WRITERS {
+        let Some(cell) = Cell::on_tmpfs(256) else {
+            // Not root: the write failure above (EFBIG) is the simulated full disk.
+            eprintln!(
+                "full disk: cannot mount a tmpfs here; covered by a_failed_write_leaves_the_original"
+            );
+            return;
+        };
+        // Fill the disk to the last block.
+        let filler = cell.home().join("filler");
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![b'x'; 4096];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.write_all(b"x");
+        drop(f);
+        let before = snapshot(&cell.home());
+        let o = finish(cell.command(w, &herossh_bin()));
+        let after = snapshot(&cell.home());
+        expect_clean_failure(&format!("{w:?} ENOSPC"), &o, named(w), &before, &after);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("No space left on device"),
+            "{w:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+/// Run `w` under `strace`, failing every call of `syscalls` with `errno` (the kernel's real
+/// error path, in herossh and in every thread it starts).
+fn with_injected_failure(cell: &Cell, w: Writer, syscalls: &str, errno: &str) -> Output {
+    let herossh = cell.command(w, &herossh_bin());
+    let mut c = Command::new("strace");
+    for (k, v) in herossh.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    c.current_dir(cell.home())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::piped())
+        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!("trace={syscalls}"))
+        .arg("-e")
+        .arg(format!("inject={syscalls}:error={errno}"))
+        .arg(herossh.get_program())
+        .args(herossh.get_args());
+    finish(c)
+}
+
+#[test]
+fn a_failed_fsync_or_rename_leaves_the_original() {
+    let probe = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "true"])
+        .status()
+        .expect("strace is installed by scripts/test");
+    assert!(probe.success(), "strace cannot trace processes here");
+    for (syscalls, errno, says) in [
+        ("fsync,fdatasync", "EIO", "Input/output error"),
+        ("rename,renameat,renameat2", "EIO", "Input/output error"),
+        ("rename,renameat,renameat2", "EXDEV", "cross-device"),
+    ] {
+        for w in WRITERS {
+            let cell = Cell::new();
+            let before = snapshot(&cell.home());
+            let o = with_injected_failure(&cell, w, syscalls, errno);
+            let after = snapshot(&cell.home());
+            let what = format!("{w:?} {syscalls}={errno}");
+            expect_clean_failure(&what, &o, named(w), &before, &after);
+            assert!(
+                String::from_utf8_lossy(&o.stderr).contains(says),
+                "{what}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn sigkill_at_any_moment_leaves_the_old_or_the_new_file_whole() {
+    const POINTS: u32 = 24;
+    for w in WRITERS {
+        // The file a healthy run leaves, and how long that run takes.
+        let healthy = Cell::new();
+        let started = Instant::now();
+        let o = finish(healthy.command(w, &herossh_bin()));
+        let took = started.elapsed();
+        assert_eq!(o.status.code(), Some(0), "{w:?}: {o:?}");
+        let new_state = std::fs::read(healthy.home().join(w.target())).ok();
+
+        for i in 0..=POINTS {
+            let cell = Cell::new();
+            let target = cell.home().join(w.target());
+            let old = std::fs::read(&target).ok();
+            let old_mode = std::fs::metadata(&target).map(|m| m.mode() & 0o7777).ok();
+            let mut child = cell.command(w, &herossh_bin()).spawn().unwrap();
+            let _ = writeln!(child.stdin.take().unwrap(), "{TOKEN}");
+            std::thread::sleep(took * i / POINTS);
+            let _ = child.kill();
+            let _ = child.wait();
+
+            let now = std::fs::read(&target).ok();
+            let whole = now == old
+                || now == new_state
+                || matches!(w, Writer::KeygenForce) && now.as_deref().is_some_and(is_whole_key);
+            assert!(
+                whole,
+                "{w:?} killed after {:?}: {} is neither the old nor a complete new file:\n{:?}",
+                took * i / POINTS,
+                w.target(),
+                now.map(|b| String::from_utf8_lossy(&b).into_owned())
+            );
+            if now == old {
+                let mode = std::fs::metadata(&target).map(|m| m.mode() & 0o7777).ok();
+                assert_eq!(mode, old_mode, "{w:?}: mode of the untouched original");
+            }
+            // Nothing else appears next to it but herossh's own `.NAME.*.tmp` (a SIGKILL
+            // cannot be cleaned up after), always private.
+            let dir = target.parent().unwrap();
+            let name = target.file_name().unwrap().to_string_lossy().into_owned();
+            for e in std::fs::read_dir(dir).unwrap() {
+                let e = e.unwrap();
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n.starts_with(&format!(".{name}.")) {
+                    assert!(n.ends_with(".tmp"), "{w:?}: stray {n}");
+                    // A leftover copy of a private file is as private as the file.
+                    let public = n.starts_with(&format!(".{name}.pub."));
+                    let mode = e.metadata().unwrap().mode() & 0o777;
+                    if !public && old_mode.is_some_and(|m| m & 0o077 == 0) {
+                        assert_eq!(mode & 0o077, 0, "{w:?}: {n} has mode {mode:o}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An OpenSSH private key file written to the end.
+fn is_whole_key(b: &[u8]) -> bool {
+    let t = String::from_utf8_lossy(b);
+    t.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+        && t.ends_with("-----END OPENSSH PRIVATE KEY-----\n")
+}
+
+/// A copy of the herossh binary another user can execute (the build directory may sit in a
+/// private home), in `dir`.
+fn shared_binary(dir: &Path) -> PathBuf {
+    let p = dir.join("herossh");
+    if std::fs::hard_link(herossh_bin(), &p).is_err() {
+        std::fs::copy(herossh_bin(), &p).unwrap();
+    }
+    std::fs::set_permissions(&p, PermissionsExt::from_mode(0o755)).unwrap();
+    p
+}
+
+/// Make `cell` usable by `nobody`: the path to the home traversable, the home theirs.
+fn hand_home_to_nobody(cell: &Cell) {
+    let home = cell.home();
+    for a in home.ancestors().skip(1) {
+        if a == Path::new("/") || a == Path::new("/tmp") {
+            break;
+        }
+        let m = std::fs::metadata(a).unwrap().mode() & 0o7777;
+        std::fs::set_permissions(a, PermissionsExt::from_mode(m | 0o011)).unwrap();
+    }
+    let mut stack = vec![home];
+    while let Some(p) = stack.pop() {
+        std::os::unix::fs::lchown(&p, Some(NOBODY), Some(NOBODY)).unwrap();
+        if std::fs::symlink_metadata(&p).unwrap().is_dir() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                stack.push(e.unwrap().path());
+            }
+        }
+    }
+}
+
+/// Run `w` as `nobody` (only called as root).
+fn as_nobody(cell: &Cell, w: Writer) -> Output {
+    let bin = shared_binary(&cell.env.scratch());
+    std::fs::set_permissions(cell.env.scratch(), PermissionsExt::from_mode(0o755)).unwrap();
+    let mut c = cell.command(w, &bin);
+    // std drops root's supplementary groups itself when it changes the uid.
+    c.uid(NOBODY).gid(NOBODY);
+    finish(c)
+}
+
+fn is_root() -> bool {
+    // SAFETY: no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn read_only_directories_and_other_users_files_are_refused_cleanly() {
+    if !is_root() {
+        // Permissions bind this user directly: a read-only directory is enough.
+        for w in WRITERS {
+            let cell = Cell::new();
+            let target = cell.home().join(w.target());
+            let dir = target.parent().unwrap().to_path_buf();
+            let mode = std::fs::metadata(&dir).unwrap().mode() & 0o7777;
+            std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o555)).unwrap();
+            let before = snapshot(&cell.home());
+            let o = finish(cell.command(w, &herossh_bin()));
+            let after = snapshot(&cell.home());
+            std::fs::set_permissions(&dir, PermissionsExt::from_mode(mode)).unwrap();
+            let dir_name = dir.display().to_string();
+            expect_clean_failure(&format!("{w:?} read-only"), &o, &dir_name, &before, &after);
+        }
+        return;
+    }
+    for w in WRITERS {
+        // The directory holding the file is read-only for its owner, nobody.
+        let cell = Cell::new();
+        hand_home_to_nobody(&cell);
+        let target = cell.home().join(w.target());
+        let dir = target.parent().unwrap().to_path_buf();
+        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o555)).unwrap();
+        let before = snapshot(&cell.home());
+        let o = as_nobody(&cell, w);
+        let after = snapshot(&cell.home());
+        let dir_name = dir.display().to_string();
+        expect_clean_failure(
+            &format!("{w:?} read-only dir"),
+            &o,
+            &dir_name,
+            &before,
+            &after,
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("Permission denied"),
+            "{w:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+
+        // The file belongs to root (readable by all, or private): never taken over.
+        let cell = Cell::new();
+        hand_home_to_nobody(&cell);
+        let target = cell.home().join(w.target());
+        std::os::unix::fs::chown(&target, Some(0), Some(0)).unwrap();
+        if matches!(w, Writer::FixConfig) {
+            // World-readable, as configs usually are: herossh could read and "replace" it.
+            std::fs::set_permissions(&target, PermissionsExt::from_mode(0o644)).unwrap();
+        }
+        let before = snapshot(&cell.home());
+        let o = as_nobody(&cell, w);
+        let after = snapshot(&cell.home());
+        expect_clean_failure(&format!("{w:?} root's file"), &o, named(w), &before, &after);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        // netrc must be read first (private to root: cannot be); a config or key would be
+        // replaced by a rename, which herossh refuses for another user's file.
+        let says = match w {
+            Writer::Login | Writer::Logout => "Permission denied",
+            Writer::FixConfig | Writer::KeygenForce => {
+                "belongs to another user (uid 0): not replacing it"
+            }
+        };
+        assert!(stderr.contains(says), "{w:?}: {stderr}");
+    }
+}
+
+#[test]
+fn symlink_loops_and_directories_in_place_of_files_are_refused_cleanly() {
+    for w in WRITERS {
+        for case in ["symlink loop", "directory"] {
+            let cell = Cell::new();
+            let target = cell.home().join(w.target());
+            std::fs::remove_file(&target).unwrap();
+            if case == "directory" {
+                std::fs::create_dir(&target).unwrap();
+                std::fs::write(target.join("inside"), b"kept").unwrap();
+            } else {
+                let dir = target.parent().unwrap();
+                std::os::unix::fs::symlink("loop-b", dir.join("loop-a")).unwrap();
+                std::os::unix::fs::symlink("loop-a", dir.join("loop-b")).unwrap();
+                std::os::unix::fs::symlink("loop-a", &target).unwrap();
+            }
+            let before = snapshot(&cell.home());
+            let o = finish(cell.command(w, &herossh_bin()));
+            let after = snapshot(&cell.home());
+            let what = format!("{w:?} {case}");
+            expect_clean_failure(&what, &o, named(w), &before, &after);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            let says = if case == "directory" {
+                "directory"
+            } else {
+                "symbolic links"
+            };
+            assert!(stderr.contains(says), "{what}: {stderr}");
+        }
+    }
+}
+
+/// The full-disk cell's tmpfs must not outlive a failed assertion: checked by Drop, and here
+/// that a mount really fills up (so the test above cannot pass vacuously).
+#[test]
+fn the_tmpfs_fills_up() {
+    let Some(cell) = Cell::on_tmpfs(256) else {
+        eprintln!("the_tmpfs_fills_up: cannot mount a tmpfs here (not root)");
+        return;
+    };
+    let mut f = std::fs::File::create(cell.home().join("filler")).unwrap();
+    let block = vec![0u8; 4096];
+    let mut written = 0;
+    let err = loop {
+        match f.write_all(&block) {
+            Ok(()) => written += block.len(),
+            Err(e) => break e,
+        }
+        assert!(written <= 512 * 1024, "tmpfs did not fill");
+    };
+    assert_eq!(err.raw_os_error(), Some(libc::ENOSPC));
+}
+
+/// Reading is as forgiving as ssh: an unreadable `~/.ssh/config` (a directory, a symlink loop)
+/// is skipped by `ssh -G` without a word; `config resolve` gives the same answer as without the
+/// file, and says why it skipped it.
+#[test]
+fn config_resolve_skips_an_unreadable_config_like_ssh_and_says_so() {
+    let reference = TestEnv::new();
+    let expected = reference
+        .herossh()
+        .args(["config", "resolve", "heroku.com"])
+        .output()
+        .unwrap();
+    assert_eq!(expected.status.code(), Some(0));
+    for case in ["directory", "symlink loop"] {
+        let env = TestEnv::new();
+        let ssh = env.ssh_dir();
+        if case == "directory" {
+            std::fs::create_dir(ssh.join("config")).unwrap();
+        } else {
+            std::os::unix::fs::symlink("config", ssh.join("config")).unwrap();
+        }
+        let oracle = env
+            .program("ssh")
+            .args(["-G", "heroku.com"])
+            .output()
+            .unwrap();
+        assert_eq!(oracle.status.code(), Some(0), "{case}: ssh -G skips it");
+        let o = env
+            .herossh()
+            .args(["config", "resolve", "heroku.com"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{case}: {stderr}");
+        // The same answer as with no config (the home differs only in its path).
+        let strip = |b: &[u8]| {
+            String::from_utf8_lossy(b)
+                .lines()
+                .filter(|l| !l.contains("/tmp/"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(strip(&o.stdout), strip(&expected.stdout), "{case}");
+        let why = if case == "directory" {
+            "it is a directory"
+        } else {
+            "Too many levels of symbolic links"
+        };
+        assert_eq!(
+            stderr,
+            format!(
+                " ›   Warning: ~/.ssh/config cannot be read ({why}{}); ssh skips it too, and so \
+                 does this answer\n",
+                if case == "directory" {
+                    ""
+                } else {
+                    " (os error 40)"
+                }
+            ),
+            "{case}"
+        );
+    }
+}
