@@ -93,7 +93,7 @@ impl ApiFailure {
                 Some(why) => format!(
                     "cannot connect to the Platform API at {api_url}: its TLS certificate is \
                      not trusted ({why}); if a proxy intercepts HTTPS, add its CA certificate \
-                     to the system trust store"
+                     to the system trust store or point SSL_CERT_FILE at a bundle holding it"
                 ),
                 None => format!("cannot connect to the Platform API at {api_url}: {cause}"),
             }
