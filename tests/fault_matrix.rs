@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::support::fake_api::{FakeApi, Fault, error_body};
 use crate::support::faults::{Peer, UntrustedTls, closed_port, unresolvable_host};
-use crate::support::{TestEnv, herossh_bin};
+use crate::support::{TestEnv, herossh_bin, tree_snapshot};
 
 const TOKEN: &str = "tok-matrix-7c1f";
 const EMAIL: &str = "dev@example.com";
@@ -26,29 +26,19 @@ const TIMEOUT_SECS: u64 = 1;
 /// A cell still running after this is a hang (the longest legitimate cell waits one timeout).
 const HANG_GUARD: Duration = Duration::from_secs(30);
 
-/// How the network or the API fails in one cell.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum FaultKind {
-    Dns,
-    Refused,
-    Silent,
-    HangUp,
-    UntrustedTls,
-    Status401,
-    Status403,
-    Status404,
-    Status422,
-    RateLimitedThenOk,
-    RateLimitExhausted,
-    Status500,
-    Status503,
-    Garbage,
-    TruncatedJson,
+/// The fault kinds, listed once: the enum and the array the matrix iterates over.
+macro_rules! fault_kinds {
+    ($($kind:ident),* $(,)?) => {
+        /// How the network or the API fails in one cell.
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        enum FaultKind {
+            $($kind),*
+        }
+        const ALL_FAULTS: &[FaultKind] = &[$(FaultKind::$kind),*];
+    };
 }
 
-use FaultKind::*;
-
-const ALL_FAULTS: [FaultKind; 15] = [
+fault_kinds!(
     Dns,
     Refused,
     Silent,
@@ -64,7 +54,9 @@ const ALL_FAULTS: [FaultKind; 15] = [
     Status503,
     Garbage,
     TruncatedJson,
-];
+);
+
+use FaultKind::*;
 
 impl FaultKind {
     /// The exit code DESIGN.md documents for a command that fails because of this fault.
@@ -249,27 +241,6 @@ const API_COMMANDS: &[Cmd] = &[
     },
 ];
 
-/// Every file under `dir`: relative path → (mode, bytes). Private keys generated in a cell
-/// are random, so for those only the shape is compared (see `same_files`).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let md = std::fs::symlink_metadata(&p).unwrap();
-            if md.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_path_buf();
-                let mode = md.permissions().mode() & 0o7777;
-                out.insert(rel, (mode, std::fs::read(&p).unwrap_or_default()));
-            }
-        }
-    }
-    out
-}
-
 /// One home with a token on a fake account holding one key, two local key pairs (the one on
 /// the account as `~/.ssh/id_ed25519`, a new one to add), and nothing else.
 struct Cell {
@@ -419,7 +390,7 @@ fn healthy_files(keys: &Keys, cmd: &Cmd) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
     let cell = Cell::new(keys);
     let o = cell.run(cmd, &cell.api.url());
     assert_eq!(o.code, Some(0), "{}: healthy run failed: {o:#?}", cmd.name);
-    normalise(snapshot(&cell.env.home()), &cell.api)
+    normalise(tree_snapshot(&cell.env.home()), &cell.api)
 }
 
 /// Generated key files are random: keep their mode and their shape, not their bytes.
@@ -458,7 +429,7 @@ fn check_cell(
     healthy: &BTreeMap<PathBuf, (u32, Vec<u8>)>,
 ) -> Vec<String> {
     let cell = Cell::new(keys);
-    let before = snapshot(&cell.env.home());
+    let before = tree_snapshot(&cell.env.home());
     let broken = Broken::for_fault(fault, &cell.env.scratch());
     let url = broken.as_ref().map_or_else(|| cell.api.url(), Broken::url);
     fault.queue(&cell.api, cmd.fault_at);
@@ -523,7 +494,7 @@ fn check_cell(
     }
     // Files: untouched on failure; a healthy run's files on success or when the write does
     // not depend on the API.
-    let after = normalise(snapshot(&cell.env.home()), &cell.api);
+    let after = normalise(tree_snapshot(&cell.env.home()), &cell.api);
     let expected = if code == 0 || cmd.writes == Writes::Regardless {
         healthy.clone()
     } else {

@@ -15,7 +15,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
 use crate::support::fake_api::FakeApi;
-use crate::support::{TestEnv, herossh_bin};
+use crate::support::{TestEnv, herossh_bin, tree_snapshot};
 
 const TOKEN: &str = "tok-safety-5e2a";
 const EMAIL: &str = "dev@example.com";
@@ -149,33 +149,6 @@ fn finish(mut c: Command) -> Output {
     child.wait_with_output().unwrap()
 }
 
-/// Every file under `dir` with its mode and bytes (symlinks as their target text).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries {
-            let p = e.unwrap().path();
-            let md = std::fs::symlink_metadata(&p).unwrap();
-            let rel = p.strip_prefix(dir).unwrap().to_path_buf();
-            let mode = md.permissions().mode() & 0o7777;
-            if md.file_type().is_symlink() {
-                let t = std::fs::read_link(&p).unwrap();
-                out.insert(rel, (0, t.into_os_string().into_encoded_bytes()));
-            } else if md.is_dir() {
-                out.insert(rel, (mode, b"<dir>".to_vec()));
-                stack.push(p);
-            } else {
-                out.insert(rel, (mode, std::fs::read(&p).unwrap_or_default()));
-            }
-        }
-    }
-    out
-}
-
 fn differences(
     a: &BTreeMap<PathBuf, (u32, Vec<u8>)>,
     b: &BTreeMap<PathBuf, (u32, Vec<u8>)>,
@@ -230,7 +203,7 @@ fn a_failed_write_leaves_the_original() {
     // RLIMIT_FSIZE: the kernel refuses (EFBIG) any write past 16 bytes into any file.
     for w in WRITERS {
         let cell = Cell::new();
-        let before = snapshot(&cell.home());
+        let before = tree_snapshot(&cell.home());
         let mut c = cell.command(w, &herossh_bin());
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
@@ -247,7 +220,7 @@ fn a_failed_write_leaves_the_original() {
             });
         }
         let o = finish(c);
-        let after = snapshot(&cell.home());
+        let after = tree_snapshot(&cell.home());
         expect_clean_failure(&format!("{w:?} EFBIG"), &o, named(w), &before, &after);
         assert!(
             String::from_utf8_lossy(&o.stderr).contains("File too large"),
@@ -307,9 +280,9 @@ fn a_full_disk_leaves_the_original() {
         while f.write_all(&block).is_ok() {}
         let _ = f.write_all(b"x");
         drop(f);
-        let before = snapshot(&cell.home());
+        let before = tree_snapshot(&cell.home());
         let o = finish(cell.command(w, &herossh_bin()));
-        let after = snapshot(&cell.home());
+        let after = tree_snapshot(&cell.home());
         expect_clean_failure(&format!("{w:?} ENOSPC"), &o, named(w), &before, &after);
         assert!(
             String::from_utf8_lossy(&o.stderr).contains("No space left on device"),
@@ -357,9 +330,9 @@ fn a_failed_fsync_or_rename_leaves_the_original() {
     ] {
         for w in WRITERS {
             let cell = Cell::new();
-            let before = snapshot(&cell.home());
+            let before = tree_snapshot(&cell.home());
             let o = with_injected_failure(&cell, w, syscalls, errno);
-            let after = snapshot(&cell.home());
+            let after = tree_snapshot(&cell.home());
             let what = format!("{w:?} {syscalls}={errno}");
             expect_clean_failure(&what, &o, named(w), &before, &after);
             assert!(
@@ -494,9 +467,9 @@ fn read_only_directories_and_other_users_files_are_refused_cleanly() {
             let dir = target.parent().unwrap().to_path_buf();
             let mode = std::fs::metadata(&dir).unwrap().mode() & 0o7777;
             std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o555)).unwrap();
-            let before = snapshot(&cell.home());
+            let before = tree_snapshot(&cell.home());
             let o = finish(cell.command(w, &herossh_bin()));
-            let after = snapshot(&cell.home());
+            let after = tree_snapshot(&cell.home());
             std::fs::set_permissions(&dir, PermissionsExt::from_mode(mode)).unwrap();
             let dir_name = dir.display().to_string();
             expect_clean_failure(&format!("{w:?} read-only"), &o, &dir_name, &before, &after);
@@ -510,9 +483,9 @@ fn read_only_directories_and_other_users_files_are_refused_cleanly() {
         let target = cell.home().join(w.target());
         let dir = target.parent().unwrap().to_path_buf();
         std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o555)).unwrap();
-        let before = snapshot(&cell.home());
+        let before = tree_snapshot(&cell.home());
         let o = as_nobody(&cell, w);
-        let after = snapshot(&cell.home());
+        let after = tree_snapshot(&cell.home());
         let dir_name = dir.display().to_string();
         expect_clean_failure(
             &format!("{w:?} read-only dir"),
@@ -536,9 +509,9 @@ fn read_only_directories_and_other_users_files_are_refused_cleanly() {
             // World-readable, as configs usually are: herossh could read and "replace" it.
             std::fs::set_permissions(&target, PermissionsExt::from_mode(0o644)).unwrap();
         }
-        let before = snapshot(&cell.home());
+        let before = tree_snapshot(&cell.home());
         let o = as_nobody(&cell, w);
-        let after = snapshot(&cell.home());
+        let after = tree_snapshot(&cell.home());
         expect_clean_failure(&format!("{w:?} root's file"), &o, named(w), &before, &after);
         let stderr = String::from_utf8_lossy(&o.stderr);
         // netrc must be read first (private to root: cannot be); a config or key would be
@@ -569,9 +542,9 @@ fn symlink_loops_and_directories_in_place_of_files_are_refused_cleanly() {
                 std::os::unix::fs::symlink("loop-a", dir.join("loop-b")).unwrap();
                 std::os::unix::fs::symlink("loop-a", &target).unwrap();
             }
-            let before = snapshot(&cell.home());
+            let before = tree_snapshot(&cell.home());
             let o = finish(cell.command(w, &herossh_bin()));
-            let after = snapshot(&cell.home());
+            let after = tree_snapshot(&cell.home());
             let what = format!("{w:?} {case}");
             expect_clean_failure(&what, &o, named(w), &before, &after);
             let stderr = String::from_utf8_lossy(&o.stderr);

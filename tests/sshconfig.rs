@@ -918,7 +918,10 @@ fn fix_config_in_a_read_only_directory_fails_clearly_and_keeps_the_original() {
     let (out, err) = support::out(&o);
     assert_eq!(out, "");
     // One line naming the directory (chattr +i gives EPERM as root, a 0555 dir EACCES).
-    let prefix = format!("herossh: cannot create a temporary file in {}: ", dir.display());
+    let prefix = format!(
+        "herossh: cannot create a temporary file in {}: ",
+        dir.display()
+    );
     assert!(err.starts_with(&prefix), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(std::fs::read_to_string(&cfg).unwrap(), original);

@@ -116,6 +116,35 @@ pub fn herossh_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_herossh"))
 }
 
+/// Everything under `dir`, for "nothing changed" assertions: relative path → (mode, bytes);
+/// a directory is `<dir>`, a symlink its target (mode 0). Unreadable entries count as empty.
+pub fn tree_snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, (u32, Vec<u8>)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            let md = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(dir).unwrap().to_path_buf();
+            let mode = md.permissions().mode() & 0o7777;
+            if md.file_type().is_symlink() {
+                let t = std::fs::read_link(&p).unwrap();
+                out.insert(rel, (0, t.into_os_string().into_encoded_bytes()));
+            } else if md.is_dir() {
+                out.insert(rel, (mode, b"<dir>".to_vec()));
+                stack.push(p);
+            } else {
+                out.insert(rel, (mode, std::fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+    out
+}
+
 /// Mode bits of a path.
 pub fn mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
