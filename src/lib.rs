@@ -39,9 +39,11 @@ pub fn main_entry() -> ExitCode {
     }
 }
 
-/// `-v` shows herossh's own debug logs, `-vv` adds trace level; dependencies stay quiet unless
-/// `-vv`, since russh and hyper are noisy. Logs go to stderr and never carry secrets: the
-/// modules that handle tokens and passphrases log only where they came from.
+/// `-v` shows herossh's own debug logs, `-vv` adds trace level and what russh logs through the
+/// `log` crate (its key exchange, the auth methods the server answers), which is often the
+/// missing piece when a probe surprises. Below `-vv` russh is held to warnings: it is noisy.
+/// Logs go to stderr and never carry secrets: the modules that handle tokens and passphrases
+/// log only where they came from, and the secrets audit runs every command at `-vv`.
 fn init_logging(verbose: u8) {
     use tracing_subscriber::filter::LevelFilter;
     let level = match verbose {
@@ -56,4 +58,8 @@ fn init_logging(verbose: u8) {
         .with_ansi(false)
         .without_time()
         .try_init();
+    // try_init installed the `log` bridge with the same level; narrow it for `-v`.
+    if verbose < 2 {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
 }

@@ -313,8 +313,14 @@ fn audit(store: Store) {
         }
     }
 
-    // -vv really logged (so the audit covered the debug output, HTTP and SSH included).
-    assert!(all_stderr.contains("DEBUG"), "{all_stderr}");
+    // -vv really logged (so the audit covered the debug output): herossh's own, the HTTP
+    // stack's, and russh's `log` records bridged in.
+    for target in ["herossh::", "reqwest::", "russh::"] {
+        assert!(
+            all_stderr.contains(&format!("DEBUG {target}")),
+            "no {target} debug lines:\n{all_stderr}"
+        );
+    }
     // The audit exercised what it claims: a real login, signed proofs, git children.
     assert!(sshd.log().contains("Accepted publickey"), "{}", sshd.log());
     let git_seen = std::fs::read_to_string(&git_log).unwrap();
