@@ -55,6 +55,30 @@ pub fn resolve_target(path: &Path) -> Result<PathBuf> {
 /// Atomically replace (or create) `path` with `contents`. Returns the path actually written
 /// (the symlink target when `path` is a link).
 pub fn atomic_write(path: &Path, contents: &[u8], mode: Mode) -> Result<PathBuf> {
+    stage(path, contents, mode)?.commit()
+}
+
+/// Replace several files together (a private key and its `.pub`): every file is written and
+/// synced beside its target before the first rename, so a failure while writing replaces
+/// nothing, and a crash can only fall in the microseconds between two renames.
+pub fn atomic_write_all(files: &[(&Path, &[u8], Mode)]) -> Result<Vec<PathBuf>> {
+    let staged = files
+        .iter()
+        .map(|(path, contents, mode)| stage(path, contents, *mode))
+        .collect::<Result<Vec<_>>>()?;
+    staged.into_iter().map(Staged::commit).collect()
+}
+
+/// A file written and synced beside its target, not yet in place. Dropping it removes it.
+struct Staged {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+    dir: PathBuf,
+}
+
+/// Every step of [`atomic_write`] but the rename: resolve symlinks, choose the mode, keep the
+/// owner, write, fsync.
+fn stage(path: &Path, contents: &[u8], mode: Mode) -> Result<Staged> {
     let target = resolve_target(path)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -79,12 +103,20 @@ pub fn atomic_write(path: &Path, contents: &[u8], mode: Mode) -> Result<PathBuf>
     tmp.as_file()
         .sync_all()
         .map_err(|e| io_error(&target, "sync", e))?;
-    tmp.persist(&target)
-        .map_err(|e| io_error(&target, "replace", e.error))?;
-    if let Ok(d) = File::open(&dir) {
-        let _ = d.sync_all();
+    Ok(Staged { tmp, target, dir })
+}
+
+impl Staged {
+    /// Rename over the target and sync the directory. Returns the path written.
+    fn commit(self) -> Result<PathBuf> {
+        self.tmp
+            .persist(&self.target)
+            .map_err(|e| io_error(&self.target, "replace", e.error))?;
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(self.target)
     }
-    Ok(target)
 }
 
 /// `.NAME.XXXXXX.tmp` in `dir` (the directory of `target`, so the final rename or link stays
@@ -201,6 +233,34 @@ pub fn mode_of(path: &Path) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atomic_write_all_replaces_nothing_when_one_file_cannot_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("key"), dir.path().join("key.pub"));
+        fs::write(&a, b"old private").unwrap();
+        fs::write(&b, b"old public").unwrap();
+        let missing = dir.path().join("no/such/dir/file");
+        let err = atomic_write_all(&[
+            (&a, b"new private", Mode::Exactly(0o600)),
+            (&missing, b"x", Mode::Exactly(0o644)),
+        ])
+        .unwrap_err();
+        assert!(err.message.contains("no/such/dir"), "{}", err.message);
+        assert_eq!(fs::read(&a).unwrap(), b"old private");
+        // No temp file stays behind either.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+
+        let written = atomic_write_all(&[
+            (&a, b"new private", Mode::Exactly(0o600)),
+            (&b, b"new public", Mode::Exactly(0o644)),
+        ])
+        .unwrap();
+        assert_eq!(written, [a.clone(), b.clone()]);
+        assert_eq!(fs::read(&a).unwrap(), b"new private");
+        assert_eq!(fs::read(&b).unwrap(), b"new public");
+        assert_eq!((mode_of(&a), mode_of(&b)), (Some(0o600), Some(0o644)));
+    }
 
     #[test]
     fn atomic_write_creates_with_mode_and_replaces_keeping_mode() {

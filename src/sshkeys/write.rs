@@ -86,12 +86,11 @@ pub fn write_key_pair(
         .to_openssh()
         .map_err(|e| Error::failed(format!("cannot encode the public key: {e}")))?;
 
-    fsutil::atomic_write(private, private_text.as_bytes(), Mode::Exactly(0o600))?;
-    fsutil::atomic_write(
-        &public,
-        format!("{public_text}\n").as_bytes(),
-        Mode::Exactly(0o644),
-    )?;
+    let public_line = format!("{public_text}\n");
+    fsutil::atomic_write_all(&[
+        (private, private_text.as_bytes(), Mode::Exactly(0o600)),
+        (&public, public_line.as_bytes(), Mode::Exactly(0o644)),
+    ])?;
     Ok(KeyPairPaths {
         private: private.to_path_buf(),
         public,
