@@ -119,6 +119,10 @@ impl Staged {
     }
 }
 
+/// Random characters in a temp file's name (tempfile's default, spelled out because
+/// [`leftover_temp_of`] recognises the names).
+const TEMP_RAND_LEN: usize = 6;
+
 /// `.NAME.XXXXXX.tmp` in `dir` (the directory of `target`, so the final rename or link stays
 /// on one filesystem), with exactly `mode` (the umask may have narrowed the create mode).
 /// Removed again when dropped, which is what cleans up after every failed write.
@@ -130,12 +134,25 @@ fn temp_beside(target: &Path, dir: &Path, mode: u32) -> Result<tempfile::NamedTe
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
+        .rand_bytes(TEMP_RAND_LEN)
         .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(dir)
         .map_err(|e| io_error(dir, "create a temporary file in", without_path(e)))?;
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
         .map_err(|e| io_error(tmp.path(), "set the mode of", e))?;
     Ok(tmp)
+}
+
+/// When `file_name` is one of [`temp_beside`]'s names (`.NAME.XXXXXX.tmp`), the NAME it was
+/// to replace. Only a killed or crashed herossh leaves one behind (every error path removes
+/// it), so `doctor` reports them.
+pub fn leftover_temp_of(file_name: &str) -> Option<&str> {
+    let stem = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (name, random) = stem.rsplit_once('.')?;
+    (!name.is_empty()
+        && random.len() == TEMP_RAND_LEN
+        && random.bytes().all(|b| b.is_ascii_alphanumeric()))
+    .then_some(name)
 }
 
 /// tempfile's errors end in `at path "<random temp name>"`, noise next to the directory the
@@ -233,6 +250,34 @@ pub fn mode_of(path: &Path) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leftover_temp_names_are_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = temp_beside(&dir.path().join("config"), dir.path(), 0o600).unwrap();
+        let name = tmp
+            .path()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(leftover_temp_of(&name), Some("config"));
+        assert_eq!(leftover_temp_of("..netrc.Ab3dE9.tmp"), Some(".netrc"));
+        assert_eq!(
+            leftover_temp_of(".id_ed25519.pub.x1Y2z3.tmp"),
+            Some("id_ed25519.pub")
+        );
+        for other in [
+            "config",
+            ".config.tmp",
+            ".config.abc.tmp",
+            "config.Ab3dE9.tmp",
+            ".x.Ab-dE9.tmp",
+        ] {
+            assert_eq!(leftover_temp_of(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn atomic_write_all_replaces_nothing_when_one_file_cannot_be_written() {

@@ -295,6 +295,11 @@ fn a_full_disk_leaves_the_original() {
 /// Run `w` under `strace`, failing every call of `syscalls` with `errno` (the kernel's real
 /// error path, in herossh and in every thread it starts).
 fn with_injected_failure(cell: &Cell, w: Writer, syscalls: &str, errno: &str) -> Output {
+    with_injection(cell, w, syscalls, &format!("error={errno}"))
+}
+
+/// Run `w` under `strace` with `inject=SYSCALLS:WHAT` (`error=EIO`, `signal=KILL`, ...).
+fn with_injection(cell: &Cell, w: Writer, syscalls: &str, what: &str) -> Output {
     let herossh = cell.command(w, &herossh_bin());
     let mut c = Command::new("strace");
     for (k, v) in herossh.get_envs() {
@@ -310,7 +315,7 @@ fn with_injected_failure(cell: &Cell, w: Writer, syscalls: &str, errno: &str) ->
         .args(["-f", "-qq", "-o", "/dev/null", "-e"])
         .arg(format!("trace={syscalls}"))
         .arg("-e")
-        .arg(format!("inject={syscalls}:error={errno}"))
+        .arg(format!("inject={syscalls}:{what}"))
         .arg(herossh.get_program())
         .args(herossh.get_args());
     finish(c)
@@ -341,6 +346,88 @@ fn a_failed_fsync_or_rename_leaves_the_original() {
                 String::from_utf8_lossy(&o.stderr)
             );
         }
+    }
+}
+
+/// The exact moment the issue names: killed after the new content is written and synced,
+/// before the rename (strace delivers SIGKILL on entry to the rename). The original survives,
+/// the temp file is the only trace, `doctor` names it with the command that removes it, and
+/// stops naming it once that command ran.
+#[test]
+fn killed_between_write_and_rename_the_original_survives_and_doctor_names_the_leftover() {
+    for w in WRITERS {
+        let cell = Cell::new();
+        let target = cell.home().join(w.target());
+        let before = tree_snapshot(&cell.home());
+        // fix-config first puts its backup in place with renameat2(RENAME_NOREPLACE); the
+        // config itself is replaced with a plain rename: kill there.
+        let calls = if matches!(w, Writer::FixConfig) {
+            "rename,renameat"
+        } else {
+            "rename,renameat,renameat2"
+        };
+        let o = with_injection(&cell, w, calls, "signal=KILL");
+        // strace dies of the same signal as its tracee.
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(o.status.signal(), Some(libc::SIGKILL), "{w:?}: {o:?}");
+        let after = tree_snapshot(&cell.home());
+        // New files: the temp(s) — keygen stages the private key and the .pub together — and,
+        // for fix-config, its complete backup, already in place.
+        let leftovers: Vec<PathBuf> = differences(&before, &after)
+            .into_iter()
+            .filter(|p| !p.ends_with(".bak"))
+            .map(|p| cell.home().join(p))
+            .collect();
+        let expected = if matches!(w, Writer::KeygenForce) {
+            2
+        } else {
+            1
+        };
+        assert_eq!(leftovers.len(), expected, "{w:?}: {leftovers:?}");
+        assert_eq!(
+            std::fs::read(&target).ok(),
+            before.get(Path::new(w.target())).map(|(_, b)| b.clone()),
+            "{w:?}: original changed"
+        );
+        let of = target.file_name().unwrap().to_string_lossy().into_owned();
+
+        let doctor = |env: &TestEnv| -> Vec<serde_json::Value> {
+            let o = env
+                .herossh()
+                .args(["--json", "doctor", "--offline"])
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["code"] == "interrupted-write")
+                .cloned()
+                .collect()
+        };
+        let found = doctor(&cell.env);
+        assert_eq!(found.len(), leftovers.len(), "{w:?}: {found:?}");
+        for (leftover, finding) in leftovers.iter().zip(&found) {
+            let name = leftover.file_name().unwrap().to_string_lossy().into_owned();
+            // `.NAME.XXXXXX.tmp`, NAME being the target or (keygen) its `.pub`.
+            let stands_for = &name[1..name.len() - ".XXXXXX.tmp".len()];
+            assert!(stands_for.starts_with(&of), "{w:?}: {name}");
+            let shown = format!(
+                "~/{}",
+                leftover.strip_prefix(cell.home()).unwrap().display()
+            );
+            assert_eq!(finding["fix"], format!("rm {shown}"), "{w:?}");
+            assert_eq!(
+                finding["message"],
+                format!(
+                    "{shown} is left over from an interrupted write of {stands_for} (the \
+                     original was not changed)"
+                )
+            );
+            std::fs::remove_file(leftover).unwrap();
+        }
+        assert_eq!(doctor(&cell.env), Vec::<serde_json::Value>::new(), "{w:?}");
     }
 }
 

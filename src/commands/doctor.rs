@@ -42,7 +42,12 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
         },
         Section {
             title: crate::paths::display_tilde(&crate::paths::ssh_dir()),
-            findings: local::ssh_dir_findings(&crate::paths::ssh_dir()),
+            findings: {
+                let (ssh, home) = (crate::paths::ssh_dir(), crate::paths::home_dir());
+                let mut f = local::ssh_dir_findings(&ssh);
+                f.extend(local::leftover_temp_findings(&ssh, &home));
+                f
+            },
             probe: None,
         },
     ];

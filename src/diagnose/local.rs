@@ -79,6 +79,48 @@ pub fn ssh_dir_findings(ssh_dir: &Path) -> Vec<Finding> {
     out
 }
 
+/// Temp files an interrupted herossh write left (a SIGKILL or power loss between writing and
+/// renaming): harmless, but they hold a copy of what was being written (a key, a token), so
+/// they are worth deleting. In `ssh_dir` every temp name of ours counts (herossh writes keys,
+/// the config and its backups there); in `home` only one beside the file it was to replace
+/// (`~/.netrc`), since other tools' files live there too.
+pub fn leftover_temp_findings(ssh_dir: &Path, home: &Path) -> Vec<Finding> {
+    let in_dir = |d: &Path, need_target: bool| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(d)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(crate::fsutil::leftover_temp_of)
+                    .is_some_and(|of| !need_target || p.with_file_name(of).exists())
+                    && p.is_file()
+            })
+            .collect()
+    };
+    let mut found = in_dir(ssh_dir, false);
+    found.extend(in_dir(home, true));
+    found.sort();
+    found
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let of = crate::fsutil::leftover_temp_of(name).unwrap_or_default();
+            let shown = display_tilde(&p);
+            Finding::new(
+                "interrupted-write",
+                Severity::Warning,
+                format!(
+                    "{shown} is left over from an interrupted write of {of} (the original was \
+                     not changed)"
+                ),
+            )
+            .fix(format!("rm {}", sh_quote(&shown)))
+        })
+        .collect()
+}
+
 fn is_private_key(p: &Path) -> bool {
     std::fs::read_to_string(p)
         .map(|t| t.trim_start().starts_with("-----BEGIN") && t.contains("PRIVATE KEY-----"))
