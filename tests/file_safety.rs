@@ -726,5 +726,32 @@ fn config_resolve_skips_an_unreadable_config_like_ssh_and_says_so() {
             ),
             "{case}"
         );
+        // doctor says the same as an error: every setting in that file is off.
+        let o = env
+            .herossh()
+            .args(["--json", "doctor", "--offline"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let found: Vec<&serde_json::Value> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "config-unreadable")
+            .collect();
+        assert_eq!(found.len(), 1, "{case}: {v:#}");
+        assert_eq!(v["errors"], 1, "{case}: counted as an error: {v:#}");
+        assert_eq!(
+            found[0]["message"],
+            format!(
+                "~/.ssh/config cannot be read ({why}{}): ssh ignores it, so none of its settings \
+                 apply",
+                if case == "directory" {
+                    ""
+                } else {
+                    " (os error 40)"
+                }
+            )
+        );
     }
 }

@@ -267,8 +267,8 @@ fn choose_identity(ctx: &Ctx, args: &FixConfigArgs) -> Result<PathBuf> {
 }
 
 /// The local key pair whose public key is on the user's Heroku account, when credentials
-/// resolve and exactly one local pair is there. Any API trouble is only logged: the account is
-/// a hint for choosing, and the local rules still decide without it.
+/// resolve and exactly one local pair is there. API trouble is a warning, not an error: the
+/// account is a hint for choosing, and the local rules still decide without it.
 fn identity_from_account(ctx: &Ctx) -> Result<Option<PathBuf>> {
     let Some(creds) = credentials::resolve().unwrap_or(None) else {
         return Ok(None);

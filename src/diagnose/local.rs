@@ -34,6 +34,17 @@ pub fn ssh_dir_findings(ssh_dir: &Path) -> Vec<Finding> {
         );
     }
     let config = ssh_dir.join("config");
+    // ssh skips a config it cannot read without a word: every setting in it is silently off.
+    if let crate::sshconfig::eval::Readability::Unreadable(why) =
+        crate::sshconfig::eval::readability(&config)
+    {
+        let c = display_tilde(&config);
+        out.push(Finding::new(
+            "config-unreadable",
+            Severity::Error,
+            format!("{c} cannot be read ({why}): ssh ignores it, so none of its settings apply"),
+        ));
+    }
     if let Ok(cm) = std::fs::metadata(&config) {
         let m = cm.mode() & 0o7777;
         if m & 0o022 != 0 {

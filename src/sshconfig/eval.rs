@@ -1197,7 +1197,7 @@ pub(crate) fn valid_hostname(s: &str) -> bool {
             .any(|c| "'`\"$\\;&<>|(){}".contains(c) || c.is_whitespace() || c.is_control())
 }
 
-enum Readability {
+pub(crate) enum Readability {
     Readable,
     Absent,
     Unreadable(String),
@@ -1205,7 +1205,7 @@ enum Readability {
 
 /// Whether a default config file can be read: absent (also a dangling symlink) is normal,
 /// anything else that stops `open` or `read` is worth a warning.
-fn readability(path: &Path) -> Readability {
+pub(crate) fn readability(path: &Path) -> Readability {
     match std::fs::File::open(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Readability::Absent,
         Err(e) => Readability::Unreadable(e.to_string()),
