@@ -35,8 +35,9 @@ pub enum Source {
     Keychain,
 }
 
-/// A token that cannot be printed by accident: `Debug` and `Display` redact it, and the only
-/// way to read it is [`Secret::expose`], which is easy to grep for.
+/// A token or passphrase that cannot be printed by accident: `Debug` and `Display` redact it,
+/// the only way to read it is [`Secret::expose`], which is easy to grep for, and its bytes are
+/// wiped when it is dropped (so a core dump or swapped page taken later does not hold it).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -46,6 +47,12 @@ impl Secret {
     }
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 
