@@ -498,14 +498,29 @@ fn is_whole_key(b: &[u8]) -> bool {
 }
 
 /// A copy of the herossh binary another user can execute (the build directory may sit in a
-/// private home), in `dir`.
-fn shared_binary(dir: &Path) -> PathBuf {
-    let p = dir.join("herossh");
-    if std::fs::hard_link(herossh_bin(), &p).is_err() {
-        std::fs::copy(herossh_bin(), &p).unwrap();
+/// private home): a hard link when it can be, else one copy for the whole test.
+struct SharedBinary {
+    dir: tempfile::TempDir,
+}
+
+impl SharedBinary {
+    fn new() -> SharedBinary {
+        let dir = tempfile::Builder::new()
+            .prefix("herossh-bin-")
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o755)).unwrap();
+        let p = dir.path().join("herossh");
+        if std::fs::hard_link(herossh_bin(), &p).is_err() {
+            std::fs::copy(herossh_bin(), &p).unwrap();
+        }
+        std::fs::set_permissions(&p, PermissionsExt::from_mode(0o755)).unwrap();
+        SharedBinary { dir }
     }
-    std::fs::set_permissions(&p, PermissionsExt::from_mode(0o755)).unwrap();
-    p
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("herossh")
+    }
 }
 
 /// Make `cell` usable by `nobody`: the path to the home traversable, the home theirs.
@@ -530,10 +545,8 @@ fn hand_home_to_nobody(cell: &Cell) {
 }
 
 /// Run `w` as `nobody` (only called as root).
-fn as_nobody(cell: &Cell, w: Writer) -> Output {
-    let bin = shared_binary(&cell.env.scratch());
-    std::fs::set_permissions(cell.env.scratch(), PermissionsExt::from_mode(0o755)).unwrap();
-    let mut c = cell.command(w, &bin);
+fn as_nobody(cell: &Cell, w: Writer, bin: &SharedBinary) -> Output {
+    let mut c = cell.command(w, &bin.path());
     // std drops root's supplementary groups itself when it changes the uid.
     c.uid(NOBODY).gid(NOBODY);
     finish(c)
@@ -563,6 +576,7 @@ fn read_only_directories_and_other_users_files_are_refused_cleanly() {
         }
         return;
     }
+    let bin = SharedBinary::new();
     for w in WRITERS {
         // The directory holding the file is read-only for its owner, nobody.
         let cell = Cell::new();
@@ -571,7 +585,7 @@ fn read_only_directories_and_other_users_files_are_refused_cleanly() {
         let dir = target.parent().unwrap().to_path_buf();
         std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o555)).unwrap();
         let before = tree_snapshot(&cell.home());
-        let o = as_nobody(&cell, w);
+        let o = as_nobody(&cell, w, &bin);
         let after = tree_snapshot(&cell.home());
         let dir_name = dir.display().to_string();
         expect_clean_failure(
@@ -597,7 +611,7 @@ fn read_only_directories_and_other_users_files_are_refused_cleanly() {
             std::fs::set_permissions(&target, PermissionsExt::from_mode(0o644)).unwrap();
         }
         let before = tree_snapshot(&cell.home());
-        let o = as_nobody(&cell, w);
+        let o = as_nobody(&cell, w, &bin);
         let after = tree_snapshot(&cell.home());
         expect_clean_failure(&format!("{w:?} root's file"), &o, named(w), &before, &after);
         let stderr = String::from_utf8_lossy(&o.stderr);
