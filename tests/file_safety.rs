@@ -189,6 +189,15 @@ fn expect_clean_failure(
     );
 }
 
+/// The error text names the cause (`File too large`, `Permission denied`, ...).
+fn stderr_says(o: &Output, cause: &str, what: &str) {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(cause),
+        "{what}: expected {cause:?} in:\n{stderr}"
+    );
+}
+
 /// Which file name the error must name for `w`.
 fn named(w: Writer) -> &'static str {
     match w {
@@ -222,11 +231,7 @@ fn a_failed_write_leaves_the_original() {
         let o = finish(c);
         let after = tree_snapshot(&cell.home());
         expect_clean_failure(&format!("{w:?} EFBIG"), &o, named(w), &before, &after);
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains("File too large"),
-            "{w:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        stderr_says(&o, "File too large", &format!("{w:?}"));
     }
 }
 
@@ -284,11 +289,7 @@ fn a_full_disk_leaves_the_original() {
         let o = finish(cell.command(w, &herossh_bin()));
         let after = tree_snapshot(&cell.home());
         expect_clean_failure(&format!("{w:?} ENOSPC"), &o, named(w), &before, &after);
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains("No space left on device"),
-            "{w:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        stderr_says(&o, "No space left on device", &format!("{w:?}"));
     }
 }
 
@@ -340,11 +341,7 @@ fn a_failed_fsync_or_rename_leaves_the_original() {
             let after = tree_snapshot(&cell.home());
             let what = format!("{w:?} {syscalls}={errno}");
             expect_clean_failure(&what, &o, named(w), &before, &after);
-            assert!(
-                String::from_utf8_lossy(&o.stderr).contains(says),
-                "{what}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+            stderr_says(&o, says, &what);
         }
     }
 }
@@ -595,11 +592,7 @@ fn read_only_directories_and_other_users_files_are_refused_cleanly() {
             &before,
             &after,
         );
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains("Permission denied"),
-            "{w:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        stderr_says(&o, "Permission denied", &format!("{w:?}"));
 
         // The file belongs to root (readable by all, or private): never taken over.
         let cell = Cell::new();
