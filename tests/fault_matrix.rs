@@ -1,8 +1,8 @@
 //! The fault matrix: every command that talks to the network, run against every way the
 //! network and the Platform API fail — DNS failure, refused connection, a peer that never
-//! answers, a peer that hangs up mid-exchange, an untrusted TLS certificate, and each API
-//! fault (401, 403, 404, 422, 429 then success, 429 exhausted, 500, 503, garbage, truncated
-//! JSON). Each cell must end within its timeout with the documented exit code and one clear
+//! answers, a peer that hangs up mid-exchange (over HTTP, or mid TLS handshake), an untrusted
+//! TLS certificate, and each API fault (401, 403, 404, 422, 429 then success, 429 exhausted,
+//! 500, 503, garbage, truncated JSON). Each cell must end within its timeout with the documented exit code and one clear
 //! `herossh:` error (no panic, no backtrace), and leave every file as it was — or, for the
 //! commands whose file write does not depend on the API, exactly as a healthy run leaves it.
 
@@ -43,6 +43,7 @@ fault_kinds!(
     Refused,
     Silent,
     HangUp,
+    TlsHangUp,
     UntrustedTls,
     Status401,
     Status403,
@@ -78,6 +79,7 @@ impl FaultKind {
             Refused => "Connection refused".into(),
             Silent => format!("did not answer within {TIMEOUT_SECS} s"),
             HangUp => "connection closed before message completed".into(),
+            TlsHangUp => "the connection closed during the TLS handshake".into(),
             UntrustedTls => "its TLS certificate is not trusted (issued by an authority this \
                              system does not trust)"
                 .into(),
@@ -125,7 +127,7 @@ impl FaultKind {
             Status503 => vec![respond(503, "unavailable", "Service unavailable."); 3],
             Garbage => vec![Fault::Garbage],
             TruncatedJson => vec![Fault::TruncatedJson],
-            Dns | Refused | Silent | HangUp | UntrustedTls => vec![],
+            Dns | Refused | Silent | HangUp | TlsHangUp | UntrustedTls => vec![],
         };
         for f in faults {
             api.fail_next_for(at, f);
@@ -359,6 +361,8 @@ struct Outcome {
 /// The broken endpoint for a network fault, kept alive for the cell.
 enum Broken {
     Peer(Peer),
+    /// A broken peer reached over `https://`.
+    TlsPeer(Peer),
     Tls(UntrustedTls),
     Url(String),
 }
@@ -370,6 +374,8 @@ impl Broken {
             Refused => Broken::Url(format!("http://127.0.0.1:{}", closed_port())),
             Silent => Broken::Peer(Peer::silent()),
             HangUp => Broken::Peer(Peer::hangup(None)),
+            // Reads the TLS ClientHello, then hangs up: closed mid-handshake.
+            TlsHangUp => Broken::TlsPeer(Peer::hangup(None)),
             UntrustedTls => Broken::Tls(UntrustedTls::start(scratch)),
             _ => return None,
         })
@@ -378,6 +384,7 @@ impl Broken {
     fn url(&self) -> String {
         match self {
             Broken::Peer(p) => p.url(),
+            Broken::TlsPeer(p) => p.url().replacen("http://", "https://", 1),
             Broken::Tls(t) => t.url(),
             Broken::Url(u) => u.clone(),
         }

@@ -95,6 +95,12 @@ impl ApiFailure {
                      not trusted ({why}); if a proxy intercepts HTTPS, add its CA certificate \
                      to the system trust store or point SSL_CERT_FILE at a bundle holding it"
                 ),
+                // hyper-rustls's words when the peer hangs up before the handshake completes.
+                None if cause == "tls handshake eof" => format!(
+                    "cannot connect to the Platform API at {api_url}: the connection closed \
+                     during the TLS handshake (is something other than an HTTPS server, or a \
+                     proxy, answering there?)"
+                ),
                 None => format!("cannot connect to the Platform API at {api_url}: {cause}"),
             }
         } else {
