@@ -1,10 +1,11 @@
 //! File safety: every command that rewrites a file people cannot afford to lose
 //! (`~/.ssh/config`, `~/.netrc`, a private key) is made to fail at each step of the write —
 //! the write itself (a file-size limit, a full tmpfs), the fsync, the rename (real syscalls
-//! failed by `strace --inject`), a SIGKILL at spread-out moments — and is pointed at
-//! read-only directories, files of another user, symlink loops and directories. Each time the
-//! original must be intact (bytes and mode), nothing may be left behind except, after a
-//! SIGKILL, herossh's own temp file, and the error must be one clear `herossh:` line.
+//! failed by `strace --inject`), a SIGKILL at spread-out moments and exactly on the rename —
+//! and is pointed at read-only directories, files of another user, symlink loops and
+//! directories. Each time the original must be intact (bytes and mode), nothing may be left
+//! behind except, after a SIGKILL, herossh's own temp file (which `doctor` then names), and
+//! the error must be one clear `herossh:` line.
 
 use std::collections::BTreeMap;
 use std::io::Write;
