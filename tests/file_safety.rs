@@ -389,22 +389,7 @@ fn killed_between_write_and_rename_the_original_survives_and_doctor_names_the_le
         );
         let of = target.file_name().unwrap().to_string_lossy().into_owned();
 
-        let doctor = |env: &TestEnv| -> Vec<serde_json::Value> {
-            let o = env
-                .herossh()
-                .args(["--json", "doctor", "--offline"])
-                .output()
-                .unwrap();
-            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-            v["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|f| f["code"] == "interrupted-write")
-                .cloned()
-                .collect()
-        };
-        let found = doctor(&cell.env);
+        let found = offline_doctor(&cell.env, "interrupted-write").1;
         assert_eq!(found.len(), leftovers.len(), "{w:?}: {found:?}");
         for (leftover, finding) in leftovers.iter().zip(&found) {
             let name = leftover.file_name().unwrap().to_string_lossy().into_owned();
@@ -425,7 +410,11 @@ fn killed_between_write_and_rename_the_original_survives_and_doctor_names_the_le
             );
             std::fs::remove_file(leftover).unwrap();
         }
-        assert_eq!(doctor(&cell.env), Vec::<serde_json::Value>::new(), "{w:?}");
+        assert_eq!(
+            offline_doctor(&cell.env, "interrupted-write").1,
+            Vec::<serde_json::Value>::new(),
+            "{w:?}"
+        );
     }
 }
 
@@ -486,6 +475,24 @@ fn sigkill_at_any_moment_leaves_the_old_or_the_new_file_whole() {
             }
         }
     }
+}
+
+/// `herossh --json doctor --offline` in `env`: the whole report, and its findings with `code`.
+fn offline_doctor(env: &TestEnv, code: &str) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let o = env
+        .herossh()
+        .args(["--json", "doctor", "--offline"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let found = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["code"] == code)
+        .cloned()
+        .collect();
+    (v, found)
 }
 
 /// An OpenSSH private key file written to the end.
@@ -735,18 +742,7 @@ fn config_resolve_skips_an_unreadable_config_like_ssh_and_says_so() {
             "{case}"
         );
         // doctor says the same as an error: every setting in that file is off.
-        let o = env
-            .herossh()
-            .args(["--json", "doctor", "--offline"])
-            .output()
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        let found: Vec<&serde_json::Value> = v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["code"] == "config-unreadable")
-            .collect();
+        let (v, found) = offline_doctor(&env, "config-unreadable");
         assert_eq!(found.len(), 1, "{case}: {v:#}");
         assert_eq!(v["errors"], 1, "{case}: counted as an error: {v:#}");
         assert_eq!(
