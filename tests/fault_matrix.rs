@@ -7,7 +7,6 @@
 //! commands whose file write does not depend on the API, exactly as a healthy run leaves it.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,7 +16,7 @@ use serde_json::Value;
 
 use crate::support::fake_api::{FakeApi, Fault, error_body};
 use crate::support::faults::{Peer, UntrustedTls, closed_port, unresolvable_host};
-use crate::support::{TestEnv, herossh_bin, tree_snapshot};
+use crate::support::{TestEnv, tree_snapshot};
 
 const TOKEN: &str = "tok-matrix-7c1f";
 const EMAIL: &str = "dev@example.com";
@@ -295,55 +294,24 @@ impl Cell {
         Cell { env, api }
     }
 
-    /// Run `herossh ARGS` with `HEROKU_HOST=host_url`; kills it and fails past [`HANG_GUARD`].
+    /// Run `herossh ARGS` with `HEROKU_HOST=host_url`; killed past [`HANG_GUARD`].
     fn run(&self, cmd: &Cmd, host_url: &str) -> Outcome {
-        let mut c = Command::new(herossh_bin());
-        self.env.apply(&mut c);
-        c.current_dir(self.env.home())
-            .args(cmd.args)
+        let mut c = self.env.herossh();
+        c.args(cmd.args)
             .env("HEROKU_HOST", host_url)
             .env("HEROSSH_TIMEOUT", TIMEOUT_SECS.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if !cmd.token_on_stdin {
-            c.env("HEROKU_API_KEY", TOKEN);
+            .timeout(HANG_GUARD);
+        if cmd.token_on_stdin {
+            c.write_stdin(format!("{TOKEN}\n"));
+        } else {
+            c.env("HEROKU_API_KEY", TOKEN).write_stdin("");
         }
         let started = Instant::now();
-        let mut child = c.spawn().unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        if cmd.token_on_stdin {
-            let _ = writeln!(stdin, "{TOKEN}");
-        }
-        drop(stdin);
-        // Read the pipes on threads so a chatty child never blocks on them.
-        let mut so = child.stdout.take().unwrap();
-        let mut se = child.stderr.take().unwrap();
-        let t_out = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = std::io::Read::read_to_string(&mut so, &mut s);
-            s
-        });
-        let t_err = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = std::io::Read::read_to_string(&mut se, &mut s);
-            s
-        });
-        let status = loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                break Some(st);
-            }
-            if started.elapsed() > HANG_GUARD {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let o = c.output().unwrap();
         Outcome {
-            code: status.and_then(|s| s.code()),
-            stdout: t_out.join().unwrap(),
-            stderr: t_err.join().unwrap(),
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
             elapsed: started.elapsed(),
         }
     }

@@ -142,12 +142,11 @@ impl Cell {
 }
 
 /// Spawn, feed the token (login reads it from stdin), collect.
-fn finish(mut c: Command) -> Output {
-    let mut child = c.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let _ = writeln!(stdin, "{TOKEN}");
-    drop(stdin);
-    child.wait_with_output().unwrap()
+fn finish(c: Command) -> Output {
+    assert_cmd::Command::from_std(c)
+        .write_stdin(format!("{TOKEN}\n"))
+        .output()
+        .unwrap()
 }
 
 fn differences(

@@ -743,7 +743,7 @@ fn passphrase_stdin_on_a_terminal_is_refused_rather_than_echoed() {
 /// keygen warning says; with the default algorithms the same key is refused.
 #[test]
 fn generated_keys_log_in_to_a_real_sshd() {
-    use crate::support::sshd::{Sshd, SshdOptions, ssh_command};
+    use crate::support::sshd::{Sshd, SshdOptions, assert_ssh_refused, ssh_command};
     let env = TestEnv::new();
     let sshd = Sshd::start(SshdOptions {
         pubkey_accepted_algorithms: Some("+ssh-dss".to_string()),
@@ -786,14 +786,5 @@ fn generated_keys_log_in_to_a_real_sshd() {
     }
     // The DSA key with the client's default algorithms: ssh will not even offer it.
     let dsa = env.ssh_dir().join("id_login_dsa");
-    let o = ssh_command(&sshd, &known_hosts, &[dsa.as_path()])
-        .arg("true")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(255));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("Permission denied (publickey)"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_ssh_refused(&sshd, &known_hosts, &dsa);
 }

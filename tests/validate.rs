@@ -250,39 +250,24 @@ fn encrypted_key_gets_a_verdict_without_passphrase_and_no_signature() {
     assert!(!log.contains("Accepted publickey"), "{log}");
     assert!(!err.contains("correct horse"));
 
+    let with_passphrase = |stdin: &str| {
+        env.herossh()
+            .args(["--json", "validate", &sshd.target(), "-i", s(&k)])
+            .arg("--passphrase-stdin")
+            .write_stdin(stdin)
+            .output()
+            .unwrap()
+    };
+
     // With the passphrase on stdin, the key is proven with a real signature.
-    let o = env
-        .herossh()
-        .args([
-            "--json",
-            "validate",
-            &sshd.target(),
-            "-i",
-            s(&k),
-            "--passphrase-stdin",
-        ])
-        .write_stdin("correct horse\n")
-        .output()
-        .unwrap();
+    let o = with_passphrase("correct horse\n");
     let (stdout, stderr) = out(&o);
     assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(!stdout.contains("correct horse") && !stderr.contains("correct horse"));
     assert!(sshd.log().contains("Accepted publickey"));
 
     // A wrong passphrase is a clear failure, not a panic, and is not echoed.
-    let o = env
-        .herossh()
-        .args([
-            "--json",
-            "validate",
-            &sshd.target(),
-            "-i",
-            s(&k),
-            "--passphrase-stdin",
-        ])
-        .write_stdin("wrong horse\n")
-        .output()
-        .unwrap();
+    let o = with_passphrase("wrong horse\n");
     let (stdout, stderr) = out(&o);
     assert_eq!(o.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stdout.contains("wrong passphrase"), "{stdout}");

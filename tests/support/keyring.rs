@@ -189,18 +189,11 @@ impl Keyring {
     /// Lock the login keyring through the Secret Service's own `Lock` method (`secret-tool
     /// lock --collection=login` crashes in libsecret 0.20 here).
     pub fn lock(&self, env: &TestEnv) {
-        let out = self
-            .program(env, "dbus-send")
-            .args([
-                "--session",
-                "--print-reply",
-                "--dest=org.freedesktop.secrets",
-                "/org/freedesktop/secrets",
-                "org.freedesktop.Secret.Service.Lock",
-                "array:objpath:/org/freedesktop/secrets/collection/login",
-            ])
-            .output()
-            .unwrap();
+        let out = self.call_service(
+            env,
+            "Lock",
+            "array:objpath:/org/freedesktop/secrets/collection/login",
+        );
         assert!(
             out.status.success(),
             "Secret Service Lock: {}",
@@ -219,23 +212,26 @@ impl Keyring {
         assert!(st.success());
     }
 
+    /// `org.freedesktop.Secret.Service.METHOD(ARG)` on this bus through `dbus-send`.
+    fn call_service(&self, env: &TestEnv, method: &str, arg: &str) -> std::process::Output {
+        self.program(env, "dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                &format!("org.freedesktop.Secret.Service.{method}"),
+                arg,
+            ])
+            .output()
+            .unwrap()
+    }
+
     /// Wait until the daemon owns org.freedesktop.secrets and has a default collection.
     fn wait_ready(&self, env: &TestEnv) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let out = self
-                .program(env, "dbus-send")
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.secrets",
-                    "/org/freedesktop/secrets",
-                    "org.freedesktop.Secret.Service.ReadAlias",
-                    "string:default",
-                ])
-                .stderr(Stdio::null())
-                .output()
-                .unwrap();
+            let out = self.call_service(env, "ReadAlias", "string:default");
             let text = String::from_utf8_lossy(&out.stdout);
             if out.status.success() && text.contains("/org/freedesktop/secrets/collection/") {
                 return;

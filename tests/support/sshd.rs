@@ -244,6 +244,17 @@ fn current_user() -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
+/// `ssh` with only `identity` fails to log in: exit 255, "Permission denied (publickey)".
+pub fn assert_ssh_refused(sshd: &Sshd, known_hosts: &Path, identity: &Path) {
+    let o = ssh_command(sshd, known_hosts, &[identity])
+        .arg("true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(255), "{stderr}");
+    assert!(stderr.contains("Permission denied (publickey)"), "{stderr}");
+}
+
 /// The system `ssh` client aimed at `sshd` with nothing from the real home: no config file,
 /// only the given known_hosts file and identities, batch mode.
 pub fn ssh_command(sshd: &Sshd, known_hosts: &Path, identities: &[&Path]) -> Command {
@@ -310,16 +321,7 @@ mod self_test {
         );
         assert_eq!(String::from_utf8_lossy(&o.stdout), "logged-in\n");
 
-        let o = ssh_command(&sshd, &kh, &[&bad])
-            .arg("true")
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(255));
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains("Permission denied (publickey)"),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert_ssh_refused(&sshd, &kh, &bad);
         assert!(sshd.log().contains("Accepted publickey"), "{}", sshd.log());
     }
 
