@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod diagnose;
 pub mod error;
 pub mod fsutil;
+pub mod openssh;
 pub mod paths;
 pub mod platform;
 pub mod probe;

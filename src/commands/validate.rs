@@ -13,12 +13,12 @@ use crate::probe::client::{ConnectFailure, Verdict};
 use crate::probe::known_hosts::Status;
 use crate::probe::plan::HostSettings;
 use crate::probe::report::{self, ProbeOptions, Report};
-use crate::probe::target::Target;
+use crate::openssh::Destination;
 use crate::sshconfig::{self, ResolveOptions};
 use crate::ui::Ui;
 
 pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
-    let target = Target::parse(&args.target)?;
+    let target = Destination::parse_with_port(&args.target)?;
     if args.timeout == 0 {
         return Err(Error::usage("--timeout must be at least 1 second"));
     }

@@ -8,4 +8,3 @@ pub mod client;
 pub mod known_hosts;
 pub mod plan;
 pub mod report;
-pub mod target;
