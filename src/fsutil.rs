@@ -69,6 +69,91 @@ pub fn atomic_write_all(files: &[(&Path, &[u8], Mode)]) -> Result<Vec<PathBuf>> 
     staged.into_iter().map(Staged::commit).collect()
 }
 
+/// [`atomic_write`] with a compare-before-rename: the new contents are staged and synced first,
+/// then the target is read again and the rename happens only if it still holds `expected`
+/// (`None`: the target must still be absent, and the new file is linked in without replacing
+/// one that appeared meanwhile). Another program that rewrote the file since it was read makes
+/// this fail loudly instead of silently discarding its change. Returns the path written.
+pub fn replace_if_unchanged(
+    path: &Path,
+    expected: Option<&[u8]>,
+    contents: &[u8],
+    mode: Mode,
+) -> Result<PathBuf> {
+    let staged = stage(path, contents, mode)?;
+    let changed = || {
+        Error::failed(format!(
+            "{} changed while herossh was editing it (another program wrote it); nothing \
+             written, run the command again",
+            staged.target.display()
+        ))
+    };
+    match (expected, fs::read(&staged.target)) {
+        (Some(want), Ok(now)) if now == want => staged.commit(),
+        (None, Err(e)) if e.kind() == std::io::ErrorKind::NotFound => staged.commit_new(),
+        (_, Err(e)) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(io_error(&staged.target, "read", e))
+        }
+        _ => Err(changed()),
+    }
+}
+
+/// An advisory lock (`flock`) on a lock file, held until dropped. It only orders herossh runs
+/// among themselves (other programs do not look at it), which is why writers that hold it
+/// still compare before they rename ([`replace_if_unchanged`]).
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    /// Take the lock on `path` (created 0600 when missing), waiting up to `timeout` for
+    /// another holder. A filesystem without `flock` support (some network mounts) gives no
+    /// lock rather than an error: the compare-before-rename still guards each write.
+    pub fn acquire(path: &Path, timeout: std::time::Duration) -> Result<FileLock> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| io_error(path, "open the lock file", e))?;
+        let start = std::time::Instant::now();
+        loop {
+            // SAFETY: the descriptor belongs to `file`, open for the duration of the call.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                return Ok(FileLock { _file: file });
+            }
+            let e = std::io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EWOULDBLOCK) if start.elapsed() < timeout => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Some(libc::EWOULDBLOCK) => {
+                    return Err(Error::failed(format!(
+                        "another herossh run has held {} for more than {} s; nothing written, \
+                         try again when it has finished",
+                        path.display(),
+                        timeout.as_secs()
+                    )));
+                }
+                Some(libc::ENOLCK | libc::EOPNOTSUPP) => {
+                    tracing::debug!(
+                        "{}: no flock support ({e}); going on unlocked",
+                        path.display()
+                    );
+                    return Ok(FileLock { _file: file });
+                }
+                _ => return Err(io_error(path, "lock", e)),
+            }
+        }
+    }
+}
+
 /// A file written and synced beside its target, not yet in place. Dropping it removes it.
 struct Staged {
     tmp: tempfile::NamedTempFile,
@@ -107,6 +192,17 @@ fn stage(path: &Path, contents: &[u8], mode: Mode) -> Result<Staged> {
 }
 
 impl Staged {
+    /// Link into place only if the target still does not exist. Returns the path written.
+    fn commit_new(self) -> Result<PathBuf> {
+        self.tmp
+            .persist_noclobber(&self.target)
+            .map_err(|e| io_error(&self.target, "create", e.error))?;
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(self.target)
+    }
+
     /// Rename over the target and sync the directory. Returns the path written.
     fn commit(self) -> Result<PathBuf> {
         self.tmp
@@ -216,7 +312,7 @@ pub fn create_new(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let mut tmp = temp_beside(path, dir, mode)?;
     tmp.write_all(contents)
         .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| io_error(path, "write", e))?;
+        .map_err(|e| io_error(path, "write", without_path(e)))?;
     tmp.persist_noclobber(path)
         .map_err(|e| io_error(path, "create", e.error))?;
     if let Ok(d) = File::open(dir) {
@@ -353,6 +449,54 @@ mod tests {
         assert!(e.message.contains("too many levels"), "{}", e.message);
         let e = atomic_write(dir.path(), b"x", Mode::KeepOr(0o600)).unwrap_err();
         assert!(e.message.contains("is a directory"), "{}", e.message);
+    }
+
+    #[test]
+    fn replace_if_unchanged_refuses_a_file_changed_since_it_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config");
+        fs::write(&p, b"read\n").unwrap();
+        // Someone else wrote it after we read "read\n".
+        fs::write(&p, b"theirs\n").unwrap();
+        let e =
+            replace_if_unchanged(&p, Some(b"read\n"), b"ours\n", Mode::KeepOr(0o600)).unwrap_err();
+        assert!(
+            e.message.contains("changed while herossh was editing it"),
+            "{}",
+            e.message
+        );
+        assert_eq!(fs::read(&p).unwrap(), b"theirs\n");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temp file left"
+        );
+        // Unchanged: replaced.
+        replace_if_unchanged(&p, Some(b"theirs\n"), b"ours\n", Mode::KeepOr(0o600)).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"ours\n");
+        // Expected absent but it exists now: refused; absent: created.
+        let q = dir.path().join("new");
+        fs::write(&q, b"raced\n").unwrap();
+        assert!(replace_if_unchanged(&q, None, b"x", Mode::KeepOr(0o600)).is_err());
+        assert_eq!(fs::read(&q).unwrap(), b"raced\n");
+        let r = dir.path().join("fresh");
+        replace_if_unchanged(&r, None, b"x", Mode::KeepOr(0o600)).unwrap();
+        assert_eq!(
+            (fs::read(&r).unwrap(), mode_of(&r)),
+            (b"x".to_vec(), Some(0o600))
+        );
+    }
+
+    #[test]
+    fn file_lock_excludes_a_second_holder_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".lock");
+        let held = FileLock::acquire(&p, std::time::Duration::from_secs(1)).unwrap();
+        let e = FileLock::acquire(&p, std::time::Duration::from_millis(100)).unwrap_err();
+        assert!(e.message.contains("another herossh run"), "{}", e.message);
+        drop(held);
+        FileLock::acquire(&p, std::time::Duration::from_millis(100)).unwrap();
+        assert_eq!(mode_of(&p), Some(0o600));
     }
 
     #[test]
