@@ -82,9 +82,19 @@ pub enum Command {
     /// Evaluate ~/.ssh/config the way ssh does.
     Config(ConfigArgs),
 
-    /// Pin IdentityFile and IdentitiesOnly for a host in ~/.ssh/config, changing nothing else.
+    /// Pin a key or set any keyword for a host in ~/.ssh/config, or fix a config ssh refuses,
+    /// changing nothing else.
+    ///
+    /// Without --set, pins IdentityFile (first) and IdentitiesOnly yes for --host. --set
+    /// 'KEYWORD VALUE' (repeatable) makes any keyword resolve to VALUE for --host, written as
+    /// given. The edit is the smallest that makes the value win (ssh keeps the first value it
+    /// reads): the host's own block, in the file or Include'd file where it lives, else a new
+    /// stanza before the first block that would otherwise win. --ignore-unknown and
+    /// --remove-bom fix a config ssh refuses to read. Every edit is verified before it is
+    /// written, under a lock, atomically, with a backup in ~/.ssh/.herossh-backups/ (the
+    /// newest 10 per file are kept); a second run changes nothing and says so.
     #[command(
-        after_long_help = "With --json: {host, identity, file, changed, already_pinned | dry_run, action, diff, backup}."
+        after_long_help = "With --json, a host edit prints {host, identity, set: [..], file, changed, already, already_pinned (with a key), dry_run, action, diff, backup, unverified: [keywords not verified yet], also_changed: [keys ssh -G prints differently as a consequence]}; --ignore-unknown and --remove-bom print {fix, file, keywords (ignore-unknown), changed, already, dry_run, action (when already), edits: [{file, action, diff, backup}]}."
     )]
     FixConfig(FixConfigArgs),
 
@@ -162,7 +172,8 @@ pub struct KeygenArgs {
     #[arg(long)]
     pub upload: bool,
 
-    /// Pin the new key for HOST in ~/.ssh/config (like `fix-config --host HOST -i FILE`).
+    /// Pin the new key for HOST in ~/.ssh/config (like `fix-config --host HOST -i FILE`);
+    /// HOST is checked before the key is generated.
     #[arg(long, value_name = "HOST")]
     pub pin: Option<String>,
 }
@@ -328,21 +339,39 @@ pub struct ResolveArgs {
 
 #[derive(Debug, Args)]
 pub struct FixConfigArgs {
-    /// The host to pin.
-    #[arg(long, default_value = "heroku.com")]
+    /// The host to edit, as you would type it after `ssh` (`user@host` edits `host`; a port is
+    /// not a host: use --set 'Port N').
+    #[arg(long, default_value = "heroku.com", value_name = "HOST")]
     pub host: String,
-    /// The identity (private key) file to pin; default: the key on your account, else the only key.
+    /// The identity to pin: a private key, or a .pub (or certificate) whose key the agent
+    /// holds. Default without --set: the key on your account, else the only key pair.
     #[arg(short = 'i', long = "identity", value_name = "IDENTITY")]
     pub identity: Option<PathBuf>,
-    /// Configuration file to edit (default: ~/.ssh/config).
+    /// Make KEYWORD resolve to VALUE for the host (repeatable), e.g. --set 'User git',
+    /// --set 'PubkeyAcceptedAlgorithms +ssh-rsa'. Pins no key unless -i is given too.
+    #[arg(long = "set", value_name = "'KEYWORD VALUE'")]
+    pub set: Vec<String>,
+    /// Configuration file to edit (default: ~/.ssh/config). Its directory must exist.
     #[arg(short = 'F', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// HostName to set when a new stanza is written (default: the host).
+    /// HostName to set when a new stanza is written for a pin (default: the host).
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
     /// Print the unified diff and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Edit the file even when it is read-only (its mode is kept).
+    #[arg(long)]
+    pub force: bool,
+    /// Make ssh ignore KEYWORD, a keyword it does not know (e.g. Apple's UseKeychain on any
+    /// other ssh), with an IgnoreUnknown that takes effect before every use (repeatable).
+    #[arg(long, value_name = "KEYWORD",
+          conflicts_with_all = ["host", "identity", "set", "hostname", "remove_bom"])]
+    pub ignore_unknown: Vec<String>,
+    /// Rewrite the config and every file it includes without a byte-order mark (UTF-16 is
+    /// converted to UTF-8).
+    #[arg(long, conflicts_with_all = ["host", "identity", "set", "hostname"])]
+    pub remove_bom: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,9 @@
 //! and is pointed at read-only directories, files of another user, symlink loops and
 //! directories. Each time the original must be intact (bytes and mode), nothing may be left
 //! behind except, after a SIGKILL, herossh's own temp file (which `doctor` then names), and
-//! the error must be one clear `herossh:` line.
+//! the error must be one clear `herossh:` line. fix-config's backups directory and its lock
+//! file are not leftovers: they are created (0700, and an empty 0600 file) before its first
+//! write and persist by design; the backup made for a failed write is removed.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -149,6 +151,13 @@ fn finish(c: Command) -> Output {
         .unwrap()
 }
 
+/// fix-config's lasting infrastructure, exactly as it must look: `~/.ssh/.herossh-backups`
+/// (0700) holding only its empty lock file (0600).
+fn is_fix_config_infrastructure(path: &Path, entry: &(u32, Vec<u8>)) -> bool {
+    (path == Path::new(".ssh/.herossh-backups") && *entry == (0o700, b"<dir>".to_vec()))
+        || (path == Path::new(".ssh/.herossh-backups/.lock") && *entry == (0o600, Vec::new()))
+}
+
 fn differences(
     a: &BTreeMap<PathBuf, (u32, Vec<u8>)>,
     b: &BTreeMap<PathBuf, (u32, Vec<u8>)>,
@@ -158,6 +167,11 @@ fn differences(
     keys.dedup();
     keys.into_iter()
         .filter(|k| a.get(*k) != b.get(*k))
+        .filter(|k| {
+            !(a.get(*k).is_none()
+                && b.get(*k)
+                    .is_some_and(|e| is_fix_config_infrastructure(k, e)))
+        })
         .map(|k| k.display().to_string())
         .collect()
 }

@@ -11,6 +11,7 @@ mod doctor;
 mod fake_api;
 mod fault_matrix;
 mod file_safety;
+mod fix_config;
 mod git_credential;
 mod keygen;
 mod keys;

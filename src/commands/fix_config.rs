@@ -1,5 +1,7 @@
-//! `herossh fix-config`: pin IdentityFile and IdentitiesOnly for a host, changing nothing
-//! else, verified by the evaluator before anything is written.
+//! `herossh fix-config`: make a host resolve to a pinned key and/or `--set` values, or fix a
+//! config ssh refuses (`--ignore-unknown`, `--remove-bom`), changing nothing else: every edit
+//! is verified by the evaluator before anything is written, written by `sshconfig::writer`
+//! (lock, backup, compare-before-rename) and checked again on what was written.
 
 use std::path::{Path, PathBuf};
 
@@ -8,227 +10,587 @@ use serde_json::json;
 use super::Ctx;
 use crate::cli::FixConfigArgs;
 use crate::error::{Error, Result, io_error};
-use crate::fsutil::{self, Mode};
+use crate::openssh::Destination;
 use crate::paths;
 use crate::platform::{AccountKey, Client, Endpoint};
-use crate::sshconfig::edit::{self, FixRequest, Outcome};
-use crate::sshconfig::{self, ResolveOptions, diff};
+use crate::probe::agent;
+use crate::sshconfig::edit::{self, FixRequest, HostPlan, Outcome, Plan, Setting};
+use crate::sshconfig::writer::{self, FileEdit, Written};
+use crate::sshconfig::{self, ResolveOptions, Resolved, bom, diff, ignore_unknown};
 use crate::{credentials, sshkeys};
 
+/// What every path below needs to know about the file being edited.
+struct Target {
+    /// `-F` made absolute, else `~/.ssh/config`.
+    config: PathBuf,
+    /// Given with `-F`: only that file is read, as `ssh -F` does.
+    explicit: bool,
+}
+
 pub fn run(ctx: &Ctx, args: &FixConfigArgs) -> Result<()> {
-    let identity_path = choose_identity(ctx, args)?;
-    pin(ctx, args, &identity_path)
+    if !args.ignore_unknown.is_empty() {
+        return ignore_unknown(ctx, args);
+    }
+    if args.remove_bom {
+        return remove_bom(ctx, args);
+    }
+    // Every usage error before anything is read, asked or written.
+    let host = target_host(&args.host)?;
+    let settings = parse_settings(&args.set)?;
+    let target = target(args)?;
+    let identity = if args.identity.is_some() || settings.is_empty() {
+        Some(choose_identity(ctx, args, &host, &target)?)
+    } else {
+        None
+    };
+    fix_host(ctx, args, &host, &target, identity.as_deref(), settings)
 }
 
 /// Pin `identity_path` for `args.host` (the identity is already chosen): plan, verify, write.
-/// Shared with `keygen --pin`, which pins the key it has just written.
+/// Shared with `keygen --pin`, which pins the key it has just written (and checked the host
+/// with [`target_host`] before generating it).
 pub(super) fn pin(ctx: &Ctx, args: &FixConfigArgs, identity_path: &Path) -> Result<()> {
-    let config = args
-        .config
-        .clone()
-        .unwrap_or_else(|| paths::ssh_dir().join("config"));
-    let identity = paths::display_tilde(identity_path);
-    let req = FixRequest {
-        host: args.host.clone(),
-        identity: identity.clone(),
-        config: config.clone(),
-        explicit_config: args.config.is_some(),
-        hostname: args.hostname.clone(),
-    };
-    // fix-config never runs `Match exec` commands; say so when the answer depends on one.
-    let probe_opts = ResolveOptions {
-        config: args.config.clone(),
-        ..Default::default()
-    };
-    if let Ok(r) = sshconfig::resolve(&args.host, &probe_opts) {
-        for p in &r.pending_exec {
-            ctx.ui.warn(format!(
-                "`Match exec {}` ({}:{}) was not run and counted as not matching; check the result with `ssh -G {}`",
-                p.command,
-                p.origin.file.display(),
-                p.origin.line,
-                args.host
-            ));
+    let host = target_host(&args.host)?;
+    let target = target(args)?;
+    fix_host(ctx, args, &host, &target, Some(identity_path), Vec::new())
+}
+
+/// The host a `--host` (or `keygen --pin`) argument names, read as ssh reads its destination:
+/// `user@host` pins for `host` (the user is ssh's business, not the stanza's). A port, or a
+/// name ssh would refuse or that would turn the `Host` line into a pattern, is a usage error.
+pub fn target_host(arg: &str) -> Result<String> {
+    let d = Destination::parse(arg)?;
+    if let Some(port) = d.port {
+        return Err(Error::usage(format!(
+            "`{arg}` names port {port}: a Host stanza is for a host name; pin the port with \
+             --set 'Port {port}'"
+        )));
+    }
+    if d.host.matches(':').count() == 1 {
+        let (h, p) = d.host.split_once(':').unwrap_or_default();
+        return Err(Error::usage(format!(
+            "`{arg}`: ssh takes no port after a colon (it would look up a host literally named \
+             `{}`); give --host {h} and --set 'Port {p}'",
+            d.host
+        )));
+    }
+    if d.host.contains(['*', '?', '!', ',']) {
+        return Err(Error::usage(format!(
+            "`{}` is not a host name: `*`, `?`, `!` and `,` make a Host line a pattern that \
+             matches other hosts",
+            d.host
+        )));
+    }
+    if let Some(u) = &d.user {
+        tracing::debug!(
+            "fix-config: `{arg}`: editing the settings of {} (user {u} not written)",
+            d.host
+        );
+    }
+    Ok(d.host)
+}
+
+fn parse_settings(args: &[String]) -> Result<Vec<Setting>> {
+    let settings: Vec<Setting> = args
+        .iter()
+        .map(|s| Setting::parse(s))
+        .collect::<Result<_>>()?;
+    for (i, s) in settings.iter().enumerate() {
+        if !s.accumulates() && settings[..i].iter().any(|o| o.canonical == s.canonical) {
+            return Err(Error::usage(format!(
+                "--set gives {} twice; ssh keeps one value",
+                s.keyword
+            )));
         }
     }
-    let plan = match edit::plan(&req)? {
-        Outcome::AlreadyPinned => {
-            if ctx.ui.json {
-                ctx.ui.emit_json(&json!({
-                    "host": args.host, "identity": identity, "file": config.display().to_string(),
-                    "changed": false, "already_pinned": true,
-                }))?;
-            } else {
-                ctx.ui.info(format!(
-                    "already pinned: {} resolves to identityfile {identity} first with identitiesonly yes ({})",
-                    args.host,
-                    config.display()
-                ));
-            }
-            return Ok(());
-        }
-        Outcome::Edit(plan) => plan,
+    Ok(settings)
+}
+
+/// `-F` (made absolute; its directory must exist: fix-config never creates directories for
+/// it), else `~/.ssh/config`.
+fn target(args: &FixConfigArgs) -> Result<Target> {
+    let Some(f) = &args.config else {
+        return Ok(Target {
+            config: paths::ssh_dir().join("config"),
+            explicit: false,
+        });
     };
+    let abs = std::path::absolute(f).map_err(|e| io_error(f, "resolve", e))?;
+    if abs.is_dir() {
+        return Err(Error::usage(format!("-F {}: is a directory", f.display())));
+    }
+    if let Some(dir) = abs.parent()
+        && !dir.is_dir()
+    {
+        return Err(Error::usage(format!(
+            "-F {}: the directory {} does not exist (fix-config does not create directories \
+             for -F)",
+            f.display(),
+            dir.display()
+        )));
+    }
+    Ok(Target {
+        config: abs,
+        explicit: true,
+    })
+}
+
+fn resolve_opts(target: &Target) -> ResolveOptions {
+    ResolveOptions {
+        config: target.explicit.then(|| target.config.clone()),
+        ..Default::default()
+    }
+}
+
+fn fix_host(
+    ctx: &Ctx,
+    args: &FixConfigArgs,
+    host: &str,
+    target: &Target,
+    identity: Option<&Path>,
+    settings: Vec<Setting>,
+) -> Result<()> {
+    let identity_text = identity.map(paths::display_tilde);
+    let req = FixRequest {
+        host: host.to_string(),
+        config: target.config.clone(),
+        explicit_config: target.explicit,
+        hostname: args.hostname.clone(),
+        identity: identity_text.clone(),
+        settings: settings.clone(),
+    };
+    let planned = edit::plan(&req)?;
+    warn_pending_exec(ctx, host, &planned.baseline);
+    let report = HostReport {
+        host,
+        identity: identity_text.as_deref(),
+        settings: &settings,
+        config: &target.config,
+    };
+    let hp = match planned.outcome {
+        Outcome::Already => return report.already(ctx, &planned.baseline),
+        Outcome::Edit(hp) => *hp,
+    };
+    if args.dry_run {
+        return report.dry_run(ctx, &hp, &patch_of(&hp.plan));
+    }
+    let written = write_locked(
+        args.force,
+        hp,
+        |h: &HostPlan| vec![&h.plan],
+        || {
+            Ok(match edit::plan(&req)?.outcome {
+                Outcome::Already => None,
+                Outcome::Edit(h) => Some(*h),
+            })
+        },
+    )?;
+    let Some((hp, written)) = written else {
+        // Another run made the same change while this one waited for the lock.
+        let now = sshconfig::resolve(host, &resolve_opts(target))?;
+        return report.already(ctx, &now);
+    };
+    let w = &written[0];
+    // The evaluator verified these very bytes before they were written (HostPlan::resolved);
+    // what is on disk now must be them, byte for byte.
+    let on_disk = std::fs::read(&w.file).map_err(|e| io_error(&w.file, "read", e))?;
+    if on_disk != hp.plan.after.print() {
+        return Err(Error::failed(format!(
+            "wrote {} but it does not hold what was verified (another program wrote it since?); \
+             the original is in {}",
+            w.file.display(),
+            writer::describe_backup(w.backup.as_deref())
+        )));
+    }
+    report.written(ctx, &hp, w, &patch_of(&hp.plan))
+}
+
+/// How the outcome of a host edit is told.
+struct HostReport<'a> {
+    host: &'a str,
+    identity: Option<&'a str>,
+    settings: &'a [Setting],
+    config: &'a Path,
+}
+
+impl HostReport<'_> {
+    fn json_base(&self) -> serde_json::Value {
+        json!({
+            "host": self.host,
+            "identity": self.identity,
+            "set": self.settings.iter().map(Setting::line).collect::<Vec<_>>(),
+        })
+    }
+
+    fn already(&self, ctx: &Ctx, r: &Resolved) -> Result<()> {
+        if ctx.ui.json {
+            let mut v = self.json_base();
+            v["file"] = json!(self.config.display().to_string());
+            v["changed"] = json!(false);
+            v["already"] = json!(true);
+            if self.identity.is_some() {
+                v["already_pinned"] = json!(true);
+            }
+            return ctx.ui.emit_json(&v);
+        }
+        if let Some(id) = self.identity {
+            ctx.ui.info(format!(
+                "already pinned: {} resolves to identityfile {id} first with identitiesonly yes ({})",
+                self.host,
+                self.config.display()
+            ));
+        }
+        for s in self.settings {
+            let what = match s.printed.as_deref() {
+                Some(k) => {
+                    let from = r
+                        .explain(k)
+                        .map(|(f, l)| format!(" (from {}:{l})", paths::display_tilde(&f)))
+                        .unwrap_or_default();
+                    format!(
+                        "ssh -G {} prints {k} {}{from}",
+                        self.host,
+                        r.get(k).unwrap_or("")
+                    )
+                }
+                None => format!("the block for {} already says `{}`", self.host, s.line()),
+            };
+            ctx.ui.info(format!("already set: {what}; nothing changed"));
+        }
+        Ok(())
+    }
+
+    fn dry_run(&self, ctx: &Ctx, hp: &HostPlan, patch: &str) -> Result<()> {
+        if ctx.ui.json {
+            let mut v = self.json_base();
+            v["file"] = json!(hp.plan.file.display().to_string());
+            v["changed"] = json!(false);
+            v["already"] = json!(false);
+            v["dry_run"] = json!(true);
+            v["action"] = json!(hp.plan.description);
+            v["diff"] = json!(patch);
+            v["unverified"] = json!(hp.unverified);
+            return ctx.ui.emit_json(&v);
+        }
+        ctx.ui.out(patch.trim_end_matches('\n'));
+        ctx.ui.info(format!(
+            "dry run: would have {}; nothing written",
+            hp.plan.description
+        ));
+        if let Err(e) = writer::check_writable(&hp.plan.file, false) {
+            ctx.ui.warn(e.message);
+        }
+        Ok(())
+    }
+
+    fn written(&self, ctx: &Ctx, hp: &HostPlan, w: &Written, patch: &str) -> Result<()> {
+        let now = &hp.resolved;
+        if ctx.ui.json {
+            let mut v = self.json_base();
+            v["file"] = json!(w.file.display().to_string());
+            v["changed"] = json!(true);
+            v["already"] = json!(false);
+            v["action"] = json!(hp.plan.description);
+            v["backup"] = json!(w.backup.as_ref().map(|b| b.display().to_string()));
+            v["diff"] = json!(patch);
+            v["unverified"] = json!(hp.unverified);
+            v["also_changed"] = json!(hp.also_changed);
+            return ctx.ui.emit_json(&v);
+        }
+        let mut outcome = Vec::new();
+        if let Some(id) = self.identity {
+            outcome.push(format!("offers {id} first with IdentitiesOnly yes"));
+        }
+        for s in self.settings {
+            match s.printed.as_deref() {
+                Some(k) => outcome.push(format!("prints {k} {}", now.get(k).unwrap_or(""))),
+                None => outcome.push(format!(
+                    "has `{}` (not verified: herossh does not evaluate {} yet)",
+                    s.line(),
+                    s.keyword
+                )),
+            }
+        }
+        ctx.ui.info(format!(
+            "{}: {}; {} now {}",
+            w.file.display(),
+            hp.plan.description,
+            self.host,
+            outcome.join(", ")
+        ));
+        if !hp.also_changed.is_empty() {
+            ctx.ui.info(format!(
+                "this also changes what ssh -G {} prints for: {}",
+                self.host,
+                hp.also_changed.join(", ")
+            ));
+        }
+        if let Some(b) = &w.backup {
+            ctx.ui.info(format!("backup: {}", b.display()));
+        }
+        Ok(())
+    }
+}
+
+/// fix-config never runs `Match exec` commands; say so when the answer depends on one.
+fn warn_pending_exec(ctx: &Ctx, host: &str, r: &Resolved) {
+    for p in &r.pending_exec {
+        ctx.ui.warn(format!(
+            "`Match exec {}` ({}:{}) was not run and counted as not matching; check the result with `ssh -G {host}`",
+            p.command,
+            p.origin.file.display(),
+            p.origin.line,
+        ));
+    }
+}
+
+fn patch_of(plan: &Plan) -> String {
     let name = plan
         .file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "config".into());
-    let patch = diff::unified(&name, &plan.before, &plan.after);
-    if args.dry_run {
-        if ctx.ui.json {
-            ctx.ui.emit_json(&json!({
-                "host": args.host, "identity": identity, "file": plan.file.display().to_string(),
-                "changed": false, "dry_run": true, "action": plan.description, "diff": patch,
-            }))?;
-        } else {
-            ctx.ui.out(patch.trim_end_matches('\n'));
-            ctx.ui.info(format!(
-                "dry run: would have {}; nothing written",
-                plan.description
-            ));
-        }
-        return Ok(());
+    diff::unified(&name, &plan.before, &plan.after)
+}
+
+/// Write what was planned without the lock: refuse read-only files before any side effect,
+/// take the lock, plan again if a planned file changed meanwhile (another run finished
+/// first: its edit is kept and this one applied on top), then write each file. `None`: the
+/// new plan has nothing left to do.
+fn write_locked<T>(
+    force: bool,
+    first: T,
+    files: impl Fn(&T) -> Vec<&Plan>,
+    replan: impl FnOnce() -> Result<Option<T>>,
+) -> Result<Option<(T, Vec<Written>)>> {
+    let before = |p: &Plan| (!p.create).then(|| p.before.print());
+    for p in files(&first) {
+        writer::check_writable(&p.file, force)?;
     }
-    let (written, backup) = write(&plan)?;
-    // Belt and braces: what is on disk now must resolve as planned.
-    let opts = ResolveOptions {
-        config: args.config.clone(),
-        ..Default::default()
+    let _lock = writer::lock()?;
+    let current = if files(&first)
+        .iter()
+        .all(|p| writer::unchanged(&p.file, before(p).as_deref()))
+    {
+        first
+    } else {
+        tracing::debug!(
+            "fix-config: a planned file changed before the lock was taken; planning again"
+        );
+        match replan()? {
+            Some(t) => t,
+            None => return Ok(None),
+        }
     };
-    let now = sshconfig::resolve(&args.host, &opts)?;
-    if !(now.identities_only()
-        && now.identity_files().first().map(PathBuf::as_path) == Some(identity_path))
+    let mut written = Vec::new();
+    for p in files(&current) {
+        let edit = FileEdit {
+            path: p.file.clone(),
+            before: before(p),
+            after: p.after.print(),
+        };
+        written.push(writer::write(&edit, force)?);
+    }
+    Ok(Some((current, written)))
+}
+
+/// `--ignore-unknown KEYWORD...`.
+fn ignore_unknown(ctx: &Ctx, args: &FixConfigArgs) -> Result<()> {
+    let kws = ignore_unknown::parse_keywords(&args.ignore_unknown)?;
+    let target = target(args)?;
+    let plan_now = || ignore_unknown::plan(&target.config, target.explicit, &kws);
+    let json_base = || {
+        json!({
+            "fix": "ignore-unknown",
+            "keywords": kws,
+            "file": target.config.display().to_string(),
+        })
+    };
+    let (plan, remaining) = match plan_now()? {
+        ignore_unknown::Outcome::Already(why) => return file_fix_already(ctx, json_base(), &why),
+        ignore_unknown::Outcome::Edit { plan, remaining } => (plan, remaining),
+    };
+    if args.dry_run {
+        return file_fix_dry_run(ctx, json_base(), std::slice::from_ref(&plan));
+    }
+    let written = write_locked(
+        args.force,
+        (plan, remaining),
+        |(p, _)| vec![p],
+        || {
+            Ok(match plan_now()? {
+                ignore_unknown::Outcome::Already(_) => None,
+                ignore_unknown::Outcome::Edit { plan, remaining } => Some((plan, remaining)),
+            })
+        },
+    )?;
+    let Some(((plan, remaining), written)) = written else {
+        return file_fix_already(ctx, json_base(), "another run made the same change");
+    };
+    // What is on disk: ssh must not refuse any of the keywords any more.
+    if let Err(e) = sshconfig::resolve("herossh-unnamed-host.invalid", &resolve_opts(&target))
+        && let Some(k) = kws.iter().find(|k| {
+            e.message.contains(&format!(
+                "Bad configuration option: {}",
+                k.to_ascii_lowercase()
+            ))
+        })
     {
         return Err(Error::failed(format!(
-            "wrote {} but {} does not resolve as planned; the original is in {}",
-            written.display(),
-            args.host,
-            backup
-                .as_ref()
-                .map(|b| b.display().to_string())
-                .unwrap_or_else(|| "(no backup: the file was new)".into())
+            "wrote {} but ssh still refuses {k}; the original is in {}",
+            written[0].file.display(),
+            writer::describe_backup(written[0].backup.as_deref())
         )));
     }
+    file_fix_written(
+        ctx,
+        json_base(),
+        &[plan],
+        &written,
+        &format!("ssh now ignores {}", kws.join(", ")),
+    )?;
+    if let Some(r) = remaining {
+        ctx.ui.warn(format!("ssh still refuses the config: {r}"));
+    }
+    Ok(())
+}
+
+/// `--remove-bom`.
+fn remove_bom(ctx: &Ctx, args: &FixConfigArgs) -> Result<()> {
+    let target = target(args)?;
+    let plan_now = || bom::plan(&target.config, target.explicit);
+    let json_base = || {
+        json!({
+            "fix": "remove-bom",
+            "file": target.config.display().to_string(),
+        })
+    };
+    let plans = match plan_now()? {
+        bom::Outcome::Already(n) => {
+            let why = format!(
+                "no byte-order mark in {}{}",
+                paths::display_tilde(&target.config),
+                if n > 1 {
+                    format!(" or the {} file(s) it includes", n - 1)
+                } else {
+                    String::new()
+                }
+            );
+            return file_fix_already(ctx, json_base(), &why);
+        }
+        bom::Outcome::Edit(plans) => plans,
+    };
+    if args.dry_run {
+        return file_fix_dry_run(ctx, json_base(), &plans);
+    }
+    let written = write_locked(
+        args.force,
+        plans,
+        |p: &Vec<Plan>| p.iter().collect(),
+        || {
+            Ok(match plan_now()? {
+                bom::Outcome::Already(_) => None,
+                bom::Outcome::Edit(p) => Some(p),
+            })
+        },
+    )?;
+    let Some((plans, written)) = written else {
+        return file_fix_already(ctx, json_base(), "another run removed it");
+    };
+    for w in &written {
+        let now = std::fs::read(&w.file).map_err(|e| io_error(&w.file, "read", e))?;
+        if now.starts_with(sshconfig::includes::BOM) {
+            return Err(Error::failed(format!(
+                "wrote {} but it still starts with a byte-order mark; the original is in {}",
+                w.file.display(),
+                writer::describe_backup(w.backup.as_deref())
+            )));
+        }
+    }
+    file_fix_written(ctx, json_base(), &plans, &written, "ssh can read it")
+}
+
+fn file_fix_already(ctx: &Ctx, mut v: serde_json::Value, why: &str) -> Result<()> {
     if ctx.ui.json {
-        ctx.ui.emit_json(&json!({
-            "host": args.host, "identity": identity, "file": written.display().to_string(),
-            "changed": true, "action": plan.description,
-            "backup": backup.map(|b| b.display().to_string()), "diff": patch,
-        }))?;
-    } else {
+        v["changed"] = json!(false);
+        v["already"] = json!(true);
+        v["action"] = json!(why);
+        return ctx.ui.emit_json(&v);
+    }
+    ctx.ui.info(format!("already done: {why}; nothing changed"));
+    Ok(())
+}
+
+fn file_fix_dry_run(ctx: &Ctx, mut v: serde_json::Value, plans: &[Plan]) -> Result<()> {
+    if ctx.ui.json {
+        v["changed"] = json!(false);
+        v["already"] = json!(false);
+        v["dry_run"] = json!(true);
+        v["edits"] = json!(
+            plans
+                .iter()
+                .map(|p| json!({"file": p.file.display().to_string(), "action": p.description, "diff": patch_of(p)}))
+                .collect::<Vec<_>>()
+        );
+        return ctx.ui.emit_json(&v);
+    }
+    for p in plans {
+        ctx.ui.out(patch_of(p).trim_end_matches('\n'));
         ctx.ui.info(format!(
-            "{}: {}; {} now offers {identity} first with IdentitiesOnly yes",
-            written.display(),
-            plan.description,
-            args.host
+            "dry run: would have {}; nothing written",
+            p.description
         ));
-        if let Some(b) = backup {
+    }
+    Ok(())
+}
+
+fn file_fix_written(
+    ctx: &Ctx,
+    mut v: serde_json::Value,
+    plans: &[Plan],
+    written: &[Written],
+    result: &str,
+) -> Result<()> {
+    if ctx.ui.json {
+        v["changed"] = json!(true);
+        v["already"] = json!(false);
+        v["edits"] = json!(
+            plans
+                .iter()
+                .zip(written)
+                .map(|(p, w)| json!({
+                    "file": w.file.display().to_string(),
+                    "action": p.description,
+                    "diff": patch_of(p),
+                    "backup": w.backup.as_ref().map(|b| b.display().to_string()),
+                }))
+                .collect::<Vec<_>>()
+        );
+        return ctx.ui.emit_json(&v);
+    }
+    for (p, w) in plans.iter().zip(written) {
+        ctx.ui
+            .info(format!("{}: {}; {result}", w.file.display(), p.description));
+        if let Some(b) = &w.backup {
             ctx.ui.info(format!("backup: {}", b.display()));
         }
     }
     Ok(())
 }
 
-/// Write the plan safely: a backup next to the real file first (so a failure leaves both the
-/// original and nothing half-written), then temp file + fsync + rename keeping the mode.
-/// A symlinked config is edited at its target. Returns the file written and the backup.
-fn write(plan: &edit::Plan) -> Result<(PathBuf, Option<PathBuf>)> {
-    let target = fsutil::resolve_target(&plan.file)?;
-    if plan.create {
-        if let Some(dir) = target.parent()
-            && !dir.as_os_str().is_empty()
-        {
-            fsutil::ensure_dir(dir, 0o700)?;
-        }
-        let written = fsutil::atomic_write(&plan.file, &plan.after.print(), Mode::KeepOr(0o600))?;
-        return Ok((written, None));
-    }
-    let original = std::fs::read(&target).map_err(|e| io_error(&target, "read", e))?;
-    if original != plan.before.print() {
-        return Err(Error::failed(format!(
-            "{} changed while herossh was editing it; nothing written, run again",
-            target.display()
-        )));
-    }
-    let backup = backup_path(&target);
-    let mode = fsutil::mode_of(&target).unwrap_or(0o600);
-    fsutil::create_new(&backup, &original, mode)?;
-    match fsutil::atomic_write(&plan.file, &plan.after.print(), Mode::KeepOr(0o600)) {
-        Ok(written) => Ok((written, Some(backup))),
-        Err(e) => {
-            // The original is untouched, so its copy is only clutter.
-            let _ = std::fs::remove_file(&backup);
-            Err(e)
-        }
-    }
-}
-
-/// `config.herossh-20261123T120000Z.bak` next to the file (a counter is added if taken).
-fn backup_path(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "config".into());
-    let stamp = utc_stamp();
-    let mut p = target.with_file_name(format!("{name}.herossh-{stamp}.bak"));
-    let mut n = 1;
-    while p.exists() {
-        p = target.with_file_name(format!("{name}.herossh-{stamp}-{n}.bak"));
-        n += 1;
-    }
-    p
-}
-
-fn utc_stamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// The identity to pin: `-i`, else the key on the user's account, else the only key pair in
-/// ~/.ssh, else ask (TTY) or list the candidates.
-fn choose_identity(ctx: &Ctx, args: &FixConfigArgs) -> Result<PathBuf> {
+/// The identity to pin: `-i` (checked: something ssh can use), else the key on the user's
+/// account, else the only key pair in ~/.ssh, else ask (TTY) or list the candidates.
+fn choose_identity(
+    ctx: &Ctx,
+    args: &FixConfigArgs,
+    host: &str,
+    target: &Target,
+) -> Result<PathBuf> {
     if let Some(i) = &args.identity {
         let expanded = paths::expand_tilde_path(i);
-        let abs = if expanded.is_absolute() {
-            expanded
-        } else {
-            std::env::current_dir()
-                .map_err(|e| io_error(Path::new("."), "read the current directory", e))?
-                .join(expanded)
-        };
-        if abs.extension().is_some_and(|e| e == "pub") {
-            return Err(Error::usage(format!(
-                "{} is a public key; give the private key file (without .pub)",
-                abs.display()
-            )));
-        }
-        if !abs.is_file() {
-            return Err(Error::usage(format!(
-                "identity {} does not exist",
-                abs.display()
-            )));
-        }
-        if !pub_of(&abs).is_file() {
+        let abs = std::path::absolute(&expanded).map_err(|e| io_error(&expanded, "resolve", e))?;
+        check_identity(&abs, host, target)?;
+        if !is_public(&abs) && !pub_of(&abs).is_file() {
             ctx.ui.warn(format!(
                 "{} has no {}: ssh can still use the key, but herossh cannot check it against your account",
                 abs.display(),
@@ -251,7 +613,7 @@ fn choose_identity(ctx: &Ctx, args: &FixConfigArgs) -> Result<PathBuf> {
             let names: Vec<String> = candidates.iter().map(|p| paths::display_tilde(p)).collect();
             if ctx.ui.interactive {
                 let i = crate::ui::select(
-                    &format!("Which key should {} use?", args.host),
+                    &format!("Which key should {host} use?"),
                     &names,
                     "pass -i IDENTITY",
                 )?;
@@ -264,6 +626,156 @@ fn choose_identity(ctx: &Ctx, args: &FixConfigArgs) -> Result<PathBuf> {
             }
         }
     }
+}
+
+/// What a `-i` file holds.
+#[derive(Debug)]
+enum KeyFile {
+    /// A private key in a format ssh loads (OpenSSH, or PEM/PKCS#8).
+    Private,
+    /// A public key or certificate: usable only through an agent holding its private key.
+    Public(russh::keys::ssh_key::PublicKey, bool),
+}
+
+fn is_public(p: &Path) -> bool {
+    std::fs::read(p)
+        .ok()
+        .and_then(|b| classify(&b).ok())
+        .is_some_and(|k| matches!(k, KeyFile::Public(..)))
+}
+
+/// `-i` must be something ssh can authenticate with: a private key it can load, or a public
+/// key / certificate whose private key the agent holds (`IdentityFile X.pub` then selects
+/// that agent key). Anything else is a usage error that says why.
+fn check_identity(path: &Path, host: &str, target: &Target) -> Result<()> {
+    let shown = paths::display_tilde(path);
+    let md = match std::fs::metadata(path) {
+        Ok(md) => md,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::usage(format!(
+                "identity {} does not exist",
+                path.display()
+            )));
+        }
+        Err(e) => return Err(io_error(path, "read", e)),
+    };
+    if md.is_dir() {
+        return Err(Error::usage(format!(
+            "identity {shown} is a directory, not a key"
+        )));
+    }
+    if md.len() > 1 << 20 {
+        return Err(Error::usage(format!(
+            "identity {shown} is not a key ssh can load ({} bytes)",
+            md.len()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, "read", e))?;
+    let (key, cert) =
+        match classify(&bytes).map_err(|why| Error::usage(format!("identity {shown} {why}")))? {
+            KeyFile::Private => return Ok(()),
+            KeyFile::Public(k, cert) => (k, cert),
+        };
+    // The agent ssh would ask for this host (IdentityAgent, else SSH_AUTH_SOCK).
+    let identity_agent = sshconfig::resolve(host, &resolve_opts(target))
+        .ok()
+        .and_then(|r| r.identity_agent());
+    let socket = agent::socket_path(identity_agent.as_deref());
+    let state = super::validate::block_on(agent::list(socket.clone()))?;
+    if state
+        .keys()
+        .iter()
+        .any(|a| a.key.key_data() == key.key_data())
+    {
+        return Ok(());
+    }
+    let private = private_for(path, cert);
+    let what = if cert {
+        "a certificate"
+    } else {
+        "a public key"
+    };
+    let agent_says = match &state {
+        agent::AgentState::None => "no agent is available (SSH_AUTH_SOCK is not set)".to_string(),
+        agent::AgentState::Unreachable { socket, error } => {
+            format!(
+                "the agent at {} does not answer ({error})",
+                socket.display()
+            )
+        }
+        agent::AgentState::Keys { socket, .. } => {
+            format!(
+                "the agent at {} does not hold its private key",
+                socket.display()
+            )
+        }
+    };
+    Err(Error::usage(format!(
+        "identity {shown} is {what}, and {agent_says}, so ssh could not sign with it; give the \
+         private key ({}) or load it with `ssh-add {}` first",
+        paths::display_tilde(&private),
+        paths::display_tilde(&private)
+    )))
+}
+
+/// `id.pub` → `id`, `id-cert.pub` → `id`.
+fn private_for(path: &Path, cert: bool) -> PathBuf {
+    let s = path.to_string_lossy();
+    let stem = if cert {
+        s.strip_suffix("-cert.pub")
+    } else {
+        s.strip_suffix(".pub")
+    };
+    PathBuf::from(stem.unwrap_or(&s).to_string())
+}
+
+/// Private key, public key or certificate; Err says what it is instead.
+fn classify(bytes: &[u8]) -> std::result::Result<KeyFile, String> {
+    use russh::keys::ssh_key::{Certificate, PrivateKey, PublicKey};
+    let text = String::from_utf8_lossy(bytes);
+    if text.starts_with("PuTTY-User-Key-File-") {
+        return Err(
+            "is a PuTTY key, which ssh cannot load; convert it with `puttygen KEY -O private-openssh -o NEWKEY`"
+                .into(),
+        );
+    }
+    if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
+        return PrivateKey::from_openssh(text.as_bytes())
+            .map(|_| KeyFile::Private)
+            .map_err(|e| format!("looks like an OpenSSH private key but does not parse ({e})"));
+    }
+    const PEM: &[&str] = &[
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "-----BEGIN EC PRIVATE KEY-----",
+        "-----BEGIN DSA PRIVATE KEY-----",
+        "-----BEGIN PRIVATE KEY-----",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----",
+    ];
+    if let Some(begin) = PEM.iter().find(|b| text.contains(**b)) {
+        // ssh reads PEM through libcrypto; a well-formed block is enough here (russh knows
+        // fewer PEM variants than libcrypto does).
+        let end = begin.replace("BEGIN", "END");
+        return if text.contains(&end) {
+            Ok(KeyFile::Private)
+        } else {
+            Err(format!("is a PEM private key without its `{end}` line"))
+        };
+    }
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or("");
+    if let Ok(k) = PublicKey::from_openssh(line) {
+        return Ok(KeyFile::Public(k, false));
+    }
+    if let Ok(c) = Certificate::from_openssh(line) {
+        return Ok(KeyFile::Public(
+            PublicKey::from(c.public_key().clone()),
+            true,
+        ));
+    }
+    Err("is not a key ssh can load (neither a private key nor a public key or certificate)".into())
 }
 
 /// The local key pair whose public key is on the user's Heroku account, when credentials
@@ -332,9 +844,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stamp_shape() {
-        let s = utc_stamp();
-        assert_eq!(s.len(), 16, "{s}");
-        assert!(s.ends_with('Z') && s.as_bytes()[8] == b'T');
+    fn targets_are_read_like_ssh_reads_them() {
+        assert_eq!(target_host("git@heroku.com").unwrap(), "heroku.com");
+        assert_eq!(target_host("heroku.com").unwrap(), "heroku.com");
+        assert_eq!(target_host("::1").unwrap(), "::1");
+        for bad in [
+            "host:22",
+            "git@host:22",
+            "ssh://git@host:2222",
+            "",
+            "-oProxyCommand=x",
+            "a b",
+            "h;rm",
+            "*.example.com",
+            "a,b",
+            "!a",
+        ] {
+            let e = target_host(bad).unwrap_err();
+            assert_eq!(e.kind, crate::error::Kind::Usage, "{bad}: {}", e.message);
+        }
+        assert!(
+            target_host("ssh://h:22")
+                .unwrap_err()
+                .message
+                .contains("--set 'Port 22'")
+        );
+    }
+
+    #[test]
+    fn key_files_are_classified() {
+        assert!(matches!(
+            classify(b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"),
+            Ok(KeyFile::Private)
+        ));
+        assert!(
+            classify(b"PuTTY-User-Key-File-3: ssh-ed25519\n")
+                .unwrap_err()
+                .contains("PuTTY")
+        );
+        assert!(
+            classify(b"hello world\n")
+                .unwrap_err()
+                .contains("not a key")
+        );
+        let pubkey =
+            b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl x\n";
+        assert!(matches!(classify(pubkey), Ok(KeyFile::Public(_, false))));
+        assert_eq!(
+            private_for(Path::new("/k/id-cert.pub"), true),
+            PathBuf::from("/k/id")
+        );
+        assert_eq!(
+            private_for(Path::new("/k/id.pub"), false),
+            PathBuf::from("/k/id")
+        );
     }
 }

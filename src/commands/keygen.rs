@@ -41,8 +41,9 @@ pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
     } else {
         None
     };
-    if args.pin.as_deref().is_some_and(|h| h.trim().is_empty()) {
-        return Err(Error::usage("--pin needs a host name"));
+    // A --pin host fix-config would refuse is refused before the key exists.
+    if let Some(host) = &args.pin {
+        super::fix_config::target_host(host).map_err(|e| e.context("--pin"))?;
     }
     let spec = KeySpec::new(args.key_type, args.bits)?;
     let ui = &ctx.ui;
@@ -119,6 +120,10 @@ pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
             config: None,
             hostname: None,
             dry_run: false,
+            set: Vec::new(),
+            force: false,
+            ignore_unknown: Vec::new(),
+            remove_bom: false,
         };
         outcome = super::fix_config::pin(&quiet, &fix, &written.private);
         if outcome.is_ok() {

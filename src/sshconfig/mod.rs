@@ -1,18 +1,23 @@
 //! ssh_config: the lossless syntax tree (`syntax`), the `ssh -G` evaluator (`eval`), and
-//! fix-config's editor (`edit`, `diff`).
+//! fix-config's editors (`edit` for a host's settings, `ignore_unknown`, `bom`), its diff
+//! (`diff`), the files in ssh's read order (`includes`) and its safe writer (`writer`).
 //!
 //! Written in-house because every existing library either merges `Match` blocks into the
 //! wrong `Host`, rewrites the user's formatting, or drops comments (see issue 6); herossh must
 //! never lose a byte and must always agree with OpenSSH.
 
 pub mod algorithms;
+pub mod bom;
 pub mod diff;
 pub mod edit;
 pub mod eval;
+pub mod ignore_unknown;
+pub mod includes;
 pub mod keywords;
 pub mod pattern;
 pub mod syntax;
 pub mod tokens;
+pub mod writer;
 
 use std::path::PathBuf;
 
