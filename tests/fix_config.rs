@@ -1420,3 +1420,36 @@ fn fix_config_remove_bom_fixes_the_config_and_its_includes() {
     assert!(err.contains("already done: no byte-order mark in"), "{err}");
     assert!(err.contains("or the 1 file(s) it includes"), "{err}");
 }
+
+/// A block shared with another name is not edited (that would change the other host too):
+/// HOST gets a stanza of its own, whatever the keyword.
+#[test]
+fn fix_config_set_leaves_a_block_shared_with_another_host_alone() {
+    let env = TestEnv::new();
+    for (set, key, was, want) in [
+        // The shared block sets User: the stanza goes above it.
+        (
+            "User y",
+            "user",
+            "x",
+            "Host web\n  User y\n\nHost web web2\n  User x\n",
+        ),
+        // Not printed by herossh's evaluator yet: still never edited in the shared block.
+        (
+            "ServerAliveCountMax 5",
+            "serveralivecountmax",
+            "3",
+            "Host web web2\n  User x\n\nHost web\n  ServerAliveCountMax 5\n",
+        ),
+    ] {
+        let cfg = env.write("cfg", "Host web web2\n  User x\n");
+        let o = fix(&env, &["--host", "web", "--set", set], Some(&cfg));
+        assert!(o.status.success(), "{:?}", support::out(&o));
+        assert_eq!(read(&cfg), want);
+        assert_eq!(
+            ssh_key(&env, &cfg, "web", key),
+            set.split(' ').nth(1).unwrap()
+        );
+        assert_eq!(ssh_key(&env, &cfg, "web2", key), was);
+    }
+}

@@ -299,24 +299,31 @@ impl HostReport<'_> {
         }
         let mut outcome = Vec::new();
         if let Some(id) = self.identity {
-            outcome.push(format!("offers {id} first with IdentitiesOnly yes"));
+            outcome.push(format!(
+                "{} now offers {id} first with IdentitiesOnly yes",
+                self.host
+            ));
         }
         for s in self.settings {
             match s.printed.as_deref() {
-                Some(k) => outcome.push(format!("prints {k} {}", now.get(k).unwrap_or(""))),
+                Some(k) => outcome.push(format!(
+                    "ssh -G {} now prints {k} {}",
+                    self.host,
+                    now.get(k).unwrap_or("")
+                )),
                 None => outcome.push(format!(
-                    "has `{}` (not verified: herossh does not evaluate {} yet)",
+                    "`{}` is in place for {} (not verified: herossh does not evaluate {} yet)",
                     s.line(),
+                    self.host,
                     s.keyword
                 )),
             }
         }
         ctx.ui.info(format!(
-            "{}: {}; {} now {}",
+            "{}: {}; {}",
             w.file.display(),
             hp.plan.description,
-            self.host,
-            outcome.join(", ")
+            outcome.join("; ")
         ));
         if !hp.also_changed.is_empty() {
             ctx.ui.info(format!(

@@ -320,6 +320,13 @@ pub fn plan(req: &FixRequest) -> Result<Planned> {
     let mut tried = Vec::new();
     let mut accepted = None;
     for spec in specs(req, &sources, &wants) {
+        if let Err(why) = check.siblings_unaffected(&spec) {
+            tried.push(format!(
+                "editing the `Host` block at line {}: {why}",
+                spec.line()
+            ));
+            continue;
+        }
         let cand = build(req, &sources, &wants, hostname.as_deref(), &spec);
         let unchanged = same_lines(&cand.after, sources[cand.source].config());
         let description = cand.description.clone();
@@ -528,6 +535,30 @@ impl Check<'_> {
         ))
     }
 
+    /// Before building an edit of a block shared with other names: each of them must get
+    /// every wanted keyword from a line above the block already (then the edit cannot reach
+    /// it; the full check after the edit confirms). Anything else would change that name, or
+    /// could not be shown to leave it alone (a keyword the evaluator does not print, one that
+    /// accumulates), so the block is left alone and a stanza of HOST's own is written instead.
+    fn siblings_unaffected(&self, spec: &Spec) -> Result<(), String> {
+        let Kind::OwnBlock(header, _) = spec.kind else {
+            return Ok(());
+        };
+        let file = &self.sources[spec.source].path;
+        for h in &spec.siblings {
+            let r = resolve(self.req, h, None, self.cache).map_err(|e| e.message)?;
+            for w in self.wants {
+                let earlier = w.printed.as_ref().is_some_and(|k| {
+                    !w.accumulates() && r.explain(k).is_some_and(|(f, l)| f == *file && l <= header)
+                });
+                if !earlier {
+                    return Err(format!("it would change how {h} resolves"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// For keywords the evaluator cannot show: the candidate's lines come before every other
     /// line of the main file that could set them for HOST (block order, conservatively).
     fn placed_first(&self, source: usize, kind: Kind, kws: &[&str]) -> Result<(), String> {
@@ -666,6 +697,16 @@ struct Spec {
     kind: Kind,
     /// Other names the edited header matches literally: they must not change.
     siblings: Vec<String>,
+}
+
+impl Spec {
+    /// 1-based line of the edited block's header (for messages).
+    fn line(&self) -> usize {
+        match self.kind {
+            Kind::OwnBlock(h, _) | Kind::BeforeWinner(h) | Kind::AboveGlobals(h) => h + 1,
+            Kind::Append => 0,
+        }
+    }
 }
 
 struct Candidate {
