@@ -15,7 +15,7 @@ use crate::paths;
 use crate::platform::{AccountKey, Client, Endpoint};
 use crate::probe::agent;
 use crate::sshconfig::edit::{self, FixRequest, HostPlan, Outcome, Plan, Setting};
-use crate::sshconfig::writer::{self, FileEdit, Written};
+use crate::sshconfig::writer::{self, FileEdit, Inputs, Written};
 use crate::sshconfig::{self, ResolveOptions, Resolved, bom, diff, ignore_unknown};
 use crate::{credentials, sshkeys};
 
@@ -177,7 +177,7 @@ fn fix_host(
     let written = write_locked(
         args.force,
         hp,
-        |h: &HostPlan| vec![&h.plan],
+        |h: &HostPlan| (vec![&h.plan], &h.inputs),
         || {
             Ok(match edit::plan(&req)?.outcome {
                 Outcome::Already => None,
@@ -361,28 +361,25 @@ fn patch_of(plan: &Plan) -> String {
 }
 
 /// Write what was planned without the lock: refuse read-only files before any side effect,
-/// take the lock, plan again if a planned file changed meanwhile (another run finished
-/// first: its edit is kept and this one applied on top), then write each file. `None`: the
-/// new plan has nothing left to do.
+/// take the lock, plan again if any file the plan read changed meanwhile (another run
+/// finished first: its edit is kept and this one applied on top), then write each file.
+/// `None`: the new plan has nothing left to do.
 fn write_locked<T>(
     force: bool,
     first: T,
-    files: impl Fn(&T) -> Vec<&Plan>,
+    files: impl Fn(&T) -> (Vec<&Plan>, &Inputs),
     replan: impl FnOnce() -> Result<Option<T>>,
 ) -> Result<Option<(T, Vec<Written>)>> {
     let before = |p: &Plan| (!p.create).then(|| p.before.print());
-    for p in files(&first) {
+    for p in files(&first).0 {
         writer::check_writable(&p.file, force)?;
     }
     let _lock = writer::lock()?;
-    let current = if files(&first)
-        .iter()
-        .all(|p| writer::unchanged(&p.file, before(p).as_deref()))
-    {
+    let current = if files(&first).1.unchanged() {
         first
     } else {
         tracing::debug!(
-            "fix-config: a planned file changed before the lock was taken; planning again"
+            "fix-config: a file changed between planning and taking the lock; planning again"
         );
         match replan()? {
             Some(t) => t,
@@ -390,7 +387,7 @@ fn write_locked<T>(
         }
     };
     let mut written = Vec::new();
-    for p in files(&current) {
+    for p in files(&current).0 {
         let edit = FileEdit {
             path: p.file.clone(),
             before: before(p),
@@ -413,25 +410,33 @@ fn ignore_unknown(ctx: &Ctx, args: &FixConfigArgs) -> Result<()> {
             "file": target.config.display().to_string(),
         })
     };
-    let (plan, remaining) = match plan_now()? {
+    let (plan, inputs, remaining) = match plan_now()? {
         ignore_unknown::Outcome::Already(why) => return file_fix_already(ctx, json_base(), &why),
-        ignore_unknown::Outcome::Edit { plan, remaining } => (plan, remaining),
+        ignore_unknown::Outcome::Edit {
+            plan,
+            inputs,
+            remaining,
+        } => (plan, inputs, remaining),
     };
     if args.dry_run {
         return file_fix_dry_run(ctx, json_base(), std::slice::from_ref(&plan));
     }
     let written = write_locked(
         args.force,
-        (plan, remaining),
-        |(p, _)| vec![p],
+        (plan, inputs, remaining),
+        |(p, i, _)| (vec![p], i),
         || {
             Ok(match plan_now()? {
                 ignore_unknown::Outcome::Already(_) => None,
-                ignore_unknown::Outcome::Edit { plan, remaining } => Some((plan, remaining)),
+                ignore_unknown::Outcome::Edit {
+                    plan,
+                    inputs,
+                    remaining,
+                } => Some((plan, inputs, remaining)),
             })
         },
     )?;
-    let Some(((plan, remaining), written)) = written else {
+    let Some(((plan, _, remaining), written)) = written else {
         return file_fix_already(ctx, json_base(), "another run made the same change");
     };
     // What is on disk: ssh must not refuse any of the keywords any more.
@@ -485,23 +490,23 @@ fn remove_bom(ctx: &Ctx, args: &FixConfigArgs) -> Result<()> {
             );
             return file_fix_already(ctx, json_base(), &why);
         }
-        bom::Outcome::Edit(plans) => plans,
+        bom::Outcome::Edit(plans, inputs) => (plans, inputs),
     };
     if args.dry_run {
-        return file_fix_dry_run(ctx, json_base(), &plans);
+        return file_fix_dry_run(ctx, json_base(), &plans.0);
     }
     let written = write_locked(
         args.force,
         plans,
-        |p: &Vec<Plan>| p.iter().collect(),
+        |(p, i): &(Vec<Plan>, Inputs)| (p.iter().collect(), i),
         || {
             Ok(match plan_now()? {
                 bom::Outcome::Already(_) => None,
-                bom::Outcome::Edit(p) => Some(p),
+                bom::Outcome::Edit(p, i) => Some((p, i)),
             })
         },
     )?;
-    let Some((plans, written)) = written else {
+    let Some(((plans, _), written)) = written else {
         return file_fix_already(ctx, json_base(), "another run removed it");
     };
     for w in &written {

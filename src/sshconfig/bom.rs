@@ -17,7 +17,8 @@ use crate::paths::display_tilde;
 pub enum Outcome {
     /// No file has a mark: how many were looked at.
     Already(usize),
-    Edit(Vec<Plan>),
+    /// The edits, and the files they were planned from.
+    Edit(Vec<Plan>, super::writer::Inputs),
 }
 
 /// Plan the edits for `config` and the files it includes.
@@ -50,7 +51,7 @@ pub fn plan(config: &Path, explicit: bool) -> Result<Outcome> {
         return Ok(Outcome::Already(order.files.len()));
     }
     check(config, explicit, &plans)?;
-    Ok(Outcome::Edit(plans))
+    Ok(Outcome::Edit(plans, order.inputs()))
 }
 
 /// The bytes without their mark, and what was done; None when there is no mark.
@@ -140,7 +141,7 @@ mod tests {
             format!("\u{feff}Include {}\n", inc.display()).as_bytes(),
         )
         .unwrap();
-        let Outcome::Edit(plans) = plan(&main, true).unwrap() else {
+        let Outcome::Edit(plans, _) = plan(&main, true).unwrap() else {
             panic!("no edit")
         };
         assert_eq!(plans.len(), 2);

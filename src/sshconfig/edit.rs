@@ -234,6 +234,8 @@ pub struct Plan {
 #[derive(Debug, Clone)]
 pub struct HostPlan {
     pub plan: Plan,
+    /// The files the plan was made from.
+    pub inputs: super::writer::Inputs,
     pub resolved: Resolved,
     pub placed: Vec<(Setting, usize)>,
     pub unverified: Vec<String>,
@@ -278,10 +280,11 @@ fn into_config(p: Arc<eval::Prepared>) -> Config {
 
 pub fn plan(req: &FixRequest) -> Result<Planned> {
     let cache = eval::ParseCache::default();
-    let mut sources = vec![load(&req.config, &cache)?];
+    let mut inputs = super::writer::Inputs::default();
+    let mut sources = vec![load(&req.config, &cache, &mut inputs)?];
     for inc in included_files(sources[0].config()) {
         if inc != req.config && inc.is_file() {
-            sources.push(load(&inc, &cache)?);
+            sources.push(load(&inc, &cache, &mut inputs)?);
         }
     }
     // The baseline must evaluate: a config that does not parse is never rewritten.
@@ -370,6 +373,7 @@ pub fn plan(req: &FixRequest) -> Result<Planned> {
     let src = sources.swap_remove(cand.source);
     Ok(Planned {
         outcome: Outcome::Edit(Box::new(HostPlan {
+            inputs,
             plan: Plan {
                 file: src.path,
                 before: into_config(src.prepared),
@@ -595,10 +599,20 @@ fn changed_keys(before: &Resolved, after: &Resolved, wants: &[Setting]) -> Vec<S
         .collect()
 }
 
-fn load(path: &Path, cache: &eval::ParseCache) -> Result<Source> {
+fn load(
+    path: &Path,
+    cache: &eval::ParseCache,
+    inputs: &mut super::writer::Inputs,
+) -> Result<Source> {
     let (config, exists) = match std::fs::read(path) {
-        Ok(b) => (syntax::parse(&b), true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Config::default(), false),
+        Ok(b) => {
+            inputs.add(path, Some(&b));
+            (syntax::parse(&b), true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            inputs.add(path, None);
+            (Config::default(), false)
+        }
         Err(e) => return Err(crate::error::io_error(path, "read", e)),
     };
     let prepared = eval::prepare(path, config);

@@ -21,6 +21,7 @@ use super::includes::{self, LineRef, ReadOrder};
 use super::keywords;
 use super::pattern::{self, ListMatch};
 use super::syntax::{Config, Eol, Line};
+use super::writer::Inputs;
 use crate::error::{Error, Result};
 use crate::paths::display_tilde;
 
@@ -28,9 +29,11 @@ use crate::paths::display_tilde;
 pub enum Outcome {
     /// Already ignored before every use: where.
     Already(String),
-    /// The edit, and what ssh still says about the config afterwards, if anything.
+    /// The edit, the files it was planned from, and what ssh still says about the config
+    /// afterwards, if anything.
     Edit {
         plan: Plan,
+        inputs: Inputs,
         remaining: Option<String>,
     },
 }
@@ -161,6 +164,7 @@ pub fn plan(config: &Path, explicit: bool, kws: &[String]) -> Result<Outcome> {
             description,
             create: f.bytes.is_none(),
         },
+        inputs: order.inputs(),
         remaining,
     })
 }

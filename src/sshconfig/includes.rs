@@ -56,6 +56,15 @@ impl ReadOrder {
         self.files[r.file].config.lines[r.line].directive()
     }
 
+    /// Every file read, for re-checking under fix-config's lock.
+    pub fn inputs(&self) -> super::writer::Inputs {
+        let mut i = super::writer::Inputs::default();
+        for f in &self.files {
+            i.add(&f.path, f.bytes.as_deref());
+        }
+        i
+    }
+
     /// `file:line` (1-based) for messages.
     pub fn at(&self, r: LineRef) -> String {
         format!(

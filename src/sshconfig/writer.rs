@@ -59,13 +59,25 @@ pub fn lock() -> Result<FileLock> {
     FileLock::acquire(&dir.join(".lock"), LOCK_WAIT)
 }
 
-/// Whether `path` still holds `before` (`None`: still absent). Used under the lock to decide
-/// whether a plan made before taking it still stands.
-pub fn unchanged(path: &Path, before: Option<&[u8]>) -> bool {
-    match (std::fs::read(path), before) {
-        (Ok(now), Some(b)) => now == b,
-        (Err(e), None) => e.kind() == std::io::ErrorKind::NotFound,
-        _ => false,
+/// What a plan was made from: every file it read, with a fingerprint of its bytes (`None`: it
+/// did not exist). Under the lock, a plan stands only if all of them are unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inputs(Vec<(PathBuf, Option<u64>)>);
+
+impl Inputs {
+    /// Record that `path` was read as `bytes` (`None`: absent).
+    pub fn add(&mut self, path: &Path, bytes: Option<&[u8]>) {
+        if !self.0.iter().any(|(p, _)| p == path) {
+            self.0.push((path.to_path_buf(), bytes.map(fnv1a)));
+        }
+    }
+
+    /// Every file still reads as it did.
+    pub fn unchanged(&self) -> bool {
+        self.0.iter().all(|(p, h)| match std::fs::read(p) {
+            Ok(now) => *h == Some(fnv1a(&now)),
+            Err(e) => h.is_none() && e.kind() == std::io::ErrorKind::NotFound,
+        })
     }
 }
 
@@ -144,7 +156,8 @@ fn stem(target: &Path) -> String {
     format!("{:016x}-{}", fnv1a(text.as_bytes()), &encoded[cut..])
 }
 
-/// FNV-1a, 64 bits: a stable name for a long path (std's hasher may change between releases).
+/// FNV-1a, 64 bits: a stable name for a long path (std's hasher may change between releases)
+/// and a cheap fingerprint of a file's bytes.
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
@@ -272,5 +285,21 @@ mod tests {
         let st = stem(Path::new(&long));
         assert!(st.len() < 200, "{st}");
         assert_ne!(st, stem(Path::new(&format!("/x{long}"))));
+    }
+
+    #[test]
+    fn inputs_notice_any_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, b"x").unwrap();
+        let mut i = Inputs::default();
+        i.add(&a, Some(b"x"));
+        i.add(&b, None);
+        assert!(i.unchanged());
+        std::fs::write(&b, b"").unwrap();
+        assert!(!i.unchanged());
+        std::fs::remove_file(&b).unwrap();
+        std::fs::write(&a, b"y").unwrap();
+        assert!(!i.unchanged());
     }
 }
