@@ -100,6 +100,14 @@ impl Cell {
         );
         let p = env.write(".netrc", netrc);
         std::fs::set_permissions(&p, PermissionsExt::from_mode(0o600)).unwrap();
+        // herossh caches what the installed ssh is on first use (an atomic write of its
+        // own): warm it, so every failure injected below lands on the writer under test.
+        let warm = env
+            .herossh()
+            .args(["config", "resolve", "-F", "none", "warm.invalid"])
+            .output()
+            .unwrap();
+        assert!(warm.status.success(), "{warm:?}");
         Cell {
             env,
             api,
@@ -529,6 +537,7 @@ impl SharedBinary {
 
 /// Make `cell` usable by `nobody`: the path to the home traversable, the home theirs.
 fn hand_home_to_nobody(cell: &Cell) {
+    cell.env.give_passwd_home_to(NOBODY);
     let home = cell.home();
     for a in home.ancestors().skip(1) {
         if a == Path::new("/") || a == Path::new("/tmp") {

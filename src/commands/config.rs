@@ -1,5 +1,6 @@
-//! `herossh config resolve`: the effective configuration for a host, printed exactly like
-//! `ssh -G` for the keywords herossh understands.
+//! `herossh config resolve`: the effective configuration for a destination, printed exactly
+//! like the installed `ssh -G` prints it (every line, its order and forms), with `--explain`
+//! naming the file and line of every value.
 
 use serde_json::{Map, Value, json};
 
@@ -21,7 +22,11 @@ fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
         port: args.port,
         allow_exec: args.allow_exec,
     };
-    let resolved = sshconfig::resolve(&args.host, &opts)?;
+    let dest = crate::openssh::Destination::parse(&args.host)?;
+    let resolved = sshconfig::resolve_destination(&dest, &opts)?;
+    for note in &resolved.notes {
+        ctx.ui.warn(note.clone());
+    }
     for (path, why) in &resolved.unreadable {
         ctx.ui.warn(format!(
             "{} cannot be read ({why}); ssh skips it too, and so does this answer",
@@ -75,6 +80,7 @@ fn to_json(r: &sshconfig::Resolved) -> Value {
                         | "remoteforward"
                         | "dynamicforward"
                         | "sendenv"
+                        | "setenv"
                 );
                 options.insert(k.to_string(), if multi { json!([v]) } else { json!(v) });
             }

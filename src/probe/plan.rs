@@ -17,7 +17,6 @@ use serde::Serialize;
 use super::agent::AgentState;
 use crate::paths;
 use crate::sshconfig::Resolved;
-use crate::sshconfig::algorithms::DEFAULT_PUBKEY;
 
 /// The settings for one host that the plan and the probe need: what `ssh -G HOST` would say.
 #[derive(Debug, Clone)]
@@ -76,7 +75,7 @@ impl HostSettings {
             host_key_alias: r.get("hostkeyalias").map(str::to_string),
             pubkey_accepted_algorithms: r
                 .pubkey_accepted_algorithms()
-                .unwrap_or(DEFAULT_PUBKEY)
+                .unwrap_or_default()
                 .split(',')
                 .map(str::to_string)
                 .collect(),
