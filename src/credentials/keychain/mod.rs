@@ -4,30 +4,45 @@
 //! Every backend speaks the same small [`Keychain`] trait so the resolver and `auth
 //! login/logout/status` never know which one they talk to. Any failure to reach a keychain is
 //! an [`Unavailable`] with a reason, never an [`crate::error::Error`]: the resolver falls back
-//! to netrc and only `-v` / `auth status` mention why.
+//! to netrc and only `-v` / `auth status` mention why. Only a wrong setting of the two
+//! variables below is an error (a usage error), since silently ignoring it would store a
+//! login somewhere the user did not ask for.
 //!
-//! - Linux (and other Unix): the Secret Service over D-Bus through the pure-Rust
-//!   `secret-service` crate (zbus; no libdbus, no `secret-tool` child, so the token never sits
-//!   on a command line). Items carry exactly the attributes `service=heroku-cli`,
-//!   `account=EMAIL` and the label `Heroku CLI`, the item `secret-tool store --label='Heroku
-//!   CLI' service heroku-cli account EMAIL` creates. (The `keyring` crate searches on a
-//!   `username` attribute and would not see these items.)
-//! - macOS: a generic password, service `heroku-cli`, account EMAIL, through the Security
-//!   framework's C API. NOT BUILT OR TESTED HERE (this project builds and tests on Linux; the
-//!   module was only type-checked in a scratch crate, never linked or run).
+//! The backends, one module each (the OS-specific part of the credential code):
+//! - [`secret_service`] (Linux and other Unix except macOS): the freedesktop Secret Service.
+//! - [`security`] (macOS): the macOS keychain through `/usr/bin/security`, exactly as the
+//!   Heroku CLI reaches it. Plain Rust that runs a program, so it is built and tested on
+//!   Linux too, against the stand-in in tests/support.
 //! - Windows: the Heroku CLI uses the WinRT PasswordVault (resource `heroku-cli`); herossh has
-//!   no binding for it and reports the keychain as unavailable, so netrc is used.
+//!   no binding for it yet and reports the keychain as unavailable, so netrc is used.
+//!
+//! Which one: `HEROSSH_KEYCHAIN=auto` (the default: this system's keychain), `secret-service`,
+//! `macos` or `none`; `HEROSSH_SECURITY_PROGRAM` replaces `/usr/bin/security` (an absolute
+//! path, never looked up on PATH, so a `security` earlier on PATH cannot see the token).
 
+#[cfg(all(unix, not(target_os = "macos")))]
+pub mod secret_service;
+pub mod security;
+
+use std::ffi::OsString;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::credentials::Secret;
+use crate::error::{Error, Result};
 
 /// The service name / resource every Heroku CLI keychain entry uses.
 pub const SERVICE: &str = "heroku-cli";
 /// The label the Heroku CLI gives its Secret Service item.
 pub const LABEL: &str = "Heroku CLI";
+/// Backend names, as messages and `auth status` show them.
+pub const SECRET_SERVICE: &str = "Secret Service";
+pub const MACOS_KEYCHAIN: &str = "macOS keychain";
+/// The `security` program the macOS backend runs unless `HEROSSH_SECURITY_PROGRAM` says
+/// otherwise: Apple's, the one every Heroku CLI item trusts (PLATFORMS.md §1.9).
+pub const DEFAULT_SECURITY_PROGRAM: &str = "/usr/bin/security";
 
 /// Why the keychain cannot be used right now (no session bus, no provider, locked, ...).
 /// The text never holds a secret.
@@ -44,9 +59,10 @@ pub type KcResult<T> = std::result::Result<T, Unavailable>;
 
 /// A store of one token per account under the `heroku-cli` service.
 pub trait Keychain {
-    /// Human name for messages ("Secret Service", "macOS keychain").
+    /// Human name for messages ([`SECRET_SERVICE`], [`MACOS_KEYCHAIN`]).
     fn name(&self) -> &'static str;
-    /// Whether tokens can be read and written now (connected and unlocked).
+    /// Whether tokens can be read and written now, as far as can be told without touching an
+    /// item (connected and unlocked; for `security`: the program is there).
     fn check(&self) -> KcResult<()>;
     /// The token stored for `account`, if any.
     fn get(&self, account: &str) -> KcResult<Option<Secret>>;
@@ -61,17 +77,121 @@ pub trait Keychain {
 /// command and every `git push` behind the credential helper.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connect to this platform's keychain and run `op` on it, on a helper thread: when the
-/// keychain has not answered within [`TIMEOUT`] the result is [`Unavailable`] (the thread is
-/// abandoned; it ends with the process).
-pub fn with<T: Send + 'static>(
-    op: impl FnOnce(&dyn Keychain) -> KcResult<T> + Send + 'static,
+/// The keychain herossh uses, from `HEROSSH_KEYCHAIN` and `HEROSSH_SECURITY_PROGRAM`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    SecretService,
+    /// The macOS keychain through this `security` program (an absolute path).
+    MacOs(PathBuf),
+    /// No keychain, for this reason.
+    Off(String),
+}
+
+impl Backend {
+    /// The backend the environment selects. A value herossh does not understand is a usage
+    /// error rather than a silent fallback to netrc.
+    pub fn from_env() -> Result<Backend> {
+        Self::choose(
+            std::env::var_os("HEROSSH_KEYCHAIN"),
+            std::env::var_os("HEROSSH_SECURITY_PROGRAM"),
+        )
+    }
+
+    /// [`Backend::from_env`] for given values (unset or empty = the default).
+    pub fn choose(keychain: Option<OsString>, program: Option<OsString>) -> Result<Backend> {
+        let keychain = keychain.filter(|v| !v.is_empty());
+        let name = match &keychain {
+            None => "auto".to_string(),
+            Some(v) => v
+                .to_str()
+                .map(|s| s.trim().to_ascii_lowercase())
+                .unwrap_or_default(),
+        };
+        let security = || security_program(program.clone());
+        match name.as_str() {
+            "auto" => auto(security),
+            "secret-service" => Ok(Backend::SecretService),
+            "macos" => security().map(Backend::MacOs),
+            "none" => Ok(Backend::Off(
+                "turned off by HEROSSH_KEYCHAIN=none".to_string(),
+            )),
+            _ => Err(Error::usage(format!(
+                "HEROSSH_KEYCHAIN={} is not one of auto, secret-service, macos, none",
+                keychain.unwrap_or_default().to_string_lossy()
+            ))),
+        }
+    }
+
+    /// Run `op` on this keychain. Every call is bounded by [`TIMEOUT`]: the `security`
+    /// backend kills a program that has not answered in time; a Secret Service call cannot be
+    /// cancelled, so it runs on a helper thread that is abandoned when it has not answered
+    /// (it ends with the process).
+    pub fn with<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&dyn Keychain) -> KcResult<T> + Send + 'static,
+    ) -> KcResult<T> {
+        match self {
+            Backend::Off(why) => Err(Unavailable(why.clone())),
+            Backend::MacOs(program) => op(&security::SecurityKeychain::new(program.clone())),
+            Backend::SecretService => {
+                on_watched_thread(move || op(open_secret_service()?.as_ref()))
+            }
+        }
+    }
+}
+
+/// `HEROSSH_SECURITY_PROGRAM`, else [`DEFAULT_SECURITY_PROGRAM`]. Never a PATH lookup: a
+/// relative name is refused, so no `security` planted earlier on PATH receives the token.
+fn security_program(program: Option<OsString>) -> Result<PathBuf> {
+    match program.filter(|p| !p.is_empty()).map(PathBuf::from) {
+        None => Ok(PathBuf::from(DEFAULT_SECURITY_PROGRAM)),
+        Some(p) if p.is_absolute() => Ok(p),
+        Some(p) => Err(Error::usage(format!(
+            "HEROSSH_SECURITY_PROGRAM must be an absolute path (herossh never looks it up on PATH), not {}",
+            p.display()
+        ))),
+    }
+}
+
+/// `HEROSSH_KEYCHAIN=auto`: this system's keychain.
+#[cfg(target_os = "macos")]
+fn auto(security: impl FnOnce() -> Result<PathBuf>) -> Result<Backend> {
+    security().map(Backend::MacOs)
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn auto(_security: impl FnOnce() -> Result<PathBuf>) -> Result<Backend> {
+    Ok(Backend::SecretService)
+}
+
+#[cfg(not(unix))]
+fn auto(_security: impl FnOnce() -> Result<PathBuf>) -> Result<Backend> {
+    Ok(Backend::Off(
+        "the Windows PasswordVault is not supported by herossh yet".to_string(),
+    ))
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn open_secret_service() -> KcResult<Box<dyn Keychain>> {
+    secret_service::open()
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn open_secret_service() -> KcResult<Box<dyn Keychain>> {
+    Err(Unavailable(
+        "this herossh is built without Secret Service support".to_string(),
+    ))
+}
+
+/// Run `op` on a helper thread and give up on it after [`TIMEOUT`].
+fn on_watched_thread<T: Send + 'static>(
+    op: impl FnOnce() -> KcResult<T> + Send + 'static,
 ) -> KcResult<T> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("keychain".into())
         .spawn(move || {
-            let _ = tx.send(platform::open().and_then(|k| op(k.as_ref())));
+            let _ = tx.send(op());
         })
         .map_err(|e| Unavailable(format!("cannot start the keychain thread: {e}")))?;
     match rx.recv_timeout(TIMEOUT) {
@@ -86,278 +206,69 @@ pub fn with<T: Send + 'static>(
     }
 }
 
-#[cfg(all(unix, not(target_os = "macos")))]
-mod platform {
-    //! The freedesktop Secret Service (gnome-keyring, KeePassXC, KWallet's bridge).
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    use std::collections::HashMap;
-
-    use secret_service::blocking::{Collection, Item, SecretService};
-    use secret_service::{EncryptionType, Error as SsError};
-
-    use super::{KcResult, Keychain, LABEL, SERVICE, Unavailable};
-    use crate::credentials::Secret;
-
-    pub fn open() -> KcResult<Box<dyn Keychain>> {
-        // Dh: the token crosses the bus encrypted, not in the clear.
-        let ss = SecretService::connect(EncryptionType::Dh).map_err(why)?;
-        Ok(Box::new(SecretServiceKeychain { ss }))
+    fn choose(keychain: Option<&str>, program: Option<&str>) -> Result<Backend> {
+        Backend::choose(keychain.map(Into::into), program.map(Into::into))
     }
 
-    struct SecretServiceKeychain {
-        ss: SecretService<'static>,
+    #[test]
+    fn selection_follows_the_two_variables() {
+        let default_program = PathBuf::from("/usr/bin/security");
+        #[cfg(target_os = "macos")]
+        let auto = Backend::MacOs(default_program.clone());
+        #[cfg(not(target_os = "macos"))]
+        let auto = Backend::SecretService;
+        for unset in [None, Some(""), Some("auto"), Some(" AUTO ")] {
+            assert_eq!(choose(unset, None).unwrap(), auto, "{unset:?}");
+        }
+        assert_eq!(
+            choose(Some("secret-service"), Some("/elsewhere/security")).unwrap(),
+            Backend::SecretService
+        );
+        assert_eq!(
+            choose(Some("macos"), None).unwrap(),
+            Backend::MacOs(default_program)
+        );
+        assert_eq!(
+            choose(Some("macOS"), Some("/opt/x/security")).unwrap(),
+            Backend::MacOs("/opt/x/security".into())
+        );
+        assert_eq!(
+            choose(Some("none"), Some("relative")).unwrap(),
+            Backend::Off("turned off by HEROSSH_KEYCHAIN=none".into())
+        );
     }
 
-    fn why(e: SsError) -> Unavailable {
-        Unavailable(match e {
-            SsError::Unavailable => "no Secret Service on the session bus".to_string(),
-            SsError::Locked => "the keyring is locked".to_string(),
-            SsError::Prompt => "unlocking the keyring needs a prompt that was dismissed".into(),
-            SsError::NoResult => "no default keyring collection".to_string(),
-            other => format!("Secret Service error: {other}"),
-        })
-    }
-
-    fn attributes(account: &str) -> HashMap<&str, &str> {
-        HashMap::from([("service", SERVICE), ("account", account)])
-    }
-
-    impl SecretServiceKeychain {
-        fn collection(&self) -> KcResult<Collection<'_>> {
-            let c = self.ss.get_default_collection().map_err(why)?;
-            // Unlocking would pop up a password prompt; a command-line tool (or a git helper
-            // running under git) must not block on one, so a locked keyring is "unavailable".
-            if c.is_locked().map_err(why)? {
-                return Err(why(SsError::Locked));
-            }
-            Ok(c)
-        }
-
-        /// Items for `account`; a match that is only found locked makes the keychain unavailable.
-        fn items(&self, account: &str) -> KcResult<Vec<Item<'_>>> {
-            let found = self.ss.search_items(attributes(account)).map_err(why)?;
-            if found.unlocked.is_empty() && !found.locked.is_empty() {
-                return Err(why(SsError::Locked));
-            }
-            Ok(found.unlocked)
-        }
-    }
-
-    impl Keychain for SecretServiceKeychain {
-        fn name(&self) -> &'static str {
-            "Secret Service"
-        }
-
-        fn check(&self) -> KcResult<()> {
-            self.collection().map(|_| ())
-        }
-
-        fn get(&self, account: &str) -> KcResult<Option<Secret>> {
-            let Some(item) = self.items(account)?.into_iter().next() else {
-                return Ok(None);
-            };
-            let bytes = item.get_secret().map_err(why)?;
-            let token = String::from_utf8(bytes)
-                .map_err(|_| Unavailable("the stored token is not UTF-8".into()))?;
-            let token = token.trim();
-            Ok((!token.is_empty()).then(|| Secret::new(token)))
-        }
-
-        fn set(&self, account: &str, token: &Secret) -> KcResult<()> {
-            self.collection()?
-                .create_item(
-                    LABEL,
-                    attributes(account),
-                    token.expose().as_bytes(),
-                    true,
-                    "text/plain",
+    #[test]
+    fn wrong_settings_are_usage_errors() {
+        let e = choose(Some("keychain"), None).unwrap_err();
+        assert_eq!(e.kind, crate::error::Kind::Usage);
+        assert_eq!(
+            e.message,
+            "HEROSSH_KEYCHAIN=keychain is not one of auto, secret-service, macos, none"
+        );
+        for relative in ["security", "bin/security", "./security"] {
+            let e = choose(Some("macos"), Some(relative)).unwrap_err();
+            assert_eq!(e.kind, crate::error::Kind::Usage);
+            assert_eq!(
+                e.message,
+                format!(
+                    "HEROSSH_SECURITY_PROGRAM must be an absolute path (herossh never looks it up on PATH), not {relative}"
                 )
-                .map(|_| ())
-                .map_err(why)
-        }
-
-        fn delete(&self, account: &str) -> KcResult<bool> {
-            let items = self.items(account)?;
-            let found = !items.is_empty();
-            for item in items {
-                item.delete().map_err(why)?;
-            }
-            Ok(found)
-        }
-    }
-}
-
-#[cfg(target_os = "macos")]
-mod platform {
-    //! macOS keychain through the Security framework's C API (SecKeychain generic passwords:
-    //! the same item `security add-generic-password -s heroku-cli -a EMAIL` makes, without
-    //! putting the token on `security`'s command line).
-    //!
-    //! NOT BUILT OR TESTED: this project is built and tested on Linux only (this module was
-    //! type-checked once in a scratch crate, never linked or run). Review and test on a Mac
-    //! before relying on it.
-
-    use std::ffi::c_void;
-    use std::ptr;
-
-    use super::{KcResult, Keychain, SERVICE, Unavailable};
-    use crate::credentials::Secret;
-
-    type OSStatus = i32;
-    const ERR_SEC_SUCCESS: OSStatus = 0;
-    const ERR_SEC_ITEM_NOT_FOUND: OSStatus = -25300;
-
-    #[link(name = "Security", kind = "framework")]
-    unsafe extern "C" {
-        fn SecKeychainFindGenericPassword(
-            keychain: *const c_void,
-            service_len: u32,
-            service: *const u8,
-            account_len: u32,
-            account: *const u8,
-            password_len: *mut u32,
-            password: *mut *mut c_void,
-            item: *mut *mut c_void,
-        ) -> OSStatus;
-        fn SecKeychainAddGenericPassword(
-            keychain: *const c_void,
-            service_len: u32,
-            service: *const u8,
-            account_len: u32,
-            account: *const u8,
-            password_len: u32,
-            password: *const u8,
-            item: *mut *mut c_void,
-        ) -> OSStatus;
-        fn SecKeychainItemModifyAttributesAndData(
-            item: *mut c_void,
-            attrs: *const c_void,
-            length: u32,
-            data: *const u8,
-        ) -> OSStatus;
-        fn SecKeychainItemDelete(item: *mut c_void) -> OSStatus;
-        fn SecKeychainItemFreeContent(attrs: *const c_void, data: *mut c_void) -> OSStatus;
-    }
-    #[link(name = "CoreFoundation", kind = "framework")]
-    unsafe extern "C" {
-        fn CFRelease(cf: *const c_void);
-    }
-
-    pub fn open() -> KcResult<Box<dyn Keychain>> {
-        Ok(Box::new(MacKeychain))
-    }
-
-    struct MacKeychain;
-
-    fn fail(status: OSStatus) -> Unavailable {
-        Unavailable(format!("macOS keychain error (OSStatus {status})"))
-    }
-
-    /// Find the item; returns (item ref, password bytes) on success.
-    fn find(account: &str) -> KcResult<Option<(*mut c_void, Vec<u8>)>> {
-        let mut len: u32 = 0;
-        let mut data: *mut c_void = ptr::null_mut();
-        let mut item: *mut c_void = ptr::null_mut();
-        // SAFETY: pointers and lengths describe live buffers; out-params are valid.
-        let status = unsafe {
-            SecKeychainFindGenericPassword(
-                ptr::null(),
-                SERVICE.len() as u32,
-                SERVICE.as_ptr(),
-                account.len() as u32,
-                account.as_ptr(),
-                &mut len,
-                &mut data,
-                &mut item,
-            )
-        };
-        match status {
-            ERR_SEC_SUCCESS => {
-                // SAFETY: on success `data` holds `len` bytes owned by the framework.
-                let bytes =
-                    unsafe { std::slice::from_raw_parts(data as *const u8, len as usize) }.to_vec();
-                unsafe { SecKeychainItemFreeContent(ptr::null(), data) };
-                Ok(Some((item, bytes)))
-            }
-            ERR_SEC_ITEM_NOT_FOUND => Ok(None),
-            s => Err(fail(s)),
+            );
         }
     }
 
-    impl Keychain for MacKeychain {
-        fn name(&self) -> &'static str {
-            "macOS keychain"
-        }
-        fn check(&self) -> KcResult<()> {
-            Ok(())
-        }
-        fn get(&self, account: &str) -> KcResult<Option<Secret>> {
-            Ok(find(account)?.map(|(item, bytes)| {
-                unsafe { CFRelease(item) };
-                Secret::new(String::from_utf8_lossy(&bytes).trim().to_string())
-            }))
-        }
-        fn set(&self, account: &str, token: &Secret) -> KcResult<()> {
-            let pw = token.expose().as_bytes();
-            let status = match find(account)? {
-                Some((item, _)) => unsafe {
-                    let s = SecKeychainItemModifyAttributesAndData(
-                        item,
-                        ptr::null(),
-                        pw.len() as u32,
-                        pw.as_ptr(),
-                    );
-                    CFRelease(item);
-                    s
-                },
-                None => unsafe {
-                    SecKeychainAddGenericPassword(
-                        ptr::null(),
-                        SERVICE.len() as u32,
-                        SERVICE.as_ptr(),
-                        account.len() as u32,
-                        account.as_ptr(),
-                        pw.len() as u32,
-                        pw.as_ptr(),
-                        ptr::null_mut(),
-                    )
-                },
-            };
-            if status == ERR_SEC_SUCCESS {
-                Ok(())
-            } else {
-                Err(fail(status))
-            }
-        }
-        fn delete(&self, account: &str) -> KcResult<bool> {
-            match find(account)? {
-                None => Ok(false),
-                Some((item, _)) => {
-                    let s = unsafe { SecKeychainItemDelete(item) };
-                    unsafe { CFRelease(item) };
-                    if s == ERR_SEC_SUCCESS {
-                        Ok(true)
-                    } else {
-                        Err(fail(s))
-                    }
-                }
-            }
-        }
-    }
-}
-
-#[cfg(windows)]
-mod platform {
-    //! The Heroku CLI stores its token in the WinRT PasswordVault (resource `heroku-cli`).
-    //! herossh has no WinRT binding (NOT COMPILED OR TESTED HERE: Linux-only build), so the
-    //! keychain is reported unavailable and the netrc tier (`%USERPROFILE%\_netrc` is not read
-    //! either: herossh uses `~/.netrc` or `$NETRC`) is used.
-
-    use super::{KcResult, Keychain, Unavailable};
-
-    pub fn open() -> KcResult<Box<dyn Keychain>> {
-        Err(Unavailable(
-            "the Windows PasswordVault is not supported by herossh yet".into(),
-        ))
+    #[test]
+    fn off_says_why_without_running_anything() {
+        let r = Backend::Off("turned off by HEROSSH_KEYCHAIN=none".into())
+            .with(|_| -> KcResult<()> { panic!("never called") });
+        assert_eq!(
+            r.unwrap_err(),
+            Unavailable("turned off by HEROSSH_KEYCHAIN=none".into())
+        );
     }
 }
