@@ -566,6 +566,7 @@ fn a_locked_keychain_falls_back_to_netrc_and_says_why_at_v() {
     );
     let (_, v) = status_json(&mut s.herossh(&env));
     assert_eq!(v["source"], "netrc");
+    assert_eq!(v["keychain"], format!("unavailable: {why}"));
 
     let o = run(s.herossh(&env).args(["auth", "logout"]));
     assert_eq!(o.status.code(), Some(1));

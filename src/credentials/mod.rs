@@ -239,7 +239,12 @@ pub fn status() -> Result<Status> {
     let who = login_account.clone();
     let probe = keychain::Backend::from_env()?.with(move |k| {
         k.check()?;
-        let token = who.and_then(|a| k.get(&a).ok().flatten());
+        // A read that fails (the macOS keychain only shows it is locked when an item is
+        // read) makes the keychain unavailable here too, as it did for the resolver.
+        let token = match who {
+            Some(a) => k.get(&a)?,
+            None => None,
+        };
         Ok((k.name(), token))
     });
     let (availability, kc_token) = match probe {
