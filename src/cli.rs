@@ -16,7 +16,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     propagate_version = true,
     max_term_width = 100,
-    after_help = "Exit codes: 0 success, 1 the check failed, 2 usage error, 3 network or server error, 4 authentication."
+    after_help = "Exit codes: 0 success, 1 the check failed, 2 usage error, 3 network or server error, 4 authentication.",
+    after_long_help = AFTER_LONG_HELP
 )]
 pub struct Cli {
     /// Print machine-readable JSON on stdout instead of the human report.
@@ -34,6 +35,32 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// `--help`'s (and the man page's) closing section: exit codes and the environment.
+const AFTER_LONG_HELP: &str = "\
+Exit codes: 0 success, 1 the check failed, 2 usage error, 3 network or server error, 4 authentication.
+
+Environment:
+  HEROKU_API_KEY         the API token; wins over every stored login
+  HEROKU_HOST            the API host, or a full http(s):// URL
+                         (default api.heroku.com)
+  HEROKU_GIT_HOST        the git HTTPS host (default git.<host>)
+  HEROKU_NETRC_WRITE     true: keep the token in ~/.netrc, never in the
+                         keychain
+  HEROKU_DATA_DIR        where login.json lives (default
+                         $XDG_DATA_HOME/heroku, ~/.local/share/heroku)
+  NETRC                  the netrc file to use instead of ~/.netrc
+  HEROSSH_KEYCHAIN       the keychain: auto (the default: the macOS
+                         keychain on macOS, the Secret Service
+                         elsewhere), secret-service, macos, or none
+                         (~/.netrc only)
+  HEROSSH_SECURITY_PROGRAM
+                         the `security` program for the macOS keychain,
+                         an absolute path (default /usr/bin/security;
+                         never looked up on PATH)
+  HEROSSH_TIMEOUT        seconds to wait for the Platform API (default
+                         10 to connect, 30 per request)
+  NO_COLOR               never use colour";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -66,7 +93,7 @@ pub enum Command {
 
     /// Show, check, store or remove your Heroku API credentials.
     #[command(
-        after_long_help = "With --json, status prints {source: \"env\"|\"netrc\"|\"keychain\"|null, account, api_host, keychain: \"available\"|\"unavailable: <why>\", login_json_account, netrc, stored, verified, warnings: [..]}."
+        after_long_help = "With --json, status prints {source: \"env\"|\"netrc\"|\"keychain\"|null, account, api_host, keychain: \"available\"|\"unavailable: <why>\", login_json_account, netrc, stored, verified, warnings: [..]}.\n\nThe keychain is the macOS keychain on macOS and the Secret Service elsewhere; HEROSSH_KEYCHAIN=auto|secret-service|macos|none chooses another, HEROSSH_SECURITY_PROGRAM the macOS `security` program (see `herossh --help`)."
     )]
     Auth(AuthArgs),
 

@@ -8,10 +8,10 @@
 
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, io_error};
+use crate::os::{perms, user};
 
 /// How the written file's mode is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,7 @@ fn stage(path: &Path, contents: &[u8], mode: Mode) -> Result<Staged> {
         _ => PathBuf::from("."),
     };
     let existing = fs::metadata(&target).ok();
-    let existing_mode = existing.as_ref().map(|m| m.permissions().mode() & 0o7777);
+    let existing_mode = existing.as_ref().map(perms::mode);
     let mode = match mode {
         Mode::KeepOr(new) => existing_mode.unwrap_or(new),
         Mode::Exactly(m) => m,
@@ -96,8 +96,7 @@ fn stage(path: &Path, contents: &[u8], mode: Mode) -> Result<Staged> {
         keep_owner(&target, md, tmp.as_file())?;
     }
     // keep_owner's chown may clear set-id bits: set the mode (again) after it.
-    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
-        .map_err(|e| io_error(tmp.path(), "set the mode of", e))?;
+    perms::set_mode(tmp.path(), mode).map_err(|e| io_error(tmp.path(), "set the mode of", e))?;
     tmp.write_all(contents)
         .map_err(|e| io_error(&target, "write", e))?;
     tmp.as_file()
@@ -135,11 +134,10 @@ fn temp_beside(target: &Path, dir: &Path, mode: u32) -> Result<tempfile::NamedTe
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .rand_bytes(TEMP_RAND_LEN)
-        .permissions(fs::Permissions::from_mode(mode))
+        .permissions(perms::permissions(mode))
         .tempfile_in(dir)
         .map_err(|e| io_error(dir, "create a temporary file in", without_path(e)))?;
-    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
-        .map_err(|e| io_error(tmp.path(), "set the mode of", e))?;
+    perms::set_mode(tmp.path(), mode).map_err(|e| io_error(tmp.path(), "set the mode of", e))?;
     Ok(tmp)
 }
 
@@ -170,38 +168,27 @@ fn without_path(e: std::io::Error) -> std::io::Error {
 /// else must not silently take over a file that belongs to another user, so that is an error
 /// before anything is written. A group we cannot set (not a member) is left as created.
 fn keep_owner(target: &Path, original: &fs::Metadata, tmp: &File) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    if original.uid() != euid && euid != 0 {
+    let euid = user::euid();
+    let was = perms::owner(original);
+    if was.uid != euid && euid != 0 {
         return Err(Error::failed(format!(
             "{} belongs to another user (uid {}): not replacing it; give it back with \
              `sudo chown $(id -un) {}`",
             target.display(),
-            original.uid(),
+            was.uid,
             target.display()
         )));
     }
-    let (uid, gid) = if euid == 0 {
-        (original.uid(), original.gid())
-    } else {
-        (u32::MAX, original.gid()) // -1: leave the owner as is
-    };
     let created = tmp.metadata().map_err(|e| io_error(target, "inspect", e))?;
-    if created.uid() == original.uid() && created.gid() == original.gid() {
+    if perms::owner(&created) == was {
         return Ok(());
     }
-    use std::os::fd::AsRawFd;
-    // SAFETY: the descriptor belongs to the open temp file for the duration of the call.
-    let rc = unsafe { libc::fchown(tmp.as_raw_fd(), uid, gid) };
-    if rc != 0 && euid == 0 {
-        return Err(io_error(
-            target,
-            "keep the owner of",
-            std::io::Error::last_os_error(),
-        ));
+    // Only root can give a file away; anyone else keeps their own uid and tries the group.
+    let uid = (euid == 0).then_some(was.uid);
+    match perms::chown(tmp, uid, was.gid) {
+        Err(e) if euid == 0 => Err(io_error(target, "keep the owner of", e)),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Write a new file that must not exist yet, with `mode`, synced. Used where an overwrite
@@ -231,24 +218,19 @@ pub fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(mode)
-        .create(dir)
-        .map_err(|e| io_error(dir, "create directory", e))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(mode))
-        .map_err(|e| io_error(dir, "set the mode of", e))
+    perms::create_dir_all(dir, mode).map_err(|e| io_error(dir, "create directory", e))?;
+    perms::set_mode(dir, mode).map_err(|e| io_error(dir, "set the mode of", e))
 }
 
 /// Mode bits of a file (without the type), or None when it cannot be read.
 pub fn mode_of(path: &Path) -> Option<u32> {
-    fs::metadata(path)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o7777)
+    fs::metadata(path).ok().map(|m| perms::mode(&m))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     #[test]

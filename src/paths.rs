@@ -10,12 +10,14 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::os::user;
+
 /// The user's home directory: `$HOME` when set and non-empty, else the passwd entry.
 pub fn home_dir() -> PathBuf {
     match std::env::var_os("HOME") {
         Some(h) if !h.is_empty() => PathBuf::from(h),
         _ => crate::openssh::home::passwd()
-            .map(|pw| pw.dir.clone())
+            .map(|pw| pw.home.clone())
             .unwrap_or_else(|| PathBuf::from("/")),
     }
 }
@@ -64,13 +66,5 @@ pub fn local_user() -> String {
 
 /// The machine's host name, as ssh-keygen uses for the default comment.
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc == 0 {
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    } else {
-        "localhost".to_string()
-    }
+    user::hostname().unwrap_or_else(|| "localhost".to_string())
 }

@@ -243,6 +243,13 @@ fn keychain_tier_reads_the_item_secret_tool_stored_like_the_heroku_cli() {
         v["stored"],
         "the Secret Service (service heroku-cli, account k@example.com)"
     );
+    // The default on Linux, and what `HEROSSH_KEYCHAIN` selects by name; `none` skips it.
+    for backend in ["auto", "secret-service", "Secret-Service"] {
+        let (_, so, _) = token_of(k.herossh(&env).env("HEROSSH_KEYCHAIN", backend));
+        assert_eq!(so, format!("{}\n", tok("keychain")), "{backend}");
+    }
+    let (code, _, _) = token_of(k.herossh(&env).env("HEROSSH_KEYCHAIN", "none"));
+    assert_eq!(code, 4);
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod file_safety;
 mod git_credential;
 mod keygen;
 mod keys;
+mod macos_keychain;
 mod secrets_audit;
 mod sshconfig;
 mod validate;

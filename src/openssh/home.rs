@@ -7,30 +7,23 @@
 //! from here, and `paths::home_dir` (`$HOME`, which shells and the Heroku CLI use) is kept for
 //! what is not ssh's.
 
-use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The user's passwd entry, looked up once per process.
-#[derive(Debug, Clone)]
-pub struct Passwd {
-    pub name: String,
-    pub uid: u32,
-    pub dir: PathBuf,
-}
+pub use crate::os::user::Passwd;
 
-/// The passwd entry of the real uid, or None when there is none (ssh itself then refuses to
-/// run: "No user exists for uid N").
+/// The passwd entry of the real uid, looked up once per process, or None when there is none
+/// (ssh itself then refuses to run: "No user exists for uid N").
 pub fn passwd() -> Option<&'static Passwd> {
     static PW: OnceLock<Option<Passwd>> = OnceLock::new();
-    PW.get_or_init(lookup).as_ref()
+    PW.get_or_init(crate::os::user::passwd).as_ref()
 }
 
 /// ssh's home directory: the passwd entry's, else `$HOME` (where herossh has to answer
 /// something, with [`home_mismatch`] saying so).
 pub fn dir() -> PathBuf {
     match passwd() {
-        Some(pw) => pw.dir.clone(),
+        Some(pw) => pw.home.clone(),
         None => crate::paths::home_dir(),
     }
 }
@@ -54,8 +47,8 @@ pub fn expand(s: &str) -> String {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
         };
-        if let Some(home) = home_of(user) {
-            return format!("{}{tail}", home.display());
+        if let Some(pw) = crate::os::user::passwd_named(user) {
+            return format!("{}{tail}", pw.home.display());
         }
     }
     s.to_string()
@@ -66,10 +59,10 @@ pub fn home_mismatch() -> Option<(PathBuf, PathBuf)> {
     let pw = passwd()?;
     let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
     let home = PathBuf::from(home);
-    if same_dir(&home, &pw.dir) {
+    if same_dir(&home, &pw.home) {
         None
     } else {
-        Some((home, pw.dir.clone()))
+        Some((home, pw.home.clone()))
     }
 }
 
@@ -82,40 +75,6 @@ fn same_dir(a: &Path, b: &Path) -> bool {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
     }
-}
-
-fn lookup() -> Option<Passwd> {
-    // SAFETY: getuid has no preconditions.
-    let uid = unsafe { libc::getuid() };
-    passwd_by(|pw, buf, res| unsafe { libc::getpwuid_r(uid, pw, buf.as_mut_ptr(), buf.len(), res) })
-}
-
-fn home_of(user: &str) -> Option<PathBuf> {
-    let name = std::ffi::CString::new(user).ok()?;
-    passwd_by(|pw, buf, res| unsafe {
-        libc::getpwnam_r(name.as_ptr(), pw, buf.as_mut_ptr(), buf.len(), res)
-    })
-    .map(|p| p.dir)
-}
-
-fn passwd_by(
-    call: impl Fn(&mut libc::passwd, &mut [libc::c_char], &mut *mut libc::passwd) -> libc::c_int,
-) -> Option<Passwd> {
-    // SAFETY: a zeroed passwd is a valid out-parameter; the lookup writes only into it and
-    // `buf`, and the strings it points to live in `buf`, which outlives their use here.
-    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    let rc = call(&mut pw, &mut buf, &mut result);
-    if rc != 0 || result.is_null() {
-        return None;
-    }
-    let s = |p: *const libc::c_char| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
-    Some(Passwd {
-        name: s(pw.pw_name),
-        uid: pw.pw_uid,
-        dir: PathBuf::from(s(pw.pw_dir)),
-    })
 }
 
 #[cfg(test)]
@@ -132,8 +91,8 @@ mod tests {
         );
         assert_eq!(expand("/abs/~x"), "/abs/~x");
         assert_eq!(expand("~herossh-no-such-user/x"), "~herossh-no-such-user/x");
-        if let Some(root) = home_of("root") {
-            assert_eq!(expand("~root/k"), format!("{}/k", root.display()));
+        if let Some(root) = crate::os::user::passwd_named("root") {
+            assert_eq!(expand("~root/k"), format!("{}/k", root.home.display()));
         }
     }
 }

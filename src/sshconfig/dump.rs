@@ -247,7 +247,7 @@ pub(crate) fn finish(p: Parts) -> Result<Resolved, Failure> {
         super::eval::conn_hash(&thishost, &p.host, &port.to_string(), &user),
     );
     t.set('L', thishost.split('.').next().unwrap_or("").to_string());
-    t.set('i', unsafe { libc::getuid() }.to_string());
+    t.set('i', crate::os::user::uid().to_string());
     t.set('k', key_alias);
     t.set('l', thishost);
     t.set('n', p.host_arg.clone());

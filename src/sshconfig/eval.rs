@@ -9,7 +9,6 @@
 //! installed client's answer (`openssh::client`); this module only drives the reading.
 
 use std::collections::HashMap;
-use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -275,8 +274,7 @@ impl Request {
 /// only member.
 pub fn secure_permissions(md: &std::fs::Metadata, client: &Client) -> bool {
     use std::os::unix::fs::MetadataExt;
-    // SAFETY: getuid has no preconditions.
-    let uid = unsafe { libc::getuid() };
+    let uid = crate::os::user::uid();
     if md.uid() != 0 && md.uid() != uid {
         return false;
     }
@@ -285,47 +283,9 @@ pub fn secure_permissions(md: &std::fs::Metadata, client: &Client) -> bool {
         return false;
     }
     if mode & 0o020 != 0 {
-        return client.has_user_group_modes() && private_group(md.gid(), uid);
+        return client.has_user_group_modes() && crate::os::user::is_private_group(md.gid(), uid);
     }
     true
-}
-
-/// Is `gid` a group whose only member (primary or supplementary) is `uid`?
-fn private_group(gid: u32, uid: u32) -> bool {
-    let mut members = 0;
-    // SAFETY: setpwent/getpwent/endpwent iterate the passwd database in this thread; each
-    // returned pointer is read before the next call.
-    unsafe {
-        libc::setpwent();
-        loop {
-            let pw = libc::getpwent();
-            if pw.is_null() {
-                break;
-            }
-            if (*pw).pw_gid == gid {
-                members += 1;
-                if (*pw).pw_uid != uid {
-                    libc::endpwent();
-                    return false;
-                }
-            }
-        }
-        libc::endpwent();
-        let gr = libc::getgrgid(gid);
-        if gr.is_null() {
-            return false;
-        }
-        let mem = (*gr).gr_mem;
-        if !mem.is_null() && !(*mem).is_null() {
-            members += 1;
-            let name = CStr::from_ptr(*mem).to_string_lossy();
-            let me = crate::openssh::home::passwd().map(|p| p.name.clone());
-            if me.as_deref() != Some(&*name) || !(*mem.add(1)).is_null() {
-                return false;
-            }
-        }
-    }
-    members > 0
 }
 
 struct Evaluator<'a> {
@@ -800,7 +760,7 @@ impl<'a> Evaluator<'a> {
         t.set('p', port.to_string());
         t.set('r', ruser.to_string());
         t.set('u', self.local_user.clone());
-        t.set('i', unsafe { libc::getuid() }.to_string());
+        t.set('i', crate::os::user::uid().to_string());
         t
     }
 
@@ -896,39 +856,9 @@ fn run_exec(cmd: &str) -> std::result::Result<bool, String> {
 
 /// `Match localnetwork`: does any interface address fall in one of the CIDR blocks?
 fn local_network_matches(list: &str) -> bool {
-    let mut ifap: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs allocates a list freed with freeifaddrs below; each entry's address
-    // pointer is checked for NULL and read according to its family.
-    if unsafe { libc::getifaddrs(&mut ifap) } != 0 {
-        return false;
-    }
-    let mut addrs: Vec<std::net::IpAddr> = Vec::new();
-    let mut cur = ifap;
-    while !cur.is_null() {
-        unsafe {
-            let sa = (*cur).ifa_addr;
-            if !sa.is_null() {
-                match i32::from((*sa).sa_family) {
-                    libc::AF_INET => {
-                        let sin = &*(sa as *const libc::sockaddr_in);
-                        addrs.push(std::net::IpAddr::V4(std::net::Ipv4Addr::from(
-                            u32::from_be(sin.sin_addr.s_addr),
-                        )));
-                    }
-                    libc::AF_INET6 => {
-                        let sin6 = &*(sa as *const libc::sockaddr_in6);
-                        addrs.push(std::net::IpAddr::V6(std::net::Ipv6Addr::from(
-                            sin6.sin6_addr.s6_addr,
-                        )));
-                    }
-                    _ => {}
-                }
-            }
-            cur = (*cur).ifa_next;
-        }
-    }
-    unsafe { libc::freeifaddrs(ifap) };
-    addrs.iter().any(|a| cidr_list_matches(a, list))
+    crate::os::net::interface_addresses()
+        .iter()
+        .any(|a| cidr_list_matches(a, list))
 }
 
 fn cidr_list_matches(addr: &std::net::IpAddr, list: &str) -> bool {
@@ -977,27 +907,10 @@ pub fn conn_hash(thishost: &str, host: &str, port: &str, user: &str) -> String {
     hex
 }
 
-/// glob(3) as OpenSSH calls it for Include (`GLOB_TILDE`: glibc expands `~` from `$HOME`,
-/// unlike the rest of ssh): sorted matches; no match gives nothing.
+/// glob(3) as OpenSSH calls it for Include (`GLOB_TILDE`: the C library expands `~` from
+/// `$HOME`, unlike the rest of ssh): sorted matches; no match gives nothing.
 pub(crate) fn glob(pattern: &str) -> Vec<PathBuf> {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = CString::new(pattern) else {
-        return Vec::new();
-    };
-    let mut g: libc::glob_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated string and `g` a zeroed glob_t owned here,
-    // released with globfree on every path.
-    let rc = unsafe { libc::glob(c.as_ptr(), libc::GLOB_TILDE, None, &mut g) };
-    let mut out = Vec::new();
-    if rc == 0 {
-        for i in 0..g.gl_pathc {
-            // SAFETY: glob filled gl_pathv with gl_pathc valid C strings.
-            let p = unsafe { CStr::from_ptr(*g.gl_pathv.add(i)) };
-            out.push(PathBuf::from(std::ffi::OsStr::from_bytes(p.to_bytes())));
-        }
-    }
-    unsafe { libc::globfree(&mut g) };
-    out
+    crate::os::glob::glob_tilde(pattern)
 }
 
 pub(crate) use crate::openssh::destination::valid_hostname;

@@ -106,8 +106,6 @@ fn parent_of(p: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
     use super::*;
     use crate::cli::KeyType;
     use crate::sshkeys::{KeySpec, generate};
@@ -140,7 +138,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let shared = dir.path().join("shared");
         std::fs::create_dir(&shared).unwrap();
-        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+        crate::os::perms::set_mode(&shared, 0o777).unwrap();
         let key = generate(KeySpec::new(KeyType::Ed25519, None).unwrap(), "").unwrap();
         let e = write_key_pair(&shared.join("k"), &key, None, false).unwrap_err();
         assert!(
@@ -148,7 +146,7 @@ mod tests {
             "{}",
             e.message
         );
-        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o770)).unwrap();
+        crate::os::perms::set_mode(&shared, 0o770).unwrap();
         let e = write_key_pair(&shared.join("k"), &key, None, false).unwrap_err();
         assert!(e.message.contains("writable by its group"), "{}", e.message);
         assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0);

@@ -14,6 +14,8 @@ pub mod fake_api;
 pub mod faults;
 pub mod keyring;
 pub mod pty;
+pub mod security;
+pub mod security_standin;
 pub mod sshd;
 
 use std::path::{Path, PathBuf};
