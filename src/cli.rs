@@ -315,6 +315,16 @@ pub struct ValidateArgs {
     /// Connection timeout in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub timeout: u64,
+
+    /// Predict `ssh -o BatchMode=yes` (scripts, cron, CI, git in an IDE): no host-key or
+    /// passphrase prompts. Default: as ssh runs here, prompting only when stdin is a terminal.
+    #[arg(long)]
+    pub batch: bool,
+
+    /// At most N queries about keys ssh would not offer (each rejected one is a failed login
+    /// in the server's log, and failed-login bans count them).
+    #[arg(long, default_value_t = crate::probe::report::DEFAULT_MAX_EXTRA, value_name = "N")]
+    pub max_extra: usize,
 }
 
 #[derive(Debug, Args)]

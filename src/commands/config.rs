@@ -21,6 +21,7 @@ fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
         user: args.user.clone(),
         port: args.port,
         allow_exec: args.allow_exec,
+        ..Default::default()
     };
     let dest = crate::openssh::Destination::parse(&args.host)?;
     let resolved = sshconfig::resolve_destination(&dest, &opts)?;

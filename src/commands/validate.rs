@@ -10,28 +10,20 @@ use crate::credentials::Secret;
 use crate::diagnose::{self, Finding, Severity};
 use crate::error::{Error, Kind, Result};
 use crate::openssh::Destination;
-use crate::probe::client::{ConnectFailure, Verdict};
+use crate::probe::client::{ConnectFailure, Login, Verdict};
 use crate::probe::known_hosts::Status;
 use crate::probe::plan::HostSettings;
 use crate::probe::report::{self, ProbeOptions, Report};
 use crate::sshconfig::{self, ResolveOptions};
 use crate::ui::Ui;
+use std::io::IsTerminal;
 
 pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
     let target = Destination::parse_with_port(&args.target)?;
     if args.timeout == 0 {
         return Err(Error::usage("--timeout must be at least 1 second"));
     }
-    let resolved = sshconfig::resolve(
-        &target.host,
-        &ResolveOptions {
-            config: args.config.clone(),
-            user: target.user.clone(),
-            port: target.port,
-            allow_exec: false,
-        },
-    )?;
-    let settings = HostSettings::from_resolved(&target.host, &resolved, &args.identities);
+    let settings = settings_for(&target, args.config.as_deref(), &args.identities)?;
     let passphrase = if args.passphrase_stdin {
         Some(read_passphrase()?)
     } else {
@@ -42,6 +34,9 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
         accept_new: args.accept_new,
         passphrase,
         timeout: Duration::from_secs(args.timeout),
+        // A passphrase handed over on stdin is one the user types at ssh's prompt.
+        interactive: !args.batch && (args.passphrase_stdin || std::io::stdin().is_terminal()),
+        max_extra: args.max_extra,
     };
     let spinner = ctx.ui.spinner(format!("Probing {}", args.target));
     let report = block_on(report::run(settings, &opts))??;
@@ -57,17 +52,54 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
     if args.plan {
         return Ok(());
     }
-    outcome(&report)
+    outcome(&report, &findings)
 }
 
-/// Exit 0 authenticated, 1 not (or host key changed: we stopped), 3 could not connect.
-pub fn outcome(report: &Report) -> Result<()> {
+/// The host as ssh sees it: the destination's user and port like `-l`/`-p`, the config
+/// evaluated as ssh evaluates it. When ssh would refuse the config, the settings are read
+/// past the errors (which travel with them, see `HostSettings::config_errors`), so the rest
+/// of the report still runs.
+pub fn settings_for(
+    target: &Destination,
+    config: Option<&std::path::Path>,
+    identities: &[std::path::PathBuf],
+) -> Result<HostSettings> {
+    let opts = ResolveOptions {
+        config: config.map(std::path::Path::to_path_buf),
+        ..Default::default()
+    };
+    let resolved = match sshconfig::resolve_destination(target, &opts) {
+        Ok(r) => r,
+        Err(failure) => {
+            let lenient = ResolveOptions {
+                lenient: true,
+                ..opts
+            };
+            let mut r = sshconfig::resolve_destination(target, &lenient)
+                .map_err(|_| Error::from(failure.clone()))?;
+            // What ssh stops on, as ssh reports it (the lenient pass may see fewer).
+            r.skipped = failure.errors;
+            r
+        }
+    };
+    let mut settings = HostSettings::from_resolved(&target.host, &resolved, identities);
+    settings.config_file = config.map(std::path::Path::to_path_buf);
+    Ok(settings)
+}
+
+/// Exit 0 when ssh, run as the user runs it, logs in (and no finding is an error); 3 when
+/// the host could not be reached; 1 otherwise (denied, host key changed, negotiation, config).
+pub fn outcome(report: &Report, findings: &[Finding]) -> Result<()> {
+    let error = findings.iter().any(|f| f.severity == Severity::Error);
     match &report.connection {
+        _ if !report.settings.config_errors.is_empty() => Err(Error::reported(Kind::Failed)),
         Some(Err(
-            ConnectFailure::HostKeyChanged { .. } | ConnectFailure::HostKeyRevoked { .. },
+            ConnectFailure::HostKeyChanged { .. }
+            | ConnectFailure::HostKeyRevoked { .. }
+            | ConnectFailure::Negotiation { .. },
         )) => Err(Error::reported(Kind::Failed)),
         Some(Err(_)) => Err(Error::reported(Kind::Network)),
-        _ if report.authenticated() => Ok(()),
+        _ if report.authenticated() && !error => Ok(()),
         _ => Err(Error::reported(Kind::Failed)),
     }
 }
@@ -145,9 +177,17 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
             })
         })
         .collect();
+    let error = findings.iter().any(|f| f.severity == Severity::Error);
     json!({
         "target": r.target(),
-        "authenticated": r.authenticated(),
+        "authenticated": r.authenticated() && !error,
+        "outcome": r.outcome,
+        "interactive": r.interactive,
+        "client": crate::openssh::installed().describe(),
+        "attempts": {
+            "connections": r.connections,
+            "failed_logins": r.failed_attempts,
+        },
         "server": server,
         "keys": keys,
         "findings": findings,
@@ -220,7 +260,7 @@ pub fn render_plan(ui: &Ui, r: &Report) {
             None => String::new(),
         };
         let proven = match &r.proof {
-            Some(p) if p.index == i && p.result == Ok(true) => " (signed login OK)",
+            Some(p) if p.index == i && p.result == Ok(Login::Success) => " (signed login OK)",
             _ => "",
         };
         let skipped = id

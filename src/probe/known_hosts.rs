@@ -192,7 +192,7 @@ fn parse_hosts(field: &str) -> Option<Hosts> {
 impl Entry {
     /// Does this line apply to `name` (already in lookup form)? A matching negated pattern
     /// excludes the host even when a positive pattern also matches (match_hostlist in ssh).
-    fn matches(&self, name: &str) -> bool {
+    pub fn matches(&self, name: &str) -> bool {
         match &self.hosts {
             Hosts::Hashed { salt, hash } => hmac_sha1(salt, name.as_bytes())
                 .map(|h| h == *hash)

@@ -5,6 +5,10 @@
 
 pub mod agent;
 pub mod client;
+pub mod kexinit;
 pub mod known_hosts;
+pub mod negotiate;
 pub mod plan;
 pub mod report;
+pub mod transport;
+pub mod verdict;

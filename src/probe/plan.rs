@@ -40,6 +40,18 @@ pub struct HostSettings {
     /// `HostKeyAlias`: the name known_hosts is searched under instead of the host.
     pub host_key_alias: Option<String>,
     pub pubkey_accepted_algorithms: Vec<String>,
+    /// `stricthostkeychecking` as ssh -G prints it: true, false, ask or accept-new.
+    pub strict_host_key_checking: String,
+    /// PubkeyAuthentication is on and PreferredAuthentications (when set) lists publickey.
+    pub pubkey_authentication: bool,
+    pub batch_mode: bool,
+    pub no_host_authentication_for_localhost: bool,
+    /// The whole `ssh -G` answer, for what the fields above do not carry.
+    pub resolved: Resolved,
+    /// `-F FILE` as given to herossh, repeated in the fixes it prints.
+    pub config_file: Option<PathBuf>,
+    /// What makes ssh refuse this configuration (the settings above were read past it).
+    pub config_errors: Vec<crate::sshconfig::ConfigError>,
 }
 
 impl HostSettings {
@@ -79,7 +91,23 @@ impl HostSettings {
                 .split(',')
                 .map(str::to_string)
                 .collect(),
+            strict_host_key_checking: r.get("stricthostkeychecking").unwrap_or("ask").to_string(),
+            pubkey_authentication: r.get("pubkeyauthentication") != Some("false")
+                && r.get("preferredauthentications")
+                    .is_none_or(|p| p.split(',').any(|m| m == "publickey")),
+            batch_mode: r.get("batchmode") == Some("yes"),
+            no_host_authentication_for_localhost: r.get("nohostauthenticationforlocalhost")
+                == Some("yes"),
+            resolved: r.clone(),
+            config_file: None,
+            config_errors: r.skipped.clone(),
         }
+    }
+
+    /// NoHostAuthenticationForLocalhost applies: ssh skips the host key check.
+    pub fn no_host_auth_for_localhost(&self) -> bool {
+        self.no_host_authentication_for_localhost
+            && matches!(self.hostname.as_str(), "localhost" | "127.0.0.1" | "::1")
     }
 
     /// The name ssh looks the host key up under: `HostKeyAlias` as is, else `host` or

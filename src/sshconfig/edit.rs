@@ -258,6 +258,7 @@ fn resolve_all(
                 allow_exec: false,
                 overrides: overrides.clone(),
                 cache: Some(cache.clone()),
+                ..Default::default()
             })
         })
         .collect()

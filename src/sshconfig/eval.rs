@@ -120,6 +120,11 @@ pub struct Request {
     /// resolve every host named in the file; reading and checking each file once keeps that
     /// fast).
     pub cache: Option<ParseCache>,
+    /// Read on past what ssh refuses: bad lines are skipped and files ssh would refuse (bad
+    /// owner or permissions) are left out, each recorded in [`Resolved::skipped`]. ssh itself
+    /// would not start; this is the configuration as it will be once those errors are fixed,
+    /// so the rest of a report can still run.
+    pub lenient: bool,
 }
 
 /// Prepared files by path.
@@ -273,17 +278,18 @@ impl Request {
 /// `user-group-modes` patch also allows group write when the group has the owner as its
 /// only member.
 pub fn secure_permissions(md: &std::fs::Metadata, client: &Client) -> bool {
-    use std::os::unix::fs::MetadataExt;
+    use crate::os::perms;
     let uid = crate::os::user::uid();
-    if md.uid() != 0 && md.uid() != uid {
+    let owner = perms::owner(md);
+    if owner.uid != 0 && owner.uid != uid {
         return false;
     }
-    let mode = md.mode();
+    let mode = perms::mode(md);
     if mode & 0o002 != 0 {
         return false;
     }
     if mode & 0o020 != 0 {
-        return client.has_user_group_modes() && crate::os::user::is_private_group(md.gid(), uid);
+        return client.has_user_group_modes() && crate::os::user::is_private_group(owner.gid, uid);
     }
     true
 }
@@ -299,6 +305,8 @@ struct Evaluator<'a> {
     unreadable: Vec<(PathBuf, String)>,
     /// Non-fatal messages ssh prints ("Unsupported option").
     notes: Vec<String>,
+    /// In lenient mode: the errors read past.
+    skipped: Vec<ConfigError>,
     /// The chain of files being read, to name a loop when the depth limit stops it.
     stack: Vec<PathBuf>,
     local_user: String,
@@ -327,6 +335,7 @@ impl<'a> Evaluator<'a> {
             pending_exec: Vec::new(),
             unreadable: Vec::new(),
             notes: Vec::new(),
+            skipped: Vec::new(),
             stack: Vec::new(),
             local_user: pw
                 .map(|p| p.name.clone())
@@ -415,6 +424,9 @@ impl<'a> Evaluator<'a> {
             }
         }
         self.stack.pop();
+        if self.req.lenient {
+            self.skipped.append(&mut errors);
+        }
         if !errors.is_empty() {
             let n = errors.len();
             let mut message: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
@@ -955,6 +967,14 @@ pub struct Resolved {
     pub unreadable: Vec<(PathBuf, String)>,
     /// Non-fatal errors ssh prints while reading ("Unsupported option").
     pub notes: Vec<String>,
+    /// Errors read past in lenient mode (see [`Request::lenient`]).
+    pub skipped: Vec<ConfigError>,
+    /// Values later lines gave that ssh ignores (first value wins).
+    pub shadowed: Vec<super::options::Shadowed>,
+    /// The algorithm lists as configured (before `+`/`-`/`^` are applied), by printed keyword:
+    /// ssh orders host key algorithms by known_hosts only when HostKeyAlgorithms is not set
+    /// or only appended to / removed from.
+    pub(crate) configured: std::collections::BTreeMap<&'static str, String>,
 }
 
 /// Evaluate, with ssh's errors as one usage error.
@@ -1103,6 +1123,7 @@ pub(crate) struct Parts {
     pub pending_exec: Vec<PendingExec>,
     pub unreadable: Vec<(PathBuf, String)>,
     pub notes: Vec<String>,
+    pub skipped: Vec<ConfigError>,
 }
 
 /// ssh.c between the first pass and `fill_default_options`: HostName substitution,
@@ -1190,6 +1211,7 @@ fn ev_parts(mut ev: Evaluator, req: &Request) -> std::result::Result<Parts, Fail
         pending_exec: ev.pending_exec,
         unreadable: ev.unreadable,
         notes: ev.notes,
+        skipped: ev.skipped,
     })
 }
 
