@@ -7,6 +7,7 @@ mod support;
 mod auth;
 mod cli_surface;
 mod credentials;
+mod differential;
 mod doctor;
 mod fake_api;
 mod fault_matrix;

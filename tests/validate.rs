@@ -771,21 +771,26 @@ fn config_alias_order_and_identities_only_come_from_ssh_config() {
         v["target"],
         format!("{}@myapp:{}", sshd.user(), sshd.port())
     );
-    let paths: Vec<&str> = v["keys"]
-        .as_array()
-        .unwrap()
+    let keys = v["keys"].as_array().unwrap();
+    let offered: Vec<&Value> = keys
+        .iter()
+        .filter(|k| !k["offered_order"].is_null())
+        .collect();
+    let paths: Vec<&str> = offered
         .iter()
         .map(|k| k["path"].as_str().unwrap())
         .collect();
-    // IdentitiesOnly drops the agent's unlisted key; the config's order is kept.
+    // IdentitiesOnly drops the agent's unlisted key from what ssh offers (it is still listed,
+    // as not offered); the config's order is kept.
     assert_eq!(paths, [s(&github), s(&heroku)]);
-    assert!(
-        v["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|k| k["source"] == "config")
-    );
+    assert!(offered.iter().all(|k| k["source"] == "config"));
+    let hidden: Vec<&Value> = keys
+        .iter()
+        .filter(|k| k["offered_order"].is_null())
+        .collect();
+    assert_eq!(hidden.len(), 1, "{v:#}");
+    assert_eq!(hidden[0]["skipped_reason"], "hidden-by-identities-only");
+    assert_eq!(hidden[0]["fingerprint"], fingerprint(&stray));
     let fix = finding(&v, "wrong-key-offered-first")["fix"]
         .as_str()
         .unwrap()

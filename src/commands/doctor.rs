@@ -240,7 +240,7 @@ fn agent_findings(state: &AgentState) -> Vec<Finding> {
             Severity::Ok,
             "no ssh-agent (SSH_AUTH_SOCK is not set): encrypted keys need their passphrase each time",
         )],
-        AgentState::Unreachable { socket, error } => {
+        AgentState::Unreachable { socket, error, .. } => {
             vec![diagnose::agent_unreachable(socket, error)]
         }
         AgentState::Keys { keys, .. } => vec![Finding::new(

@@ -131,8 +131,19 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
         s.config_file.as_deref(),
     ));
     out.extend(config::home_findings());
-    if let crate::probe::agent::AgentState::Unreachable { socket, error } = &r.agent {
-        out.push(agent_unreachable(socket, error));
+    if let crate::probe::agent::AgentState::Unreachable {
+        socket,
+        error,
+        hangs,
+    } = &r.agent
+    {
+        let mut f = agent_unreachable(socket, error);
+        if *hangs {
+            f.severity = Severity::Error;
+            f.message
+                .push_str("; ssh waits for it forever (the connection hangs)");
+        }
+        out.push(f);
     }
 
     // Connection-level outcomes.
@@ -441,6 +452,7 @@ pub fn plan_findings(r: &Report) -> Vec<Finding> {
                     format!("{label} does not exist"),
                 )
             }
+            SkipReason::HiddenByIdentitiesOnly => continue,
             SkipReason::Unreadable => Finding::new(
                 "identity-unreadable",
                 Severity::Warning,
@@ -551,12 +563,12 @@ fn failure_findings(r: &Report, failure: &VerdictFailure, accepted: &[usize]) ->
     let mut out = Vec::new();
     let pin = |i: usize| {
         r.plan[i]
-            .path
-            .as_ref()
-            .map(|p| fix_config(s, &format!("-i {}", sh_quote(&display_tilde(p)))))
+            .pin_path()
+            .map(|p| fix_config(s, &format!("-i {}", sh_quote(&display_tilde(&p)))))
     };
     match failure {
         VerdictFailure::Config
+        | VerdictFailure::AgentHangs
         | VerdictFailure::Connect
         | VerdictFailure::Negotiation { .. }
         | VerdictFailure::HostKeyChanged
@@ -728,24 +740,49 @@ fn no_key_accepted(r: &Report, accepted: &[usize]) -> Vec<Finding> {
                 .fix(fix_config(s, "--set 'PubkeyAcceptedAlgorithms +ssh-rsa'")),
             );
         } else if id.skipped.is_none() || id.in_agent {
-            let mut f = Finding::new(
+            let why = match id.skipped {
+                Some(SkipReason::HiddenByIdentitiesOnly) => {
+                    " (it is in the agent, and IdentitiesOnly yes offers only the listed files)"
+                }
+                _ => "",
+            };
+            let f = Finding::new(
                 "key-not-offered",
                 Severity::Error,
                 format!(
-                    "{} is accepted by {}, but ssh does not offer it for {}",
+                    "{} is accepted by {}, but ssh does not offer it for {}{why}",
                     id.label(),
                     s.hostname,
                     s.alias
                 ),
             );
-            if let Some(p) = &id.path {
-                f = f.fix(fix_config(
+            out.push(match id.pin_path() {
+                Some(p) => f.fix(fix_config(
                     s,
-                    &format!("-i {}", sh_quote(&display_tilde(p))),
-                ));
-            }
-            out.push(f);
+                    &format!("-i {}", sh_quote(&display_tilde(&p))),
+                )),
+                None => f.fix(format!(
+                    "manual: save the agent key's public half (ssh-add -L) to a file and run {}",
+                    fix_config(s, "-i FILE.pub")
+                )),
+            });
         }
+    }
+    for &i in &r.sha1_only {
+        let id = &r.plan[i];
+        out.push(
+            Finding::new(
+                "server-wants-ssh-rsa",
+                Severity::Error,
+                format!(
+                    "{} takes {} only with ssh-rsa (SHA-1) signatures; ssh signs with SHA-2 (the \
+                     server says it supports it) and is refused",
+                    s.hostname,
+                    id.label()
+                ),
+            )
+            .fix(fix_config(s, "--set 'PubkeyAcceptedAlgorithms ^ssh-rsa'")),
+        );
     }
     if !out.is_empty() {
         return out;

@@ -423,8 +423,18 @@ impl Prober {
         }
     }
 
-    /// Ask whether the server accepts `key` for the user, without signing.
+    /// Ask whether the server accepts `key` for the user, without signing, with the RSA
+    /// signature algorithm ssh would use.
     pub async fn query(&mut self, key: &PublicKey) -> Verdict {
+        self.query_as(key, None).await
+    }
+
+    /// [`Prober::query`] with an explicit RSA hash (`None`: `ssh-rsa`, SHA-1).
+    pub async fn query_with_hash(&mut self, key: &PublicKey, hash: Option<HashAlg>) -> Verdict {
+        self.query_as(key, Some(hash)).await
+    }
+
+    async fn query_as(&mut self, key: &PublicKey, force: Option<Option<HashAlg>>) -> Verdict {
         let mut retried = false;
         loop {
             if self.needs_reconnect()
@@ -435,7 +445,10 @@ impl Prober {
             let Some(conn) = self.conn.as_mut() else {
                 return Verdict::Unknown("no connection".into());
             };
-            let hash = rsa_hash_for(key, conn.rsa_hash);
+            let hash = match force {
+                Some(h) => rsa_hash_for(key, h),
+                None => rsa_hash_for(key, conn.rsa_hash),
+            };
             let mut signer = QuerySigner;
             let fut = conn.handle.authenticate_publickey_with(
                 self.cfg.user.clone(),

@@ -166,6 +166,9 @@ pub enum SkipReason {
     KeyTypeDisabled,
     /// Encrypted and not in the agent: ssh must ask for the passphrase.
     EncryptedNotInAgent,
+    /// An agent key that `IdentitiesOnly yes` keeps ssh from offering (the probe may still
+    /// ask about it, to recommend pinning it).
+    HiddenByIdentitiesOnly,
 }
 
 impl SkipReason {
@@ -177,6 +180,7 @@ impl SkipReason {
             SkipReason::PubMismatch => "pub-mismatch",
             SkipReason::KeyTypeDisabled => "key-type-disabled",
             SkipReason::EncryptedNotInAgent => "encrypted-not-in-agent",
+            SkipReason::HiddenByIdentitiesOnly => "hidden-by-identities-only",
         }
     }
 
@@ -229,6 +233,42 @@ impl Identity {
     pub fn usable(&self) -> bool {
         self.offered_order.is_some() && self.skipped.is_none()
     }
+
+    /// The file to pin with `IdentityFile` for this key: its path, or for an agent key the
+    /// file `ssh-add` read it from (its comment), when that still holds the key.
+    pub fn pin_path(&self) -> Option<PathBuf> {
+        if let Some(p) = &self.path {
+            return Some(p.clone());
+        }
+        let key = self.key.as_ref()?;
+        let holds = |p: &Path| {
+            inspect_file(p)
+                .public
+                .is_some_and(|a| a.key_data() == key.key_data())
+        };
+        if let Some(c) = self.agent_comment.as_deref() {
+            let p = PathBuf::from(c);
+            if p.is_absolute() && p.is_file() && holds(&p) {
+                return Some(p);
+            }
+        }
+        find_key_file(key)
+    }
+}
+
+/// The private key file in ssh's `~/.ssh` that holds `key` (by content, any file name), so an
+/// agent key can be pinned by the file it came from.
+pub fn find_key_file(key: &PublicKey) -> Option<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(paths::ssh_dir())
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "pub"))
+        .collect();
+    entries.sort();
+    entries.into_iter().find(|p| {
+        let fk = inspect_file(p);
+        fk.exists && !fk.pub_mismatch && fk.public.is_some_and(|a| a.key_data() == key.key_data())
+    })
 }
 
 /// What a key file holds, as far as the plan is concerned.

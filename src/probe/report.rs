@@ -71,6 +71,8 @@ pub struct Report {
     pub interactive: bool,
     /// What ssh would do.
     pub outcome: verdict::Outcome,
+    /// RSA keys the server refuses with SHA-2 signatures but takes with ssh-rsa (SHA-1).
+    pub sha1_only: Vec<usize>,
 }
 
 impl Report {
@@ -121,9 +123,31 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         Err(_) => AgentState::Unreachable {
             socket: socket.unwrap_or_default(),
             error: "it accepted the connection but did not answer".into(),
+            hangs: true,
         },
     };
-    let plan = plan::build(&settings, &agent_state);
+    let mut plan = plan::build(&settings, &agent_state);
+    // Agent keys IdentitiesOnly hides: never offered by ssh, but worth asking about.
+    for a in agent_state.keys() {
+        let known = plan.iter().any(|id| {
+            id.key
+                .as_ref()
+                .is_some_and(|k| k.key_data() == a.key.key_data())
+        });
+        if !known {
+            plan.push(Identity {
+                path: None,
+                agent_comment: Some(a.comment.clone()),
+                key: Some(a.key.clone()),
+                source: plan::Source::Agent,
+                in_agent: true,
+                encrypted: false,
+                mode: None,
+                skipped: Some(SkipReason::HiddenByIdentitiesOnly),
+                offered_order: None,
+            });
+        }
+    }
     let interactive = opts.interactive && !settings.batch_mode;
     let mut report = Report {
         verdicts: vec![None; plan.len()],
@@ -143,6 +167,7 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         outcome: verdict::Outcome::Unknown {
             why: "not probed (--plan)".into(),
         },
+        sha1_only: Vec::new(),
     };
     if opts.plan_only {
         return Ok(report);
@@ -211,6 +236,26 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         }
         report.verdicts[i] = Some(prober.query(&k).await);
         report.server_rsa_refresh(&prober);
+    }
+    // An RSA key refused with the SHA-2 signature ssh would use: does the server take it
+    // with ssh-rsa (SHA-1)? (A server whose PubkeyAcceptedAlgorithms is only ssh-rsa.)
+    let rsa_sha2 = matches!(prober.server.rsa_sig, Some(Some(_)));
+    for i in 0..report.plan.len() {
+        let Some(k) = report.plan[i].key.clone() else {
+            continue;
+        };
+        let is_rsa = matches!(k.algorithm(), russh::keys::ssh_key::Algorithm::Rsa { .. });
+        if !is_rsa
+            || !rsa_sha2
+            || report.verdict(i) != Some(&Verdict::Rejected)
+            || extra_budget == 0
+        {
+            continue;
+        }
+        extra_budget -= 1;
+        if prober.query_with_hash(&k, None).await == Verdict::Accepted {
+            report.sha1_only.push(i);
+        }
     }
 
     if let Some(index) = proof_candidate(&report, opts.passphrase.is_some()) {

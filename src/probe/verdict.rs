@@ -8,6 +8,7 @@
 use russh::keys::ssh_key::{Algorithm, HashAlg};
 use serde::Serialize;
 
+use super::agent::AgentState;
 use super::client::{ConnectFailure, Login, Verdict};
 use super::known_hosts::Status;
 use super::negotiate::{self, Category};
@@ -33,6 +34,8 @@ pub enum Prompt {
 pub enum Failure {
     /// ssh refuses the configuration and does not start (see the config findings).
     Config,
+    /// The agent socket accepts but never answers: ssh waits forever.
+    AgentHangs,
     /// DNS, TCP or the SSH handshake (see the connection).
     Connect,
     /// "Unable to negotiate …: no matching … found".
@@ -163,6 +166,9 @@ fn signing(id: &Identity) -> Signing {
 pub fn simulate(r: &Report, interactive: bool) -> Outcome {
     if !r.settings.config_errors.is_empty() {
         return Outcome::Fails(Failure::Config);
+    }
+    if matches!(r.agent, AgentState::Unreachable { hangs: true, .. }) {
+        return Outcome::Fails(Failure::AgentHangs);
     }
     let Some(conn) = &r.connection else {
         return Outcome::Unknown {

@@ -383,6 +383,15 @@ impl<'a> Evaluator<'a> {
                     Some(e),
                 ));
             }
+            // Lenient: note what ssh refuses (bad owner or permissions) and read the file
+            // anyway — its settings are the ones that apply once that is fixed.
+            Err(f) if self.req.lenient => {
+                self.skipped.extend(f.errors);
+                match self.req.load(path, false, self.client) {
+                    Ok(Opened::Read(p)) => p,
+                    _ => return Ok(true),
+                }
+            }
             Err(f) => return Err((f, None)),
         };
         self.stack.push(path.to_path_buf());
