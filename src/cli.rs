@@ -16,7 +16,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     propagate_version = true,
     max_term_width = 100,
-    after_help = "Exit codes: 0 success, 1 the check failed, 2 usage error, 3 network or server error, 4 authentication."
+    after_help = "Exit codes: 0 success, 1 the check failed, 2 usage error, 3 network or server error, 4 authentication.",
+    after_long_help = crate::error::long_help()
 )]
 pub struct Cli {
     /// Print machine-readable JSON on stdout instead of the human report.
@@ -30,6 +31,11 @@ pub struct Cli {
     /// Never use colour (also honoured: the NO_COLOR environment variable).
     #[arg(long, global = true)]
     pub no_color: bool,
+
+    /// Allow sending the API token over plain http:// to a host that is not loopback
+    /// (HEROKU_HOST=http://...). Without it herossh refuses: anyone on the way could read it.
+    #[arg(long, global = true)]
+    pub insecure: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -65,12 +71,30 @@ pub enum Command {
     KeysClear(KeysClearArgs),
 
     /// Show, check, store or remove your Heroku API credentials.
+    ///
+    /// The Heroku CLI spellings auth:whoami, auth:token, auth:login and auth:logout work too.
     #[command(
         after_long_help = "With --json, status prints {source: \"env\"|\"netrc\"|\"keychain\"|null, account, api_host, keychain: \"available\"|\"unavailable: <why>\", login_json_account, netrc, stored, verified, warnings: [..]}."
     )]
     Auth(AuthArgs),
 
+    /// Alias of `auth whoami` (Heroku CLI spelling).
+    #[command(name = "auth:whoami", hide = true)]
+    AuthWhoami,
+    /// Alias of `auth token` (Heroku CLI spelling).
+    #[command(name = "auth:token", hide = true)]
+    AuthToken,
+    /// Alias of `auth login` (Heroku CLI spelling).
+    #[command(name = "auth:login", hide = true)]
+    AuthLogin(LoginArgs),
+    /// Alias of `auth logout` (Heroku CLI spelling).
+    #[command(name = "auth:logout", hide = true)]
+    AuthLogout,
+
     /// Git credential helper for Heroku's git HTTPS host (git's helper protocol).
+    #[command(
+        after_long_help = "With --json: install and uninstall print {key, value, changed}; get, store and erase speak git's protocol and ignore --json."
+    )]
     GitCredential(GitCredentialArgs),
 
     /// Probe SSH authentication to a host and explain what to fix.

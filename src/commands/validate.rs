@@ -9,11 +9,11 @@ use crate::cli::ValidateArgs;
 use crate::credentials::Secret;
 use crate::diagnose::{self, Finding, Severity};
 use crate::error::{Error, Kind, Result};
+use crate::openssh::Destination;
 use crate::probe::client::{ConnectFailure, Verdict};
 use crate::probe::known_hosts::Status;
 use crate::probe::plan::HostSettings;
 use crate::probe::report::{self, ProbeOptions, Report};
-use crate::openssh::Destination;
 use crate::sshconfig::{self, ResolveOptions};
 use crate::ui::Ui;
 

@@ -96,7 +96,7 @@ impl Netrc {
 
     /// Read `path`; a missing file is an empty netrc.
     pub fn load(path: &Path) -> Result<Netrc> {
-        match std::fs::read(path) {
+        match fsutil::read_limited(path, fsutil::FileKind::Netrc) {
             Ok(bytes) => Ok(Netrc::parse(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Netrc::parse(Vec::new())),
             Err(e) => Err(io_error(path, "read", e)),

@@ -206,12 +206,13 @@ impl Request {
         {
             return Ok(c.clone());
         }
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::usage(format!(
-                "Can't open user config file {}: {e}",
-                path.display()
-            ))
-        })?;
+        let bytes =
+            crate::fsutil::read_limited(path, crate::fsutil::FileKind::SshConfig).map_err(|e| {
+                Error::usage(format!(
+                    "Can't open user config file {}: {e}",
+                    path.display()
+                ))
+            })?;
         let prepared = prepare(path, syntax::parse(&bytes));
         if let Some(cache) = &self.cache
             && let Ok(mut map) = cache.lock()
@@ -1206,7 +1207,7 @@ pub(crate) enum Readability {
 /// Whether a default config file can be read: absent (also a dangling symlink) is normal,
 /// anything else that stops `open` or `read` is worth a warning.
 pub(crate) fn readability(path: &Path) -> Readability {
-    match std::fs::File::open(path) {
+    match crate::fsutil::open_nonblocking(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Readability::Absent,
         Err(e) => Readability::Unreadable(e.to_string()),
         Ok(f) => match f.metadata() {

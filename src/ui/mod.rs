@@ -1,17 +1,22 @@
 //! Everything that talks to the person at the terminal: human vs JSON output, colour, spinners
 //! and prompts. Commands go through here so the rules (data on stdout, messages on stderr,
 //! colour and spinners only on a TTY, never with NO_COLOR, no prompt without a TTY) hold
-//! everywhere without each command re-deciding them.
+//! everywhere without each command re-deciding them. All writing goes through [`output`]
+//! (no panic, write errors recorded); text from outside (key comments, API fields, server
+//! versions, file names) goes through [`untrusted`] before it reaches a terminal.
 
+pub mod output;
 mod prompt;
 mod spinner;
+mod untrusted;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use serde::Serialize;
 
 pub use prompt::{confirm, password, select, text};
 pub use spinner::Spinner;
+pub use untrusted::{untrusted, untrusted_path};
 
 use crate::error::{Error, Result};
 
@@ -48,21 +53,20 @@ impl Ui {
     /// A line of data on stdout (ignored in JSON mode, where `emit_json` is the only output).
     pub fn out(&self, line: impl AsRef<str>) {
         if !self.json {
-            let mut o = std::io::stdout().lock();
-            let _ = writeln!(o, "{}", line.as_ref());
+            output::stdout_line(line.as_ref());
         }
     }
 
     /// A message for the person on stderr (kept in JSON mode too: stdout stays machine-only).
     pub fn info(&self, line: impl AsRef<str>) {
-        eprintln!("{}", line.as_ref());
+        output::stderr_line(line.as_ref());
     }
 
     /// An error the command reports itself before going on (one of several keys could not be
     /// removed): the same `herossh: ` prefix as the error `main` prints, so scripts and people
     /// recognise every error line the same way.
     pub fn error(&self, line: impl AsRef<str>) {
-        eprintln!("herossh: {}", line.as_ref());
+        output::stderr_line(&format!("herossh: {}", line.as_ref()));
     }
 
     /// A warning on stderr, prefixed so it stands out even without colour.
@@ -72,15 +76,16 @@ impl Ui {
         } else {
             " ›   Warning:".to_string()
         };
-        eprintln!("{prefix} {}", line.as_ref());
+        output::stderr_line(&format!("{prefix} {}", line.as_ref()));
     }
 
-    /// The JSON document on stdout, pretty-printed, in `--json` mode.
+    /// The JSON document on stdout, pretty-printed, in `--json` mode. JSON escapes control
+    /// characters itself, so untrusted strings go in as they are.
     pub fn emit_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<()> {
         let text = serde_json::to_string_pretty(value)
             .map_err(|e| Error::failed(format!("cannot encode JSON output: {e}")))?;
-        let mut o = std::io::stdout().lock();
-        let _ = writeln!(o, "{text}");
+        output::mark_json_emitted();
+        output::stdout_line(&text);
         Ok(())
     }
 
