@@ -600,7 +600,10 @@ mod tests {
             b""
         );
         let e = read_limited(Path::new("/dev/null"), FileKind::PrivateKey).unwrap_err();
-        assert_eq!(e.to_string(), "it is a character device, not a regular file");
+        assert_eq!(
+            e.to_string(),
+            "it is a character device, not a regular file"
+        );
         let e = read_limited(dir.path(), FileKind::SshConfig).unwrap_err();
         assert_eq!(e.to_string(), "it is a directory");
         let e = read_limited(&dir.path().join("missing"), FileKind::Netrc).unwrap_err();
@@ -610,7 +613,10 @@ mod tests {
         mkfifo(&fifo);
         let started = std::time::Instant::now();
         let e = read_limited(&fifo, FileKind::PrivateKey).unwrap_err();
-        assert_eq!(e.to_string(), "it is a FIFO (named pipe), not a regular file");
+        assert_eq!(
+            e.to_string(),
+            "it is a FIFO (named pipe), not a regular file"
+        );
         assert_eq!(read_limited(&fifo, FileKind::SshConfig).unwrap(), b"");
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
@@ -624,7 +630,11 @@ mod tests {
         std::os::unix::fs::symlink("/dev/null", &link).unwrap();
         for (target, shown, what) in [
             (fifo.clone(), fifo.clone(), "a FIFO (named pipe)"),
-            (link.clone(), PathBuf::from("/dev/null"), "a character device"),
+            (
+                link.clone(),
+                PathBuf::from("/dev/null"),
+                "a character device",
+            ),
         ] {
             let e = atomic_write(&target, b"secret", Mode::Exactly(0o600)).unwrap_err();
             assert_eq!(
@@ -637,8 +647,18 @@ mod tests {
             assert_eq!(e.code(), "not_a_regular_file");
         }
         assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-        assert!(fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
         // Nothing new in the directory (no temp file left behind).
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }

@@ -56,7 +56,7 @@ fn finish(json: bool, result: error::Result<()>) -> ExitCode {
         (Ok(()), None) => return ExitCode::SUCCESS,
     };
     if !err.message.is_empty() {
-        output::stderr_line(&format!("herossh: {}", err.message));
+        output::stderr_line(&format!("herossh: {}", ui::untrusted_lines(&err.message)));
     }
     if json && !stdout_failed && !output::json_emitted() {
         output::stdout_line(&err.to_json_line());

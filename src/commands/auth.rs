@@ -203,10 +203,9 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
         storage::Stored::Netrc(path) => (
             "netrc",
             format!(
-                "{} (machines {} and {})",
+                "{} ({})",
                 crate::paths::display_tilde(path),
-                endpoint.api_host,
-                endpoint.git_host
+                netrc_machines(&endpoint, "machine", "machines")
             ),
         ),
     };
@@ -219,6 +218,16 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
         ctx.ui
             .info(format!("Token stored in {}", ui::untrusted(&place)));
         Ok(())
+    }
+}
+
+/// "machines api.heroku.com and git.heroku.com", or one name when a URL-form HEROKU_HOST makes
+/// both the same machine (as the Heroku CLI names them).
+fn netrc_machines(endpoint: &Endpoint, one: &str, several: &str) -> String {
+    if endpoint.api_host == endpoint.git_host {
+        format!("{one} {}", endpoint.api_host)
+    } else {
+        format!("{several} {} and {}", endpoint.api_host, endpoint.git_host)
     }
 }
 
@@ -242,9 +251,8 @@ fn logout(ctx: &Ctx) -> Result<()> {
     }
     if let Some(p) = &done.netrc {
         removed.push(format!(
-            "the {} and {} entries of {}",
-            endpoint.api_host,
-            endpoint.git_host,
+            "the {} of {}",
+            netrc_machines(&endpoint, "entry", "entries"),
             crate::paths::display_tilde(p)
         ));
     }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::paths;
 use crate::sshkeys::{self, KeySpec};
 use crate::ui;
-use russh::keys::ssh_key::PublicKey;
+use russh::keys::ssh_key::{Algorithm, EcdsaCurve, PublicKey};
 
 /// What `--json` prints (field names are part of the documented interface).
 #[derive(Debug, Serialize)]
@@ -141,11 +141,11 @@ fn print_report(ctx: &Ctx, args: &KeygenArgs, report: &KeygenReport, public: &Pu
     let ui = &ctx.ui;
     ui.out(format!(
         "Your identification has been saved in {}",
-        report.path.display()
+        ui::untrusted_path(&report.path)
     ));
     ui.out(format!(
         "Your public key has been saved in {}",
-        report.public_path.display()
+        ui::untrusted_path(&report.public_path)
     ));
     ui.out("The key fingerprint is:");
     ui.out(format!(
@@ -157,17 +157,18 @@ fn print_report(ctx: &Ctx, args: &KeygenArgs, report: &KeygenReport, public: &Pu
     ui.out(sshkeys::randomart(public, args.hash));
 }
 
-/// Keys that will be generated but then not work where people expect them to.
+/// Keys that will be generated but then not work where people expect them to (the same
+/// words `keys add` uses for such a key).
 fn warn_about_type(ctx: &Ctx, key_type: KeyType) {
-    match key_type {
-        KeyType::Dsa => ctx.ui.warn(
-            "DSA: OpenSSH 7.0+ clients do not offer ssh-dss keys by default and OpenSSH 10 \
-             removed DSA; GitHub rejects DSA. Prefer -t ed25519 or -t rsa.",
-        ),
-        KeyType::Ecdsa => ctx.ui.warn(
-            "ECDSA: Heroku does not accept ECDSA keys. Prefer -t ed25519 or -t rsa for Heroku.",
-        ),
-        KeyType::Rsa | KeyType::Ed25519 => {}
+    let algorithm = match key_type {
+        KeyType::Dsa => Algorithm::Dsa,
+        KeyType::Ecdsa => Algorithm::Ecdsa {
+            curve: EcdsaCurve::NistP256,
+        },
+        KeyType::Rsa | KeyType::Ed25519 => return,
+    };
+    if let Some(w) = sshkeys::type_warning(&algorithm) {
+        ctx.ui.warn(w);
     }
 }
 
@@ -214,7 +215,8 @@ fn confirm_overwrite(ctx: &Ctx, args: &KeygenArgs, path: &Path) -> Result<bool> 
         return Err(Error::usage(format!(
             "{} already exists; pass --force to overwrite it",
             existing.display()
-        )));
+        ))
+        .with_code("file_exists"));
     }
     if ui::confirm(
         &format!("{} already exists.\nOverwrite", existing.display()),
@@ -226,7 +228,8 @@ fn confirm_overwrite(ctx: &Ctx, args: &KeygenArgs, path: &Path) -> Result<bool> 
         Err(Error::failed(format!(
             "kept the existing {}; nothing was written",
             existing.display()
-        )))
+        ))
+        .with_code("cancelled"))
     }
 }
 

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 pub use prompt::{confirm, password, select, text};
 pub use spinner::Spinner;
-pub use untrusted::{untrusted, untrusted_path};
+pub use untrusted::{untrusted, untrusted_lines, untrusted_path};
 
 use crate::error::{Error, Result};
 
@@ -58,15 +58,17 @@ impl Ui {
     }
 
     /// A message for the person on stderr (kept in JSON mode too: stdout stays machine-only).
+    /// Messages quote untrusted text (paths, comments, API messages), so control characters
+    /// other than line breaks and tabs are escaped here, whatever the caller did.
     pub fn info(&self, line: impl AsRef<str>) {
-        output::stderr_line(line.as_ref());
+        output::stderr_line(&untrusted_lines(line.as_ref()));
     }
 
     /// An error the command reports itself before going on (one of several keys could not be
     /// removed): the same `herossh: ` prefix as the error `main` prints, so scripts and people
     /// recognise every error line the same way.
     pub fn error(&self, line: impl AsRef<str>) {
-        output::stderr_line(&format!("herossh: {}", line.as_ref()));
+        output::stderr_line(&format!("herossh: {}", untrusted_lines(line.as_ref())));
     }
 
     /// A warning on stderr, prefixed so it stands out even without colour.
@@ -76,7 +78,7 @@ impl Ui {
         } else {
             " ›   Warning:".to_string()
         };
-        output::stderr_line(&format!("{prefix} {}", line.as_ref()));
+        output::stderr_line(&format!("{prefix} {}", untrusted_lines(line.as_ref())));
     }
 
     /// The JSON document on stdout, pretty-printed, in `--json` mode. JSON escapes control

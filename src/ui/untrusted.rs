@@ -25,12 +25,24 @@ fn needs_escape(c: char) -> bool {
 /// `s` with every control character replaced by the `\ooo` octal escapes of its UTF-8 bytes
 /// (ESC → `\033`); borrowed unchanged when there is none.
 pub fn untrusted(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(needs_escape) {
+    escape(s, false)
+}
+
+/// Like [`untrusted`], but line breaks and tabs stay (as in ssh's `mprintf`): for whole
+/// messages that are several lines on purpose and may quote untrusted text (an API error
+/// message). `ui::Ui`'s stderr messages and the final error line go through it.
+pub fn untrusted_lines(s: &str) -> Cow<'_, str> {
+    escape(s, true)
+}
+
+fn escape(s: &str, keep_lines: bool) -> Cow<'_, str> {
+    let escaped = |c: char| needs_escape(c) && !(keep_lines && matches!(c, '\n' | '\t'));
+    if !s.chars().any(escaped) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if needs_escape(c) {
+        if escaped(c) {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
                 out.push_str(&format!("\\{b:03o}"));
@@ -69,6 +81,14 @@ mod tests {
         // C1 CSI (U+009B) is two UTF-8 bytes.
         assert_eq!(untrusted("\u{9b}31m"), "\\302\\23331m");
         assert_eq!(untrusted("abc\u{202e}def"), "abc\\342\\200\\256def");
+    }
+
+    #[test]
+    fn messages_keep_their_lines() {
+        assert_eq!(untrusted_lines("a\n\tb\x1b[31m\r"), "a\n\tb\\033[31m\\015");
+        // Escaping twice changes nothing: escapes hold no control characters.
+        let once = untrusted("\x1b]0;x\x07").into_owned();
+        assert_eq!(untrusted(&once), once);
     }
 
     #[test]
