@@ -60,100 +60,29 @@ pub struct Error {
 
 /// Every error code herossh prints in `--json` error objects, with its exit code and meaning.
 /// Stable: scripts branch on them. A test checks every code used in the sources is listed.
+#[rustfmt::skip]
 pub const CODES: &[(&str, u8, &str)] = &[
-    (
-        "failed",
-        1,
-        "the check failed or the thing is wrong (no more precise code)",
-    ),
+    ("failed", 1, "the check failed or the thing is wrong (no more precise code)"),
     ("file_error", 1, "a local file cannot be read or written"),
-    (
-        "not_a_regular_file",
-        1,
-        "a file to write is a device, FIFO, socket or directory",
-    ),
-    (
-        "file_exists",
-        1,
-        "the file to create exists (keygen without --force)",
-    ),
-    (
-        "invalid_key",
-        1,
-        "the key file or pasted key is not a usable public key",
-    ),
+    ("not_a_regular_file", 1, "a file to write is a device, FIFO, socket or directory"),
+    ("invalid_key", 1, "the key file or pasted key is not a usable public key"),
     ("key_not_found", 1, "no key on the account matches"),
-    (
-        "ambiguous_key",
-        1,
-        "several keys on the account match; nothing was changed",
-    ),
+    ("ambiguous_key", 1, "several keys on the account match; nothing was changed"),
     ("key_in_use", 1, "the key belongs to another Heroku account"),
-    (
-        "api_refused",
-        1,
-        "the Platform API refused the request itself (400, 404, 422, other 4xx)",
-    ),
-    (
-        "cancelled",
-        1,
-        "the answer to a question was no; nothing was changed",
-    ),
-    (
-        "output_error",
-        1,
-        "standard output or standard error could not be written",
-    ),
-    (
-        "usage",
-        2,
-        "the command line, the environment or the interaction is wrong",
-    ),
-    (
-        "insecure_transport",
-        2,
-        "a token would go over plain http to a host that is not loopback",
-    ),
-    (
-        "network",
-        3,
-        "the Platform API could not be reached (DNS, refused, timeout, TLS)",
-    ),
-    (
-        "server_error",
-        3,
-        "the Platform API failed (5xx) or answered something that is not its JSON",
-    ),
-    (
-        "redirect",
-        3,
-        "the Platform API answered with a redirect (3xx): HEROKU_HOST is not the API",
-    ),
-    (
-        "rate_limited",
-        3,
-        "the Platform API's rate limit is exhausted (429)",
-    ),
-    (
-        "auth",
-        4,
-        "no credentials, or credentials that cannot be used",
-    ),
-    (
-        "not_logged_in",
-        4,
-        "no token in any tier (HEROKU_API_KEY, keychain, netrc)",
-    ),
-    (
-        "unauthorized",
-        4,
-        "the Platform API rejected the token (401)",
-    ),
-    (
-        "forbidden",
-        4,
-        "the Platform API refused this account (403: forbidden, suspended)",
-    ),
+    ("api_refused", 1, "the Platform API refused the request itself (400, 404, 422, other 4xx)"),
+    ("cancelled", 1, "the answer to a question was no; nothing was changed"),
+    ("output_error", 1, "standard output or standard error could not be written"),
+    ("usage", 2, "the command line, the environment or the interaction is wrong"),
+    ("file_exists", 2, "the file to create exists and nothing said to replace it (--force)"),
+    ("insecure_transport", 2, "a token would go over plain http to a host that is not loopback"),
+    ("network", 3, "the Platform API could not be reached (DNS, refused, timeout, TLS)"),
+    ("server_error", 3, "the Platform API failed (5xx) or answered something that is not its JSON"),
+    ("redirect", 3, "the Platform API answered with a redirect (3xx): HEROKU_HOST is not the API"),
+    ("rate_limited", 3, "the Platform API's rate limit is exhausted (429)"),
+    ("auth", 4, "no credentials, or credentials that cannot be used"),
+    ("not_logged_in", 4, "no token in any tier (HEROKU_API_KEY, keychain, netrc)"),
+    ("unauthorized", 4, "the Platform API rejected the token (401)"),
+    ("forbidden", 4, "the Platform API refused this account (403: forbidden, suspended)"),
 ];
 
 /// The top-level `--help` / man page text about outcomes: exit codes, the HTTP mapping and
@@ -338,6 +267,37 @@ mod tests {
             Error::reported(Kind::Network).to_json()["error"]["code"],
             "network"
         );
+    }
+
+    /// Every `with_code("...")` in the sources names a listed code (the debug assertion only
+    /// catches the ones a test happens to reach).
+    #[test]
+    fn every_code_used_in_the_sources_is_listed() {
+        let mut stack = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")];
+        let mut used = 0;
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&p).unwrap();
+                for part in text.split("with_code(\"").skip(1) {
+                    let code = part.split('"').next().unwrap();
+                    if code == "..." || code.is_empty() {
+                        continue;
+                    }
+                    used += 1;
+                    assert!(
+                        CODES.iter().any(|(c, ..)| *c == code),
+                        "{}: code {code:?} is not in CODES",
+                        p.display()
+                    );
+                }
+            }
+        }
+        assert!(used > 10, "found only {used} uses");
     }
 
     #[test]

@@ -293,7 +293,8 @@ fn slow_response_times_out_per_herossh_timeout() {
     assert_eq!(code, 2);
     assert_eq!(
         se,
-        "herossh: HEROSSH_TIMEOUT must be a number of seconds between 0 and 86400, not \"soon\"\n"
+        "herossh: HEROSSH_TIMEOUT must be a number of seconds greater than 0 and at most 86400 \
+         (fractions allowed, e.g. 2.5), not \"soon\"\n"
     );
 }
 

@@ -202,11 +202,12 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
         ),
         storage::Stored::Netrc(path) => (
             "netrc",
-            format!(
-                "{} ({})",
-                crate::paths::display_tilde(path),
-                netrc_machines(&endpoint, "machine", "machines")
-            ),
+            match netrc_machines(&endpoint) {
+                (names, true) => {
+                    format!("{} (machines {names})", crate::paths::display_tilde(path))
+                }
+                (name, false) => format!("{} (machine {name})", crate::paths::display_tilde(path)),
+            },
         ),
     };
     if ctx.ui.json {
@@ -221,13 +222,17 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
     }
 }
 
-/// "machines api.heroku.com and git.heroku.com", or one name when a URL-form HEROKU_HOST makes
-/// both the same machine (as the Heroku CLI names them).
-fn netrc_machines(endpoint: &Endpoint, one: &str, several: &str) -> String {
+/// The netrc machines login writes: api and git, or one when a URL-form HEROKU_HOST makes
+/// them the same machine (as the Heroku CLI names them). Returns the names and whether there
+/// are two, for "machines A and B" / "machine A".
+fn netrc_machines(endpoint: &Endpoint) -> (String, bool) {
     if endpoint.api_host == endpoint.git_host {
-        format!("{one} {}", endpoint.api_host)
+        (endpoint.api_host.clone(), false)
     } else {
-        format!("{several} {} and {}", endpoint.api_host, endpoint.git_host)
+        (
+            format!("{} and {}", endpoint.api_host, endpoint.git_host),
+            true,
+        )
     }
 }
 
@@ -250,9 +255,10 @@ fn logout(ctx: &Ctx) -> Result<()> {
         removed.push(crate::paths::display_tilde(p));
     }
     if let Some(p) = &done.netrc {
+        let (names, two) = netrc_machines(&endpoint);
+        let entries = if two { "entries" } else { "entry" };
         removed.push(format!(
-            "the {} of {}",
-            netrc_machines(&endpoint, "entry", "entries"),
+            "the {names} {entries} of {}",
             crate::paths::display_tilde(p)
         ));
     }

@@ -188,9 +188,13 @@ fn plain_line(line: &str, origin: Option<&Path>) -> Result<PublicKey, String> {
             untrusted(&describe_blob(blob))
         )
     };
-    let bytes = data_encoding::BASE64
-        .decode(blob.as_bytes())
-        .map_err(|e| malformed(&e))?;
+    // Not base64 at all: what is wrong with it says enough.
+    let bytes = data_encoding::BASE64.decode(blob.as_bytes()).map_err(|_| {
+        format!(
+            "malformed `{kind}` key data ({})",
+            untrusted(&describe_blob(blob))
+        )
+    })?;
     if kind.ends_with("-cert-v01@openssh.com") {
         return Err(certificate(&bytes, origin).unwrap_or_else(|e| malformed(&e)));
     }

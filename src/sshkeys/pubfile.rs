@@ -22,8 +22,14 @@ pub fn read_public_key_file(path: &Path) -> Result<Pasted> {
     let shown = crate::ui::untrusted_path(path);
     let bytes = crate::fsutil::read_limited(path, crate::fsutil::FileKind::PublicKey)
         .map_err(|e| Error::failed(format!("cannot read {shown}: {e}")).with_code("file_error"))?;
-    super::paste::normalise(&bytes, Some(path))
-        .map_err(|why| Error::failed(format!("{shown}: {why}")).with_code("invalid_key"))
+    super::paste::normalise(&bytes, Some(path)).map_err(|why| {
+        // "FILE line 3: ..." for a bad line, "FILE: ..." for the file as a whole.
+        let message = match why.strip_prefix("line ") {
+            Some(rest) => format!("{shown} line {rest}"),
+            None => format!("{shown}: {why}"),
+        };
+        Error::failed(message).with_code("invalid_key")
+    })
 }
 
 /// [`read_public_key_file`]'s key.
@@ -151,7 +157,7 @@ mod tests {
         assert!(parse_public_key_file(&p).is_ok());
         std::fs::write(&p, format!("{ED}\nnonsense here\n")).unwrap();
         let e = parse_public_key_file(&p).unwrap_err();
-        assert!(e.message.ends_with("k.pub: line 2: not an OpenSSH public key (unknown key type `nonsense`; expected e.g. ssh-ed25519 or ssh-rsa)"), "{}", e.message);
+        assert!(e.message.ends_with("k.pub line 2: not an OpenSSH public key (unknown key type `nonsense`; expected e.g. ssh-ed25519 or ssh-rsa)"), "{}", e.message);
         assert_eq!(e.code(), "invalid_key");
         std::fs::write(&p, format!("{ED}\n{ED}\n")).unwrap();
         let e = parse_public_key_file(&p).unwrap_err();
