@@ -306,11 +306,24 @@ fn finish_header(header: String, continued: &mut Option<String>, comment: &mut O
     };
     if tag.trim().eq_ignore_ascii_case("Comment") {
         let v = value.trim();
-        let v = v
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(v);
-        *comment = Some(v.to_string());
+        *comment = Some(
+            match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                // A quoted value escapes `"` and `\` with a backslash (PuTTYgen writes them so).
+                Some(quoted) => {
+                    let mut out = String::new();
+                    let mut chars = quoted.chars();
+                    while let Some(c) = chars.next() {
+                        out.push(if c == '\\' {
+                            chars.next().unwrap_or(c)
+                        } else {
+                            c
+                        });
+                    }
+                    out
+                }
+                None => v.to_string(),
+            },
+        );
     }
 }
 
@@ -385,6 +398,16 @@ mod tests {
         );
         let e = normalise(b"---- BEGIN SSH2 PUBLIC KEY ----\nAAAA\n", None).unwrap_err();
         assert!(e.contains("without its `---- END"), "{e}");
+    }
+
+    #[test]
+    fn rfc4716_quoted_comment_is_unescaped() {
+        let text = format!(
+            "---- BEGIN SSH2 PUBLIC KEY ----\nComment: \"a \\\"b\\\" \\\\c\"\n{BLOB}\n\
+             ---- END SSH2 PUBLIC KEY ----\n"
+        );
+        let p = normalise(text.as_bytes(), None).unwrap();
+        assert_eq!(p.key.comment().as_str_lossy(), r#"a "b" \c"#);
     }
 
     #[test]
