@@ -31,7 +31,9 @@ pub enum Mode {
 }
 
 /// Follow symlinks to the file that will really be written. A dangling link resolves to its
-/// target path (the file will be created there); a link loop is an error.
+/// target path (the file will be created there); a link loop is an error, and so is a target
+/// that exists and is not a regular file (a directory, device, FIFO or socket): every writer
+/// resolves its target here first, so none ever replaces one, or even opens it to read.
 pub fn resolve_target(path: &Path) -> Result<PathBuf> {
     let mut current = path.to_path_buf();
     for _ in 0..40 {
@@ -49,9 +51,20 @@ pub fn resolve_target(path: &Path) -> Result<PathBuf> {
                 return Err(Error::failed(format!(
                     "{} is a directory, not a file",
                     current.display()
-                )));
+                ))
+                .with_code("not_a_regular_file"));
             }
-            _ => return Ok(current),
+            Ok(md) => {
+                if let Some(what) = special_kind(&md.file_type()) {
+                    return Err(Error::failed(format!(
+                        "{} is {what}, not a regular file: refusing to replace it",
+                        current.display()
+                    ))
+                    .with_code("not_a_regular_file"));
+                }
+                return Ok(current);
+            }
+            Err(_) => return Ok(current),
         }
     }
     Err(Error::failed(format!(
@@ -83,20 +96,9 @@ pub fn special_kind(file_type: &fs::FileType) -> Option<&'static str> {
 }
 
 /// The file a write to `path` would replace, after following symlinks; an error when it exists
-/// and is not a regular file (a device, FIFO, socket or directory): a writer must never
-/// replace one of those with a regular file. Nothing is changed either way.
+/// and is not a regular file (see [`resolve_target`]). Nothing is changed either way.
 pub fn check_replaceable(path: &Path) -> Result<PathBuf> {
-    let target = resolve_target(path)?;
-    if let Ok(md) = fs::metadata(&target)
-        && let Some(what) = special_kind(&md.file_type())
-    {
-        return Err(Error::failed(format!(
-            "{} is {what}, not a regular file: refusing to replace it",
-            target.display()
-        ))
-        .with_code("not_a_regular_file"));
-    }
-    Ok(target)
+    resolve_target(path)
 }
 
 /// Atomically replace (or create) `path` with `contents`. Returns the path actually written
