@@ -45,7 +45,7 @@ pub struct Cli {
 pub enum Command {
     /// Generate an SSH key pair (RSA, DSA, Ed25519, ECDSA) in OpenSSH format.
     #[command(
-        after_long_help = "With --json: {path, public_path, type, bits, fingerprint_sha256, fingerprint_md5, comment, encrypted, uploaded, pinned}."
+        after_long_help = "With --json: {path, public_path, type, bits, fingerprint_sha256, fingerprint_md5, comment, encrypted, uploaded, pinned, error: {code, message, exit} | null (--upload or --pin failed after the key was saved)}."
     )]
     Keygen(KeygenArgs),
 
@@ -74,7 +74,7 @@ pub enum Command {
     ///
     /// The Heroku CLI spellings auth:whoami, auth:token, auth:login and auth:logout work too.
     #[command(
-        after_long_help = "With --json, status prints {source: \"env\"|\"netrc\"|\"keychain\"|null, account, api_host, keychain: \"available\"|\"unavailable: <why>\", login_json_account, netrc, stored, verified, warnings: [..]}."
+        after_long_help = "With --json, status prints {source: \"env\"|\"netrc\"|\"keychain\"|null, account, api_host, keychain: \"available\"|\"unavailable: <why>\", login_json_account, netrc, stored, verified, warnings: [..], error: {code, message, exit} | null}. status exits 0 when the token works, 4 when there is none or the Platform API rejects it, 3 when it could not be checked."
     )]
     Auth(AuthArgs),
 

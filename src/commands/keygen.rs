@@ -32,6 +32,8 @@ struct KeygenReport {
     uploaded: bool,
     /// The host `--pin` pinned the key for.
     pinned: Option<String>,
+    /// Why `--upload` or `--pin` failed after the key was saved (`{code, message, exit}`).
+    error: Option<serde_json::Value>,
 }
 
 pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
@@ -95,6 +97,7 @@ pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
         encrypted: pass.is_some_and(|p| !p.is_empty()),
         uploaded: false,
         pinned: None,
+        error: None,
     };
     if !ui.json {
         print_report(ctx, args, &report, public);
@@ -125,15 +128,17 @@ pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
             report.pinned = Some(host.clone());
         }
     }
-    if ui.json {
-        ui.emit_json(&report)?;
-    }
-    outcome.map_err(|e| {
+    let outcome = outcome.map_err(|e| {
         e.context(format!(
             "the key was saved in {}, but",
             written.private.display()
         ))
-    })
+    });
+    if ui.json {
+        report.error = outcome.as_ref().err().map(|e| e.to_json()["error"].clone());
+        ui.emit_json(&report)?;
+    }
+    outcome
 }
 
 /// ssh-keygen's report: where the files went, the fingerprint and the randomart.
