@@ -746,3 +746,293 @@ fn probing_commands_against_every_network_fault() {
         problems.join("\n\n")
     );
 }
+
+/// Where a stream of a run goes, for the output-fault cells.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Sink {
+    /// `/dev/full`: every write fails with ENOSPC.
+    Full,
+    /// A pipe whose reading end is closed before herossh starts: every write is EPIPE.
+    ClosedPipe,
+}
+
+fn sink(s: Sink) -> Stdio {
+    match s {
+        Sink::Full => Stdio::from(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        ),
+        Sink::ClosedPipe => {
+            let mut fds = [0; 2];
+            // SAFETY: pipe fills two new descriptors; the read end is closed at once and the
+            // write end is owned by the Stdio.
+            unsafe {
+                assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+                libc::close(fds[0]);
+                Stdio::from(std::os::fd::OwnedFd::from_raw_fd(fds[1]))
+            }
+        }
+    }
+}
+
+use std::os::fd::FromRawFd;
+
+/// Writing to a full disk or a closed pipe: a full stdout is an error with a message (never an
+/// exit 0 with the token unwritten, never a panic), a closed pipe ends quietly, and a full or
+/// closed stderr changes nothing but what can be said.
+#[test]
+fn output_to_a_full_disk_or_a_closed_pipe() {
+    let env = TestEnv::new();
+    let api = FakeApi::start();
+    api.add_token(TOKEN, EMAIL);
+    let keys = Keys::make();
+    let key = env.write("k.pub", keys.read("new_key.pub"));
+    // One key on the account, so `keys` has a list to print.
+    api.add_key(
+        EMAIL,
+        String::from_utf8(keys.read("id_ed25519.pub"))
+            .unwrap()
+            .trim(),
+    );
+    let full = "herossh: cannot write to standard output: No space left on device (os error 28)\n";
+    // (args, with the token, stdout, stderr, expected exit, expected stderr when visible)
+    let cases: Vec<(
+        Vec<&str>,
+        bool,
+        Option<Sink>,
+        Option<Sink>,
+        i32,
+        Option<&str>,
+    )> = vec![
+        (
+            vec!["completions", "bash"],
+            false,
+            Some(Sink::Full),
+            None,
+            1,
+            Some(full),
+        ),
+        (
+            vec!["completions", "zsh"],
+            false,
+            Some(Sink::ClosedPipe),
+            None,
+            0,
+            Some(""),
+        ),
+        (vec!["--help"], false, Some(Sink::Full), None, 1, Some(full)),
+        (
+            vec!["auth", "token"],
+            true,
+            Some(Sink::Full),
+            None,
+            1,
+            Some(full),
+        ),
+        (
+            vec!["auth", "token"],
+            true,
+            Some(Sink::ClosedPipe),
+            None,
+            0,
+            Some(""),
+        ),
+        (vec!["keys"], true, Some(Sink::Full), None, 1, Some(full)),
+        (
+            vec!["--json", "keys"],
+            true,
+            Some(Sink::Full),
+            None,
+            1,
+            Some(full),
+        ),
+        (
+            vec!["keys"],
+            true,
+            Some(Sink::ClosedPipe),
+            None,
+            0,
+            Some(""),
+        ),
+        // Not logged in: the exit code still says so when the message cannot be written.
+        (
+            vec!["auth", "token"],
+            false,
+            None,
+            Some(Sink::Full),
+            4,
+            None,
+        ),
+        (
+            vec!["auth", "token"],
+            false,
+            None,
+            Some(Sink::ClosedPipe),
+            4,
+            None,
+        ),
+        // The upload happens; the report on stderr cannot be written: that is an error too.
+        (
+            vec!["keys", "add", key.to_str().unwrap()],
+            true,
+            None,
+            Some(Sink::Full),
+            1,
+            None,
+        ),
+        (
+            vec!["-vv", "auth", "whoami"],
+            true,
+            None,
+            Some(Sink::Full),
+            0,
+            None,
+        ),
+    ];
+    for (args, token, stdout, stderr, code, says) in cases {
+        let mut c = Command::new(crate::support::herossh_bin());
+        env.apply(&mut c);
+        c.current_dir(env.home())
+            .env("HEROKU_HOST", api.url())
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(stdout.map_or_else(Stdio::piped, sink))
+            .stderr(stderr.map_or_else(Stdio::piped, sink));
+        if token {
+            c.env("HEROKU_API_KEY", TOKEN);
+        }
+        let o = c.output().unwrap();
+        let what = format!("{args:?} stdout {stdout:?} stderr {stderr:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{what}: {err}");
+        if let Some(says) = says {
+            assert_eq!(err, says, "{what}");
+        }
+    }
+    // The key went up although its report could not be written.
+    assert_eq!(
+        api.request_lines()
+            .iter()
+            .filter(|l| *l == "POST /account/keys")
+            .count(),
+        1
+    );
+}
+
+/// Every command under `--json`, made to fail locally in each way it can (no network fault
+/// needed): stdout is exactly one JSON document, the `{"error": ...}` object with the
+/// documented code and the process's exit code, and its message is the stderr line's.
+#[test]
+fn every_command_under_json_fails_with_one_parseable_error_object() {
+    let keys = Keys::make();
+    let env = TestEnv::new();
+    let api = FakeApi::start();
+    api.add_token(TOKEN, EMAIL);
+    let old = String::from_utf8(keys.read("id_ed25519.pub")).unwrap();
+    api.add_key(EMAIL, old.trim());
+    api.add_key(
+        EMAIL,
+        String::from_utf8(keys.read("new_key.pub")).unwrap().trim(),
+    );
+    let existing = env.write("existing", "precious\n");
+    let fifo = env.scratch().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let private = env.write("private_key", keys.read("id_ed25519"));
+    let broken_git = env.home().join(".gitconfig");
+    std::fs::create_dir_all(&broken_git).unwrap();
+    let p = |p: &Path| p.to_str().unwrap().to_string();
+
+    // (args, env, stdin, code, exit)
+    type Case = (
+        Vec<String>,
+        Vec<(&'static str, String)>,
+        &'static str,
+        &'static str,
+        i32,
+    );
+    let token = || vec![("HEROKU_API_KEY", TOKEN.to_string())];
+    let a = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    #[rustfmt::skip]
+    let cases: Vec<Case> = vec![
+        (a(&["keygen", "-t", "ed25519", "--no-passphrase", "-f", &p(&existing)]), vec![], "", "file_exists", 2),
+        (a(&["keygen", "-t", "ed25519", "--no-passphrase", "--force", "-f", &p(&fifo)]), vec![], "", "not_a_regular_file", 1),
+        (a(&["keygen", "-t", "ecdsa", "-b", "7", "--no-passphrase"]), vec![], "", "usage", 2),
+        (a(&["keys"]), vec![], "", "not_logged_in", 4),
+        (a(&["keys:list"]), vec![("HEROSSH_TIMEOUT", "0".into())], "", "not_logged_in", 4),
+        (a(&["keys"]), [token(), vec![("HEROSSH_TIMEOUT", "0".into())]].concat(), "", "usage", 2),
+        (a(&["keys"]), [token(), vec![("HEROKU_HOST", "http://api.example.invalid".into())]].concat(), "", "insecure_transport", 2),
+        (a(&["keys", "add", "/nonexistent/k.pub"]), token(), "", "file_error", 1),
+        (a(&["keys:add", &p(&private)]), token(), "", "invalid_key", 1),
+        (a(&["keys", "add", &p(&fifo)]), token(), "", "file_error", 1),
+        (a(&["keys", "remove", "no-such-key"]), token(), "", "key_not_found", 1),
+        (a(&["keys:remove", "AAAA"]), token(), "", "ambiguous_key", 1),
+        (a(&["keys", "clear"]), token(), "", "usage", 2),
+        (a(&["auth", "whoami"]), vec![], "", "not_logged_in", 4),
+        (a(&["auth:whoami"]), vec![], "", "not_logged_in", 4),
+        (a(&["auth", "token"]), vec![], "", "not_logged_in", 4),
+        (a(&["auth:token"]), vec![], "", "not_logged_in", 4),
+        (a(&["auth", "login", "--token-stdin"]), vec![], "\n", "usage", 2),
+        (a(&["auth:login", "--token-stdin"]), token(), "x\n", "usage", 2),
+        (a(&["auth", "login", "--token-stdin"]), vec![], "wrong-token\n", "unauthorized", 4),
+        (a(&["git-credential", "install"]), vec![], "", "failed", 1),
+        (a(&["validate", "git@bad host"]), vec![], "", "usage", 2),
+        (a(&["validate", "--timeout", "0"]), vec![], "", "usage", 2),
+        (a(&["config", "resolve", "h", "-F", "/nonexistent/config"]), vec![], "", "usage", 2),
+        (a(&["fix-config", "-i", "/nonexistent/key"]), vec![], "", "usage", 2),
+        (a(&["fix-config", "-F", &p(&fifo), "-i", &p(&private)]), vec![], "", "not_a_regular_file", 1),
+        (a(&["doctor", "--timeout", "0"]), vec![], "", "usage", 2),
+        (a(&["completions", "nosuch-shell"]), vec![], "", "usage", 2),
+        (a(&["no-such-command"]), vec![], "", "usage", 2),
+        (a(&["keys", "--no-such-flag"]), vec![], "", "usage", 2),
+    ];
+    let mut problems = Vec::new();
+    for (args, envs, stdin, code, exit) in cases {
+        let mut c = env.herossh();
+        c.env("HEROKU_HOST", api.url()).arg("--json").args(&args);
+        for (k, v) in &envs {
+            c.env(k, v);
+        }
+        let o = c.write_stdin(stdin).timeout(HANG_GUARD).output().unwrap();
+        let (so, se) = (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        );
+        let mut bad =
+            |what: String| problems.push(format!("{args:?}: {what}\nstdout: {so}\nstderr: {se}"));
+        if o.status.code() != Some(exit) {
+            bad(format!("exit {:?}, expected {exit}", o.status.code()));
+            continue;
+        }
+        let v: Value = match serde_json::from_str(&so) {
+            Ok(v) => v,
+            Err(e) => {
+                bad(format!("stdout is not one JSON document: {e}"));
+                continue;
+            }
+        };
+        let e = &v["error"];
+        if e["code"] != code || e["exit"] != exit {
+            bad(format!("expected code {code} and exit {exit}"));
+            continue;
+        }
+        let message = e["message"].as_str().unwrap_or_default();
+        // clap words its own usage errors: its first line is the message.
+        if message.is_empty()
+            || !(se.contains(&format!("herossh: {message}")) || se.contains(message))
+        {
+            bad(format!("the message {message:?} is not what stderr says"));
+        }
+        if se.contains("panicked") {
+            bad("panicked".into());
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
