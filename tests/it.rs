@@ -16,4 +16,5 @@ mod keygen;
 mod keys;
 mod secrets_audit;
 mod sshconfig;
+mod untrusted_text;
 mod validate;
