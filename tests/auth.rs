@@ -643,3 +643,66 @@ fn login_prompts_for_the_token_without_echo_on_a_terminal() {
             .starts_with(&netrc_entry(&api_host, EMAIL, &token))
     );
 }
+
+/// A CRLF `~/.netrc` (edited on Windows, or by a tool that writes CRLF) stays CRLF: the lines
+/// login adds end like the file's own, and logout gives back every byte.
+#[test]
+fn login_and_logout_keep_a_crlf_netrc_crlf() {
+    let env = TestEnv::new();
+    let token = tok("crlf");
+    let api = api_with_token(&token);
+    let original = "machine ftp.example.org\r\n  login alice\r\n  password s3cret\r\n";
+    let p = write_netrc(&env, original);
+    let o = run(herossh(&env)
+        .env("HEROKU_HOST", api.url())
+        .env("HEROKU_GIT_HOST", GIT_HOST)
+        .args(["auth", "login", "--token-stdin"])
+        .write_stdin(format!("{token}\n")));
+    assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
+    let (api_host, git_host) = hosts(&api);
+    let crlf = |e: String| e.replace('\n', "\r\n");
+    assert_eq!(
+        std::fs::read_to_string(&p).unwrap(),
+        format!(
+            "{original}{}{}",
+            crlf(netrc_entry(&api_host, EMAIL, &token)),
+            crlf(netrc_entry(&git_host, EMAIL, &token))
+        )
+    );
+    let o = run(herossh(&env)
+        .env("HEROKU_HOST", api.url())
+        .env("HEROKU_GIT_HOST", GIT_HOST)
+        .args(["auth", "logout"]));
+    assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), original);
+}
+
+/// The Heroku CLI's `auth:*` spellings do what `auth *` does, like the `keys:*` ones.
+#[test]
+fn heroku_cli_auth_spellings_work() {
+    let env = TestEnv::new();
+    let token = tok("spelling");
+    let api = api_with_token(&token);
+    let with = |args: &[&str]| {
+        let mut c = herossh(&env);
+        c.env("HEROKU_HOST", api.url()).args(args);
+        c
+    };
+    let o = run(with(&["auth:login", "--token-stdin"]).write_stdin(format!("{token}\n")));
+    assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
+    assert_eq!(out(&o).0, format!("Logged in as {EMAIL}\n"));
+    for (alias, plain) in [("auth:whoami", "whoami"), ("auth:token", "token")] {
+        let a = run_printing_token(&mut with(&[alias]));
+        let b = run_printing_token(&mut with(&["auth", plain]));
+        assert_eq!(a.status.code(), Some(0), "{alias}: {:?}", out(&a));
+        assert_eq!(out(&a), out(&b), "{alias}");
+    }
+    assert_eq!(
+        out(&run_printing_token(&mut with(&["auth:token"]))).0,
+        format!("{token}\n")
+    );
+    let o = run(&mut with(&["auth:logout"]));
+    assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
+    let (code, _, _) = crate::credentials::token_of(&mut with(&[]));
+    assert_eq!(code, 4, "logged out");
+}
