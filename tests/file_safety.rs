@@ -863,14 +863,21 @@ fn devices_fifos_and_sockets_in_place_of_files_are_never_replaced() {
 
 /// The peak resident memory (KiB) and the output of a herossh run, from wait4's rusage.
 fn run_measured(env: &TestEnv, args: &[&str]) -> (Output, i64) {
+    run_measured_with(env, args, Stdio::null(), true)
+}
+
+/// [`run_measured`] with `stdin`, and with or without the token in HEROKU_API_KEY.
+fn run_measured_with(env: &TestEnv, args: &[&str], stdin: Stdio, token: bool) -> (Output, i64) {
     let mut c = Command::new(herossh_bin());
     env.apply(&mut c);
     // A token, so `keys add` gets as far as the file (which it refuses before any request).
+    if token {
+        c.env("HEROKU_API_KEY", TOKEN);
+    }
     let child = c
         .current_dir(env.home())
-        .env("HEROKU_API_KEY", TOKEN)
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -1053,6 +1060,49 @@ fn readers_never_hang_on_fifos_nor_read_devices_or_huge_files() {
             "{args:?}: expected {says:?} in\n{stderr}"
         );
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+
+    // Tokens, passphrases and git's request on stdin are read up to a limit too.
+    for (args, code, says) in [
+        (
+            &["auth", "login", "--token-stdin"][..],
+            2,
+            "cannot read the token from stdin: its first line is longer than 65536 bytes",
+        ),
+        (
+            &["keygen", "--passphrase-stdin", "-f", "never"],
+            2,
+            "cannot read the passphrase from stdin: its first line is longer than 65536 bytes",
+        ),
+        (
+            &[
+                "validate",
+                "--plan",
+                "--passphrase-stdin",
+                "-F",
+                "none",
+                "x",
+            ],
+            2,
+            "cannot read the passphrase from stdin: its first line is longer than 65536 bytes",
+        ),
+        (&["git-credential", "get"], 0, ""),
+    ] {
+        let zero = std::fs::File::open("/dev/zero").unwrap();
+        let started = Instant::now();
+        // login refuses to run with HEROKU_API_KEY set; the others do not need it.
+        let (o, max_rss_kib) = run_measured_with(&env, args, Stdio::from(zero), false);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{args:?}"
+        );
+        assert!(
+            max_rss_kib < 150 * 1024,
+            "{args:?}: peak RSS {max_rss_kib} KiB"
+        );
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 
     // ~/.netrc and login.json as FIFOs: no hang; the netrc is refused, login.json ignored.

@@ -1,8 +1,6 @@
 //! `herossh auth status|whoami|token|login|logout`: the credential resolver and storage in
 //! `crate::credentials`, shown and driven from the command line.
 
-use std::io::BufRead;
-
 use serde_json::json;
 
 use super::Ctx;
@@ -158,12 +156,8 @@ fn login_token(ctx: &Ctx, args: &LoginArgs) -> Result<Secret> {
     let raw = if let Some(t) = &args.token {
         t.clone()
     } else if args.token_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| Error::usage(format!("cannot read the token from stdin: {e}")))?;
-        line
+        ui::read_stdin_line(ui::STDIN_LINE_MAX)
+            .map_err(|e| Error::usage(format!("cannot read the token from stdin: {e}")))?
     } else {
         ctx.ui.require_interactive(
             "login",

@@ -15,7 +15,7 @@ pub fn run(ctx: &Ctx, args: &GitCredentialArgs) -> Result<()> {
         "get" => get(&endpoint),
         // herossh does not keep passwords git hands it, but the request must still be read
         // so git never writes into a closed pipe.
-        "store" | "erase" => git_helper::read_request(std::io::stdin().lock()).map(|_| ()),
+        "store" | "erase" => git_helper::read_request(request_input()).map(|_| ()),
         "install" => install(ctx, &endpoint),
         "uninstall" => uninstall(ctx, &endpoint),
         other => {
@@ -27,8 +27,15 @@ pub fn run(ctx: &Ctx, args: &GitCredentialArgs) -> Result<()> {
     }
 }
 
+/// git's request on stdin, at most 1 MiB (git's own attribute lines are far shorter): a
+/// runaway writer cannot fill the memory.
+fn request_input() -> impl std::io::BufRead {
+    use std::io::Read;
+    std::io::stdin().lock().take(1 << 20)
+}
+
 fn get(endpoint: &Endpoint) -> Result<()> {
-    let req = git_helper::read_request(std::io::stdin().lock())?;
+    let req = git_helper::read_request(request_input())?;
     if !git_helper::answers(&req, &endpoint.git_host) {
         tracing::debug!(
             "git-credential: not for https://{} ({:?}, {:?}), no answer",

@@ -2,7 +2,7 @@
 //! (file, overwrite, passphrase) is settled before the slow prime search starts, and off a
 //! terminal nothing is asked: the flags decide or the command says which flag is missing.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -255,12 +255,9 @@ fn choose_passphrase(ctx: &Ctx, args: &KeygenArgs) -> Result<Option<Secret>> {
                  flag out to be asked with hidden input",
             ));
         }
-        let mut line = String::new();
-        let n = std::io::stdin()
-            .lock()
-            .read_line(&mut line)
+        let line = ui::read_stdin_line(ui::STDIN_LINE_MAX)
             .map_err(|e| Error::usage(format!("cannot read the passphrase from stdin: {e}")))?;
-        if n == 0 {
+        if line.is_empty() {
             return Err(Error::usage(
                 "--passphrase-stdin: standard input is empty (an empty line means no passphrase)",
             ));

@@ -85,9 +85,7 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
 }
 
 fn read_passphrase() -> Result<Secret> {
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
+    let line = crate::ui::read_stdin_line(crate::ui::STDIN_LINE_MAX)
         .map_err(|e| Error::usage(format!("cannot read the passphrase from stdin: {e}")))?;
     let p = line.trim_end_matches(['\n', '\r']);
     if p.is_empty() {

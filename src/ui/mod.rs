@@ -20,6 +20,33 @@ pub use untrusted::{untrusted, untrusted_lines, untrusted_path};
 
 use crate::error::{Error, Result};
 
+/// The first line of stdin (with its line break, as `read_line` gives it; empty at end of
+/// input), at most `max` bytes: a token or passphrase piped in from `/dev/zero` or a runaway
+/// program must not fill the memory. Longer is an `InvalidData` error that says the limit.
+pub fn read_stdin_line(max: usize) -> std::io::Result<String> {
+    use std::io::{BufRead, Read};
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(max as u64 + 1)
+        .read_until(b'\n', &mut buf)?;
+    if buf.len() > max && !buf.ends_with(b"\n") {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("its first line is longer than {max} bytes"),
+        ));
+    }
+    String::from_utf8(buf).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
+}
+
+/// How long a line of stdin herossh reads as a token or passphrase.
+pub const STDIN_LINE_MAX: usize = 64 * 1024;
+
 /// How this invocation presents its results.
 #[derive(Debug, Clone)]
 pub struct Ui {
