@@ -119,6 +119,7 @@ pub enum Command {
     Doctor(DoctorArgs),
 
     /// Print a shell completion script.
+    #[command(after_long_help = "With --json: {shell, script}.")]
     Completions(CompletionsArgs),
 
     /// Write the man pages (maintainers: keeps man/ in step with this file).

@@ -104,8 +104,9 @@ pub fn long_help() -> String {
         t.push_str(&format!("  {code} ({exit}): {meaning}\n"));
     }
     t.push_str(
-        "\nA closed pipe on stdout (`herossh keys | head -1`) ends herossh quietly; any other \
-         failure to write stdout or stderr is an error (output_error).",
+        "\nA closed pipe on stdout (`herossh keys | head -1`) ends herossh quietly, with the \
+         command's own exit status; any other failure to write stdout or stderr is an error \
+         (output_error).",
     );
     t
 }

@@ -1036,3 +1036,65 @@ fn every_command_under_json_fails_with_one_parseable_error_object() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+
+/// The other half of the `--json` contract: every command's success path prints one JSON
+/// document on stdout and nothing else (human lines, if any, go to stderr).
+#[test]
+fn every_command_under_json_prints_only_json_when_it_succeeds() {
+    let env = TestEnv::new();
+    let api = FakeApi::start();
+    api.add_token(TOKEN, EMAIL);
+    let key = env.ssh_dir().join("id_ed25519");
+    let k = key.to_str().unwrap().to_string();
+    let pubk = format!("{k}.pub");
+    #[rustfmt::skip]
+    let steps: Vec<(Vec<&str>, bool, &str)> = vec![
+        (vec!["keygen", "-t", "ed25519", "--no-passphrase", "-C", "json@laptop", "-f", &k], false, ""),
+        (vec!["keys", "add", &pubk], true, ""),
+        (vec!["keys"], true, ""),
+        (vec!["keys:list", "--long"], true, ""),
+        (vec!["auth", "status"], true, ""),
+        (vec!["auth", "whoami"], true, ""),
+        (vec!["auth:whoami"], true, ""),
+        (vec!["auth", "token"], true, ""),
+        (vec!["auth:token"], true, ""),
+        (vec!["auth", "login", "--token-stdin"], false, "TOKEN"),
+        (vec!["auth:logout"], false, ""),
+        (vec!["git-credential", "install"], false, ""),
+        (vec!["git-credential", "uninstall"], false, ""),
+        (vec!["config", "resolve", "heroku.com"], false, ""),
+        (vec!["fix-config", "--dry-run", "-i", &k], false, ""),
+        (vec!["fix-config", "-i", &k], false, ""),
+        (vec!["validate", "--plan", "-F", "none", "-i", &k, "git@127.0.0.1"], false, ""),
+        (vec!["doctor", "--offline"], false, ""),
+        (vec!["completions", "bash"], false, ""),
+        (vec!["keys", "remove", "json@laptop"], true, ""),
+        (vec!["keys", "clear", "-y"], true, ""),
+    ];
+    let mut problems = Vec::new();
+    for (args, token, stdin) in steps {
+        let mut c = env.herossh();
+        c.env("HEROKU_HOST", api.url()).arg("--json").args(&args);
+        if token {
+            c.env("HEROKU_API_KEY", TOKEN);
+        }
+        let stdin = if stdin == "TOKEN" {
+            format!("{TOKEN}\n")
+        } else {
+            String::new()
+        };
+        let o = c.write_stdin(stdin).timeout(HANG_GUARD).output().unwrap();
+        let (so, se) = (
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr),
+        );
+        match serde_json::from_str::<Value>(&so) {
+            Ok(v) if o.status.code() == Some(0) && v.get("error").is_none_or(Value::is_null) => {}
+            r => problems.push(format!(
+                "{args:?}: exit {:?}, {r:?}\nstdout: {so}\nstderr: {se}",
+                o.status.code()
+            )),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}

@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx, command: &Command) -> Result<()> {
         Command::Config(a) => config::run(ctx, a),
         Command::FixConfig(a) => fix_config::run(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
-        Command::Completions(a) => completions::run(a),
+        Command::Completions(a) => completions::run(ctx, a),
         Command::GenerateMan(a) => man::run(a),
     }
 }
