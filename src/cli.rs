@@ -74,7 +74,7 @@ pub enum Command {
     ///
     /// The Heroku CLI spellings auth:whoami, auth:token, auth:login and auth:logout work too.
     #[command(
-        after_long_help = "With --json, status prints {source: \"env\"|\"netrc\"|\"keychain\"|null, account, api_host, keychain: \"available\"|\"unavailable: <why>\", login_json_account, netrc, stored, verified, warnings: [..], error: {code, message, exit} | null}. status exits 0 when the token works, 4 when there is none or the Platform API rejects it, 3 when it could not be checked."
+        after_long_help = "With --json, status prints {source: \"env\"|\"netrc\"|\"keychain\"|null, account, api_host, keychain: \"available\"|\"unavailable: <why>\", login_json_account, netrc, stored, verified, warnings: [..], error: {code, message, exit} | null}. status exits 0 when the token works, 4 when there is none or the Platform API rejects it (401, 403), 3 when it could not be checked, 2 when HEROSSH_TIMEOUT or HEROKU_HOST is unusable."
     )]
     Auth(AuthArgs),
 

@@ -55,14 +55,21 @@ fn status(ctx: &Ctx) -> Result<()> {
                     .with_code(e.code()),
                 );
             }
-            // Unreachable, or an answer that says nothing about the token (5xx, garbage):
-            // status still reports what is stored, and says why the account is unconfirmed.
+            // Unreachable, or an answer that says nothing about the token (5xx, garbage, a
+            // 4xx other than 401/403: GET /account does not refuse a good token that way):
+            // status still reports what is stored, says why the account is unconfirmed, and
+            // exits 3 — or 2 when the settings themselves are wrong (HEROSSH_TIMEOUT,
+            // HEROKU_HOST), which no retry fixes.
             Err(e) => {
                 tracing::debug!("auth status: account lookup failed: {e}");
                 let why = e.message.lines().next().unwrap_or_default();
+                let code = match e.kind {
+                    Kind::Usage | Kind::Network => e.code(),
+                    _ => "server_error",
+                };
                 failure = Some(
                     Error::new(e.kind, format!("could not confirm the account: {why}"))
-                        .with_code(e.code()),
+                        .with_code(code),
                 );
             }
         }
