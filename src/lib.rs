@@ -69,36 +69,40 @@ fn finish(json: bool, result: error::Result<()>) -> ExitCode {
 fn clap_exit(e: clap::Error) -> ExitCode {
     use std::io::IsTerminal;
     use ui::output::{self, Stream};
+    let rendered = e.render().to_string();
     let tty = if e.use_stderr() {
         std::io::stderr().is_terminal()
     } else {
         std::io::stdout().is_terminal()
     };
-    if tty {
-        // clap's own printing keeps its colours; a terminal does not fill up.
-        let _ = e.print();
-        return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-    }
-    let rendered = e.render().to_string();
     if !e.use_stderr() {
+        if tty {
+            // clap's own printing keeps its colours; a terminal does not fill up.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
         // Help and version: stdout, and a failed write is still an error.
         if output::write(Stream::Stdout, rendered.as_bytes()) {
             return ExitCode::SUCCESS;
         }
         return finish(false, Ok(()));
     }
-    output::write(Stream::Stderr, rendered.as_bytes());
+    if tty {
+        let _ = e.print();
+    } else {
+        output::write(Stream::Stderr, rendered.as_bytes());
+    }
     let json = std::env::args_os()
         .skip(1)
         .take_while(|a| a != "--")
         .any(|a| a == "--json");
-    let message = rendered
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("error: ")
-        .to_string();
     if json {
+        let message = rendered
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string();
         output::stdout_line(&error::Error::usage(message).to_json_line());
     }
     ExitCode::from(2)
