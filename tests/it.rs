@@ -18,4 +18,5 @@ mod keys;
 mod macos_keychain;
 mod secrets_audit;
 mod sshconfig;
+mod untrusted_text;
 mod validate;

@@ -110,8 +110,9 @@ impl Agent {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // The socket file appears at bind(), before listen(): wait until it accepts.
         for _ in 0..200 {
-            if sock.exists() {
+            if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));

@@ -53,7 +53,9 @@ fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
                 Some(o) => format!("{}:{}", o.file.display(), o.line),
                 None => "(default)".to_string(),
             };
-            ctx.ui.out(format!("{k} {v}\t# {from}"));
+            // The value stays as `ssh -G` prints it; the file name is herossh's addition.
+            ctx.ui
+                .out(format!("{k} {v}\t# {}", crate::ui::untrusted(&from)));
         } else {
             ctx.ui.out(format!("{k} {v}"));
         }

@@ -139,7 +139,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
     } else {
         let ui = &ctx.ui;
         for s in &sections {
-            ui.out(ui.bold(&format!("== {}", s.title)));
+            ui.out(ui.bold(&format!("== {}", crate::ui::untrusted(&s.title))));
             match &s.probe {
                 Some(r) => render(ui, r, &s.findings),
                 None if s.findings.is_empty() => ui.out(format!(" {} no problems", ui.green("✓"))),

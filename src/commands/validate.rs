@@ -15,7 +15,7 @@ use crate::probe::known_hosts::Status;
 use crate::probe::plan::HostSettings;
 use crate::probe::report::{self, ProbeOptions, Report};
 use crate::sshconfig::{self, ResolveOptions};
-use crate::ui::Ui;
+use crate::ui::{Ui, untrusted};
 use std::io::IsTerminal;
 
 pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
@@ -117,9 +117,7 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
 }
 
 fn read_passphrase() -> Result<Secret> {
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
+    let line = crate::ui::read_stdin_line(crate::ui::STDIN_LINE_MAX)
         .map_err(|e| Error::usage(format!("cannot read the passphrase from stdin: {e}")))?;
     let p = line.trim_end_matches(['\n', '\r']);
     if p.is_empty() {
@@ -196,7 +194,8 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
 
 /// The human report: server, plan table with verdicts, findings, fixes.
 pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
-    ui.out(format!("{} {}", ui.bold("Target:"), r.target()));
+    // Server strings, agent comments, file names and findings quoting them are untrusted.
+    ui.out(format!("{} {}", ui.bold("Target:"), untrusted(&r.target())));
     if let Some(s) = r.server() {
         let status = match &s.host_key_status {
             Some(Status::Known(_)) => "known".to_string(),
@@ -208,7 +207,9 @@ pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
         if !s.version.is_empty() {
             ui.out(format!(
                 "Server: {} (kex {}, cipher {})",
-                s.version, s.kex, s.cipher
+                untrusted(&s.version),
+                untrusted(&s.kex),
+                untrusted(&s.cipher)
             ));
         }
         ui.out(format!(
@@ -217,7 +218,10 @@ pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
             s.host_key_fingerprint().unwrap_or_default()
         ));
         if !r.methods.is_empty() {
-            ui.out(format!("Allowed methods: {}", r.methods.join(",")));
+            ui.out(format!(
+                "Allowed methods: {}",
+                untrusted(&r.methods.join(","))
+            ));
         }
     }
     ui.out("");
@@ -236,7 +240,7 @@ pub fn render_plan(ui: &Ui, r: &Report) {
         .iter()
         .map(|id| {
             [
-                id.label(),
+                untrusted(&id.label()).into_owned(),
                 id.key_type().unwrap_or_else(|| "-".into()),
                 id.fingerprint().unwrap_or_else(|| "-".into()),
                 serde_json::to_value(id.source)
@@ -256,7 +260,7 @@ pub fn render_plan(ui: &Ui, r: &Report) {
         let mark = match r.verdict(i) {
             Some(Verdict::Accepted) => ui.green("✓ accepted"),
             Some(Verdict::Rejected) => ui.red("✗ rejected"),
-            Some(Verdict::Unknown(why)) => ui.yellow(&format!("? {why}")),
+            Some(Verdict::Unknown(why)) => ui.yellow(&format!("? {}", untrusted(why))),
             None => String::new(),
         };
         let proven = match &r.proof {
@@ -292,9 +296,9 @@ pub fn render_findings_list(ui: &Ui, findings: &[Finding]) {
             Severity::Warning => ui.yellow("!"),
             Severity::Error => ui.red("✗"),
         };
-        ui.out(format!(" {mark} {}: {}", f.code, f.message));
+        ui.out(format!(" {mark} {}: {}", f.code, untrusted(&f.message)));
         if let Some(fix) = &f.fix {
-            ui.out(format!("     fix: {fix}"));
+            ui.out(format!("     fix: {}", untrusted(fix)));
         }
     }
 }

@@ -67,7 +67,9 @@ impl KnownHosts {
     pub fn load(paths: &[PathBuf]) -> Self {
         let mut entries = Vec::new();
         for p in paths {
-            if let Ok(text) = std::fs::read_to_string(p) {
+            if let Ok(text) =
+                crate::fsutil::read_limited_text(p, crate::fsutil::FileKind::KnownHosts)
+            {
                 entries.extend(parse(&text, p));
             }
         }

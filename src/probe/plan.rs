@@ -287,7 +287,7 @@ pub struct FileKey {
 pub fn inspect_file(path: &Path) -> FileKey {
     let mut fk = FileKey::default();
     let pub_path = crate::sshkeys::public_path_for(path);
-    let from_pub = std::fs::read_to_string(&pub_path)
+    let from_pub = crate::fsutil::read_limited_text(&pub_path, crate::fsutil::FileKind::PublicKey)
         .ok()
         .and_then(|t| PublicKey::from_openssh(t.trim()).ok());
     let Ok(md) = std::fs::metadata(path) else {
@@ -301,7 +301,8 @@ pub fn inspect_file(path: &Path) -> FileKey {
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
     fk.unprotected = md.is_file() && md.uid() == uid && mode & 0o077 != 0;
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(text) = crate::fsutil::read_limited_text(path, crate::fsutil::FileKind::PrivateKey)
+    else {
         fk.public = from_pub;
         return fk;
     };

@@ -333,7 +333,8 @@ fn proof_for<'a>(
             .ok_or_else(|| "the agent went away".to_string());
     }
     let path = id.path.as_ref().ok_or("no key file")?;
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the key: {e}"))?;
+    let text = crate::fsutil::read_limited_text(path, crate::fsutil::FileKind::PrivateKey)
+        .map_err(|e| format!("cannot read the key: {e}"))?;
     let pass = passphrase.map(Secret::expose);
     if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
         let key = PrivateKey::from_openssh(text.as_bytes())
@@ -369,7 +370,7 @@ fn add_known_host(
     if let Some(dir) = file.parent() {
         fsutil::ensure_dir(dir, 0o700)?;
     }
-    let mut text = match std::fs::read(&file) {
+    let mut text = match fsutil::read_limited(&file, fsutil::FileKind::KnownHosts) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(crate::error::io_error(&file, "read", e)),

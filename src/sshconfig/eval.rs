@@ -232,7 +232,7 @@ impl Request {
         {
             return Ok(Opened::Read(c.clone()));
         }
-        let file = match std::fs::File::open(path) {
+        let file = match crate::fsutil::open_nonblocking(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Opened::Missing),
             Err(e) => return Ok(Opened::Failed(e)),
@@ -253,15 +253,14 @@ impl Request {
                 ErrorKind::Permissions,
             ));
         }
+        // A directory opens and reads as nothing (fopen+getline in ssh); anything else is read
+        // without hanging on a FIFO and up to a size limit.
         let bytes = if md.is_dir() {
             Vec::new()
         } else {
-            use std::io::Read;
-            let mut buf = Vec::new();
-            match (&file).read_to_end(&mut buf) {
-                Ok(_) => buf,
-                // A read error ends getline's loop: what was read so far counts.
-                Err(_) => buf,
+            match crate::fsutil::read_open_limited(file, &md, crate::fsutil::FileKind::SshConfig) {
+                Ok(b) => b,
+                Err(e) => return Ok(Opened::Failed(e)),
             }
         };
         let prepared = prepare(path, syntax::parse(&bytes));
@@ -945,7 +944,7 @@ pub(crate) enum Readability {
 /// Whether a default config file can be read: absent (also a dangling symlink) is normal,
 /// anything else that stops `open` is worth a warning (ssh skips it without a word).
 pub(crate) fn readability(path: &Path) -> Readability {
-    match std::fs::File::open(path) {
+    match crate::fsutil::open_nonblocking(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Readability::Absent,
         Err(e) => Readability::Unreadable(e.to_string()),
         Ok(f) => match f.metadata() {
