@@ -186,6 +186,15 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
             "connections": r.connections,
             "failed_logins": r.failed_attempts,
         },
+        "negotiation": match &r.negotiation {
+            Some(crate::probe::negotiate::Outcome::Agreed { kex, host_key, cipher, mac }) => json!({
+                "kex": kex, "host_key": host_key, "cipher": cipher, "mac": mac,
+            }),
+            Some(crate::probe::negotiate::Outcome::NoMatch { what, their_offer, .. }) => json!({
+                "failed": what, "their_offer": their_offer,
+            }),
+            None => Value::Null,
+        },
         "server": server,
         "keys": keys,
         "findings": findings,
@@ -196,6 +205,15 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
 pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
     // Server strings, agent comments, file names and findings quoting them are untrusted.
     ui.out(format!("{} {}", ui.bold("Target:"), untrusted(&r.target())));
+    ui.out(format!(
+        "Client: {}, {}",
+        untrusted(&crate::openssh::installed().describe()),
+        if r.interactive {
+            "run at a terminal"
+        } else {
+            "run as a script would (BatchMode: no prompts)"
+        }
+    ));
     if let Some(s) = r.server() {
         let status = match &s.host_key_status {
             Some(Status::Known(_)) => "known".to_string(),
@@ -205,12 +223,18 @@ pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
             _ => ui.yellow("unknown"),
         };
         if !s.version.is_empty() {
-            ui.out(format!(
-                "Server: {} (kex {}, cipher {})",
-                untrusted(&s.version),
-                untrusted(&s.kex),
-                untrusted(&s.cipher)
-            ));
+            // What ssh negotiates (its lists against the server's offer), not what the
+            // probe's own client happened to.
+            let agreed = match &r.negotiation {
+                Some(crate::probe::negotiate::Outcome::Agreed {
+                    kex,
+                    host_key,
+                    cipher,
+                    ..
+                }) => format!(" (ssh negotiates kex {kex}, host key {host_key}, cipher {cipher})"),
+                _ => String::new(),
+            };
+            ui.out(format!("Server: {}{agreed}", untrusted(&s.version)));
         }
         ui.out(format!(
             "Host key: {} {} ({status})",
@@ -227,6 +251,13 @@ pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
     ui.out("");
     render_plan(ui, r);
     render_findings(ui, findings);
+    if r.connections > 0 {
+        ui.out("");
+        ui.out(format!(
+            "Probe: {} connection(s), {} failed login(s) in the server's log",
+            r.connections, r.failed_attempts
+        ));
+    }
 }
 
 pub fn render_plan(ui: &Ui, r: &Report) {

@@ -104,15 +104,26 @@ pub fn account_for(r: &Report) -> account::AccountKeys {
 
 /// The agent socket is set but does not answer.
 pub fn agent_unreachable(socket: &std::path::Path, error: &str) -> Finding {
+    let launchd = crate::probe::agent::is_launchd_socket(socket);
     Finding::new(
         "agent-unreachable",
         Severity::Warning,
         format!(
-            "the ssh-agent socket {} does not answer ({error}); its keys cannot be used",
-            socket.display()
+            "the ssh-agent socket {}{} does not answer ({error}); its keys cannot be used",
+            socket.display(),
+            if launchd {
+                " (macOS's launchd agent)"
+            } else {
+                ""
+            }
         ),
     )
-    .fix("eval \"$(ssh-agent -s)\" && ssh-add")
+    .fix(if launchd {
+        "launchctl kickstart -k gui/$(id -u)/com.openssh.ssh-agent".to_string()
+    } else {
+        "manual: start an agent (eval \"$(ssh-agent -s)\"; ssh-add) or unset SSH_AUTH_SOCK"
+            .to_string()
+    })
 }
 
 /// All findings for one probe report, most important first.
@@ -441,7 +452,7 @@ pub fn plan_findings(r: &Report) -> Vec<Finding> {
                 Severity::Warning,
                 format!("{label} is encrypted and not in the agent: ssh must ask for its passphrase (BatchMode and git fail)"),
             )
-            .fix(format!("ssh-add {path}")),
+            .fix(crate::openssh::installed().ssh_add(&path)),
             SkipReason::Missing => {
                 if r.settings.identity_source == crate::probe::plan::Source::Default {
                     continue;
@@ -695,7 +706,7 @@ fn failure_findings(r: &Report, failure: &VerdictFailure, accepted: &[usize]) ->
                         id.label()
                     ),
                 )
-                .fix(format!("ssh-add {path}")),
+                .fix(crate::openssh::installed().ssh_add(&path)),
             );
         }
         VerdictFailure::NoKeyAccepted => {
