@@ -15,6 +15,7 @@ mod git_credential;
 mod keygen;
 mod keys;
 mod macos_keychain;
+mod route;
 mod secrets_audit;
 mod sshconfig;
 mod validate;

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod config;
 pub mod local;
+pub mod route;
 
 use serde::Serialize;
 
@@ -134,6 +135,7 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
     if let crate::probe::agent::AgentState::Unreachable { socket, error } = &r.agent {
         out.push(agent_unreachable(socket, error));
     }
+    out.extend(route::findings(r));
 
     // Connection-level outcomes.
     match &r.connection {
@@ -561,7 +563,8 @@ fn failure_findings(r: &Report, failure: &VerdictFailure, accepted: &[usize]) ->
         | VerdictFailure::Negotiation { .. }
         | VerdictFailure::HostKeyChanged
         | VerdictFailure::HostKeyRevoked
-        | VerdictFailure::HostKeyUnknown => {}
+        | VerdictFailure::HostKeyUnknown
+        | VerdictFailure::Route { .. } => {}
         VerdictFailure::NoPublickey => {
             let f = Finding::new(
                 "publickey-not-offered",
