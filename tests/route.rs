@@ -775,3 +775,66 @@ fn match_exec_runs_with_allow_exec() {
     assert_ne!(code, 0, "{v:#}");
     assert_eq!(v["authenticated"], false);
 }
+
+#[test]
+fn proxycommand_pipes_and_passed_sockets() {
+    let env = TestEnv::new();
+    let target = Sshd::start(SshdOptions::default());
+    let k = keygen(&env, "target_key", "ed25519", "");
+    target.authorize(&pub_line(&k));
+    trust(&env, &[known_line("127.0.0.1", &target)]);
+    // `nc` (netcat-openbsd, installed by scripts/test) as a plain pipe, and with `-F` as
+    // the dialer ProxyUseFdpass expects: it passes its connected socket back and exits.
+    for (command, fdpass) in [("nc %h %p", "no"), ("nc -F %h %p", "yes")] {
+        let cfg = config(
+            &env,
+            &stanza(
+                "target",
+                target.port(),
+                target.user(),
+                "target_key",
+                &format!("  ProxyCommand {command}\n  ProxyUseFdpass {fdpass}\n"),
+            ),
+        );
+        let (code, err) = ssh(&env, &cfg, &["target"]);
+        assert_eq!(code, 0, "{command}: ssh: {err}");
+        let (code, v, err) = validate(&env, &cfg, &["--allow-exec", "target"]);
+        assert_eq!(code, 0, "{command}: {v:#}\n{err}\n{}", target.log());
+        let step = &v["route"]["steps"][0];
+        assert_eq!(step["type"], "proxy-command");
+        assert_eq!(
+            step["command"],
+            command
+                .replace("%h", "127.0.0.1")
+                .replace("%p", &target.port().to_string())
+        );
+        assert!(step["runs"].as_u64().unwrap() >= 1, "{step:#}");
+        assert_eq!(v["route"]["via"]["fdpass"], fdpass == "yes");
+    }
+    // A dialer that passes nothing back.
+    let cfg = config(
+        &env,
+        &stanza(
+            "target",
+            target.port(),
+            target.user(),
+            "target_key",
+            "  ProxyCommand echo no socket here >&2\n  ProxyUseFdpass yes\n",
+        ),
+    );
+    let (code, err) = ssh(&env, &cfg, &["target"]);
+    assert_eq!(code, 255, "ssh: {err}");
+    assert!(
+        err.contains("proxy dialer did not pass back a connection"),
+        "{err}"
+    );
+    let (code, v, err) = validate(&env, &cfg, &["--allow-exec", "target"]);
+    assert_eq!(code, 1, "{v:#}\n{err}");
+    assert_eq!(codes(&v), ["proxy-command-failed"], "{v:#}");
+    let msg = finding(&v, "proxy-command-failed")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("exited with status 0"), "{msg}");
+    assert!(msg.contains("it said: no socket here"), "{msg}");
+}

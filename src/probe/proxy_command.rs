@@ -13,7 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use std::os::fd::OwnedFd;
+use std::process::Stdio;
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::process::{ChildStdin, ChildStdout};
 
 use super::plan::HostSettings;
@@ -54,6 +58,8 @@ pub struct RunInfo {
     stderr_done: bool,
     /// It could not be started at all.
     pub spawn_error: Option<String>,
+    /// It passed back a connected socket (`ProxyUseFdpass`): its exit is then expected.
+    pub passed_socket: bool,
 }
 
 /// A ProxyCommand, expanded, ready to be started for each connection.
@@ -96,15 +102,62 @@ impl ProxyCommand {
 
     /// Start the command: its stdin and stdout are the returned stream.
     pub fn spawn(&self) -> std::io::Result<ProxyStream> {
+        let mut run = self.launch(Stdio::piped(), Stdio::piped())?;
+        let (Some(stdin), Some(stdout)) = (run.child_stdin.take(), run.child_stdout.take()) else {
+            return Err(std::io::Error::other("the command's pipes were not set up"));
+        };
+        Ok(ProxyStream {
+            stdin,
+            stdout,
+            pid: run.pid,
+            exited: run.exited,
+        })
+    }
+
+    /// `ProxyUseFdpass yes` (sshconnect.c `ssh_proxy_fdpass_connect`): the command's stdin
+    /// and stdout are one end of a socket pair, it passes a connected socket back over it,
+    /// and ssh waits for it to exit before using that socket. Both waits are bounded here.
+    pub async fn connect_fdpass(&self, timeout: Duration) -> std::io::Result<TcpStream> {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
+        let theirs_out = theirs.try_clone()?;
+        let run = self.launch(
+            Stdio::from(OwnedFd::from(theirs)),
+            Stdio::from(OwnedFd::from(theirs_out)),
+        )?;
+        ours.set_read_timeout(Some(timeout))?;
+        let fd = tokio::task::spawn_blocking(move || receive_fd(&ours))
+            .await
+            .map_err(std::io::Error::other)??;
+        if let Ok(mut i) = self.info.lock() {
+            i.passed_socket = true;
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !run.exited.lock().map(|e| *e).unwrap_or(true) {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the proxy dialer passed a connection but did not exit",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let sock = std::net::TcpStream::from(fd);
+        sock.set_nonblocking(true)?;
+        TcpStream::from_std(sock)
+    }
+
+    /// Start `$SHELL -c "exec COMMAND"` with this stdin and stdout; its stderr is kept and its
+    /// exit recorded (see [`RunInfo`]).
+    fn launch(&self, stdin: Stdio, stdout: Stdio) -> std::io::Result<Launched> {
         let shell = std::env::var_os("SHELL")
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "/bin/sh".into());
         let mut cmd = tokio::process::Command::new(shell);
         cmd.arg("-c")
             .arg(format!("exec {}", self.command))
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(Stdio::piped());
         // SAFETY: the closure only calls signal(2), which is async-signal-safe.
         unsafe {
             cmd.pre_exec(|| {
@@ -129,51 +182,24 @@ impl ProxyCommand {
             Ok(mut i) => {
                 i.runs += 1;
                 i.status = None;
+                i.passed_socket = false;
                 i.stderr.clear();
                 i.stderr_done = false;
                 i.runs
             }
             Err(_) => 0,
         };
-        let (Some(stdin), Some(stdout), Some(mut stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
-            return Err(std::io::Error::other("the command's pipes were not set up"));
+        let launched = Launched {
+            child_stdin: child.stdin.take(),
+            child_stdout: child.stdout.take(),
+            pid: child.id(),
+            exited: Arc::new(Mutex::new(false)),
         };
-        let pid = child.id();
-        let exited = Arc::new(Mutex::new(false));
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(keep_stderr(stderr, self.info.clone(), run));
+        }
         let info = self.info.clone();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 1024];
-            loop {
-                match stderr.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let text = String::from_utf8_lossy(&buf[..n]);
-                        tracing::debug!("route: proxy command stderr: {}", text.trim_end());
-                        if let Ok(mut i) = info.lock()
-                            && i.runs == run
-                        {
-                            i.stderr.push_str(&text);
-                            if i.stderr.len() > STDERR_LIMIT {
-                                let mut cut = i.stderr.len() - STDERR_LIMIT;
-                                while !i.stderr.is_char_boundary(cut) {
-                                    cut += 1;
-                                }
-                                i.stderr.drain(..cut);
-                            }
-                        }
-                    }
-                }
-            }
-            if let Ok(mut i) = info.lock()
-                && i.runs == run
-            {
-                i.stderr_done = true;
-            }
-        });
-        let info = self.info.clone();
-        let reaped = exited.clone();
+        let reaped = launched.exited.clone();
         tokio::spawn(async move {
             let status = child.wait().await;
             // Set right after the child is reaped, so the stream's SIGHUP cannot go to a pid
@@ -196,12 +222,109 @@ impl ProxyCommand {
                 i.status = Some(text);
             }
         });
-        Ok(ProxyStream {
-            stdin,
-            stdout,
-            pid,
-            exited,
-        })
+        Ok(launched)
+    }
+}
+
+/// A started command.
+struct Launched {
+    child_stdin: Option<ChildStdin>,
+    child_stdout: Option<ChildStdout>,
+    pid: Option<u32>,
+    /// Set once it has exited and been reaped.
+    exited: Arc<Mutex<bool>>,
+}
+
+/// Read the command's stderr into `info` (the end of it), for run number `run`.
+async fn keep_stderr(
+    mut stderr: tokio::process::ChildStderr,
+    info: Arc<Mutex<RunInfo>>,
+    run: usize,
+) {
+    let mut buf = [0u8; 1024];
+    loop {
+        match stderr.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let text = String::from_utf8_lossy(&buf[..n]);
+                tracing::debug!("route: proxy command stderr: {}", text.trim_end());
+                if let Ok(mut i) = info.lock()
+                    && i.runs == run
+                {
+                    i.stderr.push_str(&text);
+                    if i.stderr.len() > STDERR_LIMIT {
+                        let mut cut = i.stderr.len() - STDERR_LIMIT;
+                        while !i.stderr.is_char_boundary(cut) {
+                            cut += 1;
+                        }
+                        i.stderr.drain(..cut);
+                    }
+                }
+            }
+        }
+    }
+    if let Ok(mut i) = info.lock()
+        && i.runs == run
+    {
+        i.stderr_done = true;
+    }
+}
+
+/// ssh's `mm_receive_fd`: one byte with an `SCM_RIGHTS` message holding one descriptor
+/// (blocking, bounded by the socket's read timeout).
+fn receive_fd(sock: &std::os::unix::net::UnixStream) -> std::io::Result<OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // Room for one control message with one int, aligned for cmsghdr.
+    let mut space = [0u64; 8];
+    // SAFETY: msghdr is plain data; every pointer set below outlives the recvmsg call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = space.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE only computes a size.
+    msg.msg_controllen =
+        unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as _;
+    let n = loop {
+        // SAFETY: msg points to valid buffers of the sizes it states.
+        let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, 0) };
+        if n >= 0 {
+            break n;
+        }
+        let e = std::io::Error::last_os_error();
+        match e.kind() {
+            std::io::ErrorKind::Interrupted => continue,
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the proxy dialer passed back no connection in time",
+                ));
+            }
+            _ => return Err(e),
+        }
+    };
+    let no_fd = || std::io::Error::other("proxy dialer did not pass back a connection");
+    if n == 0 {
+        return Err(no_fd());
+    }
+    // SAFETY: the kernel filled msg; CMSG_FIRSTHDR/CMSG_DATA walk within msg_control.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        if cmsg.is_null()
+            || (*cmsg).cmsg_level != libc::SOL_SOCKET
+            || (*cmsg).cmsg_type != libc::SCM_RIGHTS
+        {
+            return Err(no_fd());
+        }
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
+        if fd < 0 {
+            return Err(no_fd());
+        }
+        Ok(OwnedFd::from_raw_fd(fd))
     }
 }
 

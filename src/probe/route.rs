@@ -33,7 +33,7 @@ use super::transport::{self, Stream};
 use super::verdict::{Failure, Outcome};
 use super::{hop, settings};
 use crate::openssh::Destination;
-use crate::openssh::destination::valid_hostname;
+use crate::openssh::destination::{valid_hostname, valid_ruser};
 
 /// How deep ssh may nest (a hop whose own config jumps again...) before the probe calls it a
 /// loop. ssh has no limit: a loop of ProxyJump stanzas starts ssh after ssh until something
@@ -82,7 +82,12 @@ impl JumpHost {
                 None => (rest, ""),
             }
         };
-        if host.is_empty() || !valid_hostname(host) {
+        // ssh hands every hop to a second ssh on its command line, which refuses what its
+        // own destination may not hold (shell metacharacters, a leading `-`).
+        if host.is_empty()
+            || !valid_hostname(host)
+            || user.as_deref().is_some_and(|u| !valid_ruser(u))
+        {
             return Err(bad());
         }
         let port = if port.is_empty() {
@@ -372,6 +377,8 @@ enum Link {
     Command {
         command: ProxyCommand,
         step: usize,
+        /// `ProxyUseFdpass yes`.
+        fdpass: bool,
     },
 }
 
@@ -428,10 +435,23 @@ impl Connector {
                 .channel(host, port, timeout)
                 .await
                 .map_err(|e| channel_failure(name, host, port, &e)),
-            Link::Command { command, .. } => command
+            Link::Command {
+                command,
+                fdpass: false,
+                ..
+            } => command
                 .spawn()
                 .map(|s| Box::new(s) as Box<dyn Stream>)
                 .map_err(|e| ConnectFailure::Closed(format!("cannot run the ProxyCommand: {e}"))),
+            Link::Command {
+                command,
+                fdpass: true,
+                ..
+            } => command
+                .connect_fdpass(timeout)
+                .await
+                .map(|s| Box::new(s) as Box<dyn Stream>)
+                .map_err(|e| ConnectFailure::Closed(format!("ProxyCommand (ProxyUseFdpass): {e}"))),
         }
     }
 
@@ -571,7 +591,7 @@ pub async fn finish(
     connector: &Connector,
     failure: Option<&ConnectFailure>,
 ) -> bool {
-    let Link::Command { command, step } = &connector.link else {
+    let Link::Command { command, step, .. } = &connector.link else {
         return false;
     };
     let (info, blamed) = command_outcome(command, failure).await;
@@ -595,7 +615,8 @@ async fn command_outcome(
         None | Some(ConnectFailure::Timeout) => (command.info(), false),
         Some(_) => {
             let info = command.settle(Duration::from_secs(1)).await;
-            let ended = info.status.is_some() || info.spawn_error.is_some();
+            let ended =
+                (info.status.is_some() && !info.passed_socket) || info.spawn_error.is_some();
             (info, ended)
         }
     }
@@ -660,15 +681,6 @@ impl Walk<'_> {
                     s.alias
                 ),
             ))
-        } else if fdpass {
-            Some((
-                false,
-                format!(
-                    "ssh reaches {} through a ProxyCommand that passes back a socket \
-                 (ProxyUseFdpass yes), which herossh does not follow",
-                    s.alias
-                ),
-            ))
         } else if !self.opts.allow_exec {
             Some((
                 true,
@@ -691,6 +703,7 @@ impl Walk<'_> {
         Ok(Connector::new(Link::Command {
             command: ProxyCommand::new(expanded),
             step,
+            fdpass,
         }))
     }
 
@@ -782,7 +795,7 @@ impl Walk<'_> {
             None => {
                 // Through a ProxyCommand that ended first, the command is what failed.
                 if let Some(e) = &failed_connect
-                    && let Link::Command { command, step } = &prev.link
+                    && let Link::Command { command, step, .. } = &prev.link
                 {
                     let (info, blamed) = command_outcome(command, Some(e)).await;
                     if let Some(Step::Command(c)) = self.steps.get_mut(*step) {
@@ -865,7 +878,8 @@ mod tests {
             j(Some("u"), "h", Some(33))
         );
         for bad in [
-            "@h", "h:0", "h:99999", "h:x", ":22", "[::1", "[::1]x", "h:1:2",
+            "@h", "h:0", "h:99999", "h:x", ":22", "[::1", "[::1]x", "h:1:2", "-oops", "a;b",
+            "u;x@h",
         ] {
             assert!(JumpHost::parse(bad).is_err(), "{bad}");
         }
