@@ -583,6 +583,24 @@ fn hop_with_an_unknown_host_key_stops_ssh_until_accepted() {
     assert_eq!(code, 0, "ssh after the fix: {err}");
     let (code, v, err) = validate(&p.env, &cfg, &["target"]);
     assert_eq!(code, 0, "{v:#}\n{err}");
+
+    // With StrictHostKeyChecking accept-new for the hop, ssh adds its key and goes on.
+    let p = Pair::new(&[]);
+    trust(&p.env, &[known_line(INTERNAL, &p.target)]);
+    let cfg = p.config("  StrictHostKeyChecking accept-new\n");
+    let known_hosts = p.env.ssh_dir().join("known_hosts");
+    let before = std::fs::read(&known_hosts).unwrap();
+    let (code, v, err) = validate(&p.env, &cfg, &["target"]);
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    assert!(
+        !codes(&v).iter().any(|c| c.starts_with("jump-host")),
+        "{v:#}"
+    );
+    // herossh predicts it and leaves the file to ssh.
+    assert_eq!(std::fs::read(&known_hosts).unwrap(), before);
+    let (code, err) = ssh(&p.env, &cfg, &["target"]);
+    assert_eq!(code, 0, "ssh: {err}");
+    assert_ne!(std::fs::read(&known_hosts).unwrap(), before);
 }
 
 #[test]

@@ -126,10 +126,7 @@ pub async fn probe(
     r.observed_max_auth_tries = prober.observed_max_auth_tries;
     r.connections = prober.connections;
     r.failed_attempts = prober.failed_attempts;
-    let rsa_sig = prober.server.rsa_sig;
-    let mut server = prober.server_info();
-    server.rsa_sig = rsa_sig;
-    r.connection = Some(Ok(server));
+    r.connection = Some(Ok(prober.server_info()));
     r.outcome = verdict::simulate(&r, interactive);
     let through = match &r.outcome {
         Outcome::LoggedIn { key: None, .. } => true,
