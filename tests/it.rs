@@ -16,6 +16,7 @@ mod git_credential;
 mod keygen;
 mod keys;
 mod macos_keychain;
+mod route;
 mod secrets_audit;
 mod sshconfig;
 mod untrusted_text;

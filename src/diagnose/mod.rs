@@ -8,6 +8,7 @@
 pub mod account;
 pub mod config;
 pub mod local;
+pub mod route;
 
 use serde::Serialize;
 
@@ -156,6 +157,7 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
         }
         out.push(f);
     }
+    out.extend(route::findings(r));
 
     // Connection-level outcomes.
     match &r.connection {
@@ -584,7 +586,8 @@ fn failure_findings(r: &Report, failure: &VerdictFailure, accepted: &[usize]) ->
         | VerdictFailure::Negotiation { .. }
         | VerdictFailure::HostKeyChanged
         | VerdictFailure::HostKeyRevoked
-        | VerdictFailure::HostKeyUnknown => {}
+        | VerdictFailure::HostKeyUnknown
+        | VerdictFailure::Route { .. } => {}
         VerdictFailure::NoPublickey => {
             let f = Finding::new(
                 "publickey-not-offered",
