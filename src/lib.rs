@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod diagnose;
 pub mod error;
 pub mod fsutil;
+pub mod git;
 pub mod openssh;
 pub mod os;
 pub mod paths;

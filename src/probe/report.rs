@@ -48,6 +48,9 @@ pub struct Report {
     pub methods: Vec<String>,
     pub observed_max_auth_tries: Option<usize>,
     pub connections: usize,
+    /// Publickey requests sent (one per key asked about, one for the signed login): each
+    /// rejected one is a failed attempt in the server's log, so fleet checks report them.
+    pub auth_attempts: usize,
     pub none_accepted: bool,
     pub proof: Option<ProofOutcome>,
     /// known_hosts file the new host key was added to (`--accept-new`).
@@ -96,6 +99,7 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         methods: Vec::new(),
         observed_max_auth_tries: None,
         connections: 0,
+        auth_attempts: 0,
         none_accepted: false,
         proof: None,
         accepted_new_into: None,
@@ -146,6 +150,8 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
     report.methods = prober.methods.clone();
     report.observed_max_auth_tries = prober.observed_max_auth_tries;
     report.connections = prober.connections;
+    report.auth_attempts =
+        report.verdicts.iter().flatten().count() + usize::from(report.proof.is_some());
     report.none_accepted = prober.none_accepted;
     let server = prober.server.clone();
     prober.close().await;

@@ -3,6 +3,7 @@
 //! colour and spinners only on a TTY, never with NO_COLOR, no prompt without a TTY) hold
 //! everywhere without each command re-deciding them.
 
+mod progress;
 mod prompt;
 mod spinner;
 
@@ -10,6 +11,7 @@ use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 
+pub use progress::Progress;
 pub use prompt::{confirm, password, select, text};
 pub use spinner::Spinner;
 
@@ -116,6 +118,11 @@ impl Ui {
     /// A spinner on stderr for slow work; invisible off a TTY and in JSON mode.
     pub fn spinner(&self, message: impl Into<String>) -> Spinner {
         Spinner::start(self.stderr_tty && !self.json, message.into())
+    }
+
+    /// A progress bar over `total` items on stderr; invisible off a TTY and in JSON mode.
+    pub fn progress(&self, total: u64, what: &str) -> Progress {
+        Progress::start(self.stderr_tty && !self.json, total, what)
     }
 
     /// Fails with a usage error naming the flag to use when no prompt can be shown.

@@ -1,0 +1,175 @@
+//! Many probes at once on the current-thread runtime: at most `jobs` in flight, each with the
+//! per-host timeout, and one deadline for the whole run. Network waits overlap, so a dead
+//! host costs one timeout instead of one timeout per host in sequence, and a long inventory
+//! cannot run forever. Each probe is the full validate probe (`probe::report::run` and
+//! `diagnose::for_report`): a fleet check says exactly what validate says per host.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::commands::validate::block_on;
+use crate::diagnose::{self, Finding, account};
+use crate::error::Result;
+use crate::probe::plan::HostSettings;
+use crate::probe::report::{self, ProbeOptions, Report};
+use crate::ui::Progress;
+
+/// One host to probe.
+pub struct Job {
+    /// Its position in the caller's list (results are matched back by it).
+    pub index: usize,
+    pub label: String,
+    pub settings: HostSettings,
+}
+
+/// What became of one probe.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Probed {
+        report: Box<Report>,
+        findings: Vec<Finding>,
+    },
+    /// The probe could not run at all (a local error, e.g. writing known_hosts).
+    Failed(String),
+    /// The run's deadline passed before it finished (or started).
+    NotChecked,
+}
+
+pub struct Done {
+    pub index: usize,
+    pub outcome: Outcome,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub jobs: usize,
+    pub timeout: Duration,
+    pub deadline: Duration,
+}
+
+/// Probe every job; `on_done` sees each result as it finishes (for streaming output).
+pub fn run(
+    jobs: Vec<Job>,
+    limits: Limits,
+    progress: &Progress,
+    mut on_done: impl FnMut(&Done),
+) -> Result<Vec<Done>> {
+    block_on(async move {
+        let opts = Arc::new(ProbeOptions {
+            timeout: limits.timeout,
+            ..Default::default()
+        });
+        let deadline = Instant::now() + limits.deadline;
+        let mut queue = jobs.into_iter();
+        let mut set = JoinSet::new();
+        let mut running: HashMap<tokio::task::Id, (usize, String)> = HashMap::new();
+        let mut order: Vec<tokio::task::Id> = Vec::new();
+        let mut done: Vec<Done> = Vec::new();
+        let mut unstarted: Vec<usize> = Vec::new();
+        loop {
+            while set.len() < limits.jobs.max(1) {
+                let Some(job) = queue.next() else { break };
+                let o = opts.clone();
+                let (index, label) = (job.index, job.label.clone());
+                let h = set.spawn(async move {
+                    let t0 = Instant::now();
+                    let outcome = probe_one(job.settings, &o).await;
+                    (outcome, t0.elapsed())
+                });
+                running.insert(h.id(), (index, label));
+                order.push(h.id());
+            }
+            if set.is_empty() {
+                break;
+            }
+            progress.set_pending(&pending(&running, &order));
+            match tokio::time::timeout_at(deadline, set.join_next_with_id()).await {
+                Ok(Some(res)) => {
+                    let (id, outcome, elapsed) = match res {
+                        Ok((id, (o, e))) => (id, o, e),
+                        Err(e) => (
+                            e.id(),
+                            Outcome::Failed(format!("the probe failed: {e}")),
+                            Duration::ZERO,
+                        ),
+                    };
+                    let Some((index, _)) = running.remove(&id) else {
+                        continue;
+                    };
+                    order.retain(|x| *x != id);
+                    let d = Done {
+                        index,
+                        outcome,
+                        elapsed,
+                    };
+                    on_done(&d);
+                    done.push(d);
+                    progress.advance(&pending(&running, &order));
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    set.abort_all();
+                    unstarted.extend(running.values().map(|(i, _)| *i));
+                    break;
+                }
+            }
+        }
+        unstarted.extend(queue.map(|j| j.index));
+        unstarted.sort_unstable();
+        for index in unstarted {
+            let d = Done {
+                index,
+                outcome: Outcome::NotChecked,
+                elapsed: Duration::ZERO,
+            };
+            on_done(&d);
+            done.push(d);
+        }
+        progress.clear();
+        done
+    })
+}
+
+fn pending(
+    running: &HashMap<tokio::task::Id, (usize, String)>,
+    order: &[tokio::task::Id],
+) -> Vec<String> {
+    order
+        .iter()
+        .filter_map(|id| running.get(id).map(|(_, l)| l.clone()))
+        .collect()
+}
+
+/// The validate probe and its findings for one host. The account cross-check (a blocking
+/// API call with its own runtime) runs on the blocking pool, and only for the platform host.
+async fn probe_one(settings: HostSettings, opts: &ProbeOptions) -> Outcome {
+    let report = match report::run(settings, opts).await {
+        Ok(r) => r,
+        Err(e) => return Outcome::Failed(e.message),
+    };
+    let s = &report.settings;
+    let (report, acct) =
+        if account::is_platform_host(&s.alias) || account::is_platform_host(&s.hostname) {
+            match tokio::task::spawn_blocking(move || {
+                let a = diagnose::account_for(&report);
+                (report, a)
+            })
+            .await
+            {
+                Ok(pair) => pair,
+                Err(e) => return Outcome::Failed(format!("the account check failed: {e}")),
+            }
+        } else {
+            (report, account::AccountKeys::NoCredentials)
+        };
+    let findings = diagnose::for_report(&report, &acct);
+    Outcome::Probed {
+        report: Box::new(report),
+        findings,
+    }
+}
