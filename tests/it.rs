@@ -8,6 +8,7 @@ mod auth;
 mod cli_surface;
 mod credentials;
 mod doctor;
+mod doctor_hosts;
 mod fake_api;
 mod fault_matrix;
 mod file_safety;

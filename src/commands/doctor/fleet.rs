@@ -4,7 +4,7 @@
 //! cannot run forever. Each probe is the full validate probe (`probe::report::run` and
 //! `diagnose::for_report`): a fleet check says exactly what validate says per host.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +17,11 @@ use crate::error::Result;
 use crate::probe::plan::HostSettings;
 use crate::probe::report::{self, ProbeOptions, Report};
 use crate::ui::Progress;
+
+/// Probes in flight to one server at most: several aliases often name the same server
+/// (github-work, github-personal), and sshd drops new connections beyond its `MaxStartups`
+/// (10 unauthenticated by default), which would read as failed handshakes.
+const PER_SERVER: usize = 4;
 
 /// One host to probe.
 pub struct Job {
@@ -65,23 +70,28 @@ pub fn run(
             ..Default::default()
         });
         let deadline = Instant::now() + limits.deadline;
-        let mut queue = jobs.into_iter();
+        let mut queue: VecDeque<Job> = jobs.into();
         let mut set = JoinSet::new();
-        let mut running: HashMap<tokio::task::Id, (usize, String)> = HashMap::new();
+        let mut running: HashMap<tokio::task::Id, (usize, String, Server)> = HashMap::new();
         let mut order: Vec<tokio::task::Id> = Vec::new();
         let mut done: Vec<Done> = Vec::new();
         let mut unstarted: Vec<usize> = Vec::new();
         loop {
             while set.len() < limits.jobs.max(1) {
-                let Some(job) = queue.next() else { break };
+                // The next job whose server is not already busy with PER_SERVER probes.
+                let busy = |s: &Server| running.values().filter(|r| r.2 == *s).count();
+                let Some(pos) = queue.iter().position(|j| busy(&server(j)) < PER_SERVER) else {
+                    break;
+                };
+                let Some(job) = queue.remove(pos) else { break };
                 let o = opts.clone();
-                let (index, label) = (job.index, job.label.clone());
+                let (index, label, srv) = (job.index, job.label.clone(), server(&job));
                 let h = set.spawn(async move {
                     let t0 = Instant::now();
                     let outcome = probe_one(job.settings, &o).await;
                     (outcome, t0.elapsed())
                 });
-                running.insert(h.id(), (index, label));
+                running.insert(h.id(), (index, label, srv));
                 order.push(h.id());
             }
             if set.is_empty() {
@@ -98,7 +108,7 @@ pub fn run(
                             Duration::ZERO,
                         ),
                     };
-                    let Some((index, _)) = running.remove(&id) else {
+                    let Some((index, _, _)) = running.remove(&id) else {
                         continue;
                     };
                     order.retain(|x| *x != id);
@@ -114,12 +124,12 @@ pub fn run(
                 Ok(None) => break,
                 Err(_) => {
                     set.abort_all();
-                    unstarted.extend(running.values().map(|(i, _)| *i));
+                    unstarted.extend(running.values().map(|r| r.0));
                     break;
                 }
             }
         }
-        unstarted.extend(queue.map(|j| j.index));
+        unstarted.extend(queue.iter().map(|j| j.index));
         unstarted.sort_unstable();
         for index in unstarted {
             let d = Done {
@@ -136,37 +146,47 @@ pub fn run(
 }
 
 fn pending(
-    running: &HashMap<tokio::task::Id, (usize, String)>,
+    running: &HashMap<tokio::task::Id, (usize, String, Server)>,
     order: &[tokio::task::Id],
 ) -> Vec<String> {
     order
         .iter()
-        .filter_map(|id| running.get(id).map(|(_, l)| l.clone()))
+        .filter_map(|id| running.get(id).map(|r| r.1.clone()))
         .collect()
 }
 
+/// Where a probe connects (ProxyJump/ProxyCommand hosts are the probe's business).
+type Server = (String, u16);
+
+fn server(j: &Job) -> Server {
+    (j.settings.hostname.to_ascii_lowercase(), j.settings.port)
+}
+
 /// The validate probe and its findings for one host. The account cross-check (a blocking
-/// API call with its own runtime) runs on the blocking pool, and only for the platform host.
+/// API call with its own runtime) runs on the blocking pool, and only for `git@` the
+/// platform host.
 async fn probe_one(settings: HostSettings, opts: &ProbeOptions) -> Outcome {
     let report = match report::run(settings, opts).await {
         Ok(r) => r,
         Err(e) => return Outcome::Failed(e.message),
     };
     let s = &report.settings;
-    let (report, acct) =
-        if account::is_platform_host(&s.alias) || account::is_platform_host(&s.hostname) {
-            match tokio::task::spawn_blocking(move || {
-                let a = diagnose::account_for(&report);
-                (report, a)
-            })
-            .await
-            {
-                Ok(pair) => pair,
-                Err(e) => return Outcome::Failed(format!("the account check failed: {e}")),
-            }
-        } else {
-            (report, account::AccountKeys::NoCredentials)
-        };
+    // The platform's SSH endpoint logs everyone in as `git`: another user at the same
+    // address (a stand-in server in tests, a bastion) is not about the account's keys.
+    let platform = account::is_platform_host(&s.alias) || account::is_platform_host(&s.hostname);
+    let (report, acct) = if platform && s.user == "git" {
+        match tokio::task::spawn_blocking(move || {
+            let a = diagnose::account_for(&report);
+            (report, a)
+        })
+        .await
+        {
+            Ok(pair) => pair,
+            Err(e) => return Outcome::Failed(format!("the account check failed: {e}")),
+        }
+    } else {
+        (report, account::AccountKeys::NoCredentials)
+    };
     let findings = diagnose::for_report(&report, &acct);
     Outcome::Probed {
         report: Box::new(report),

@@ -70,11 +70,55 @@ impl Target {
     }
 }
 
-/// A `Host` line: its patterns and the `Host` lines an Include it sits under depends on.
+/// What an Include depends on: the `Host` or `Match` line of the block it sits in.
+#[derive(Debug, Clone)]
+enum Cond {
+    Host(Vec<String>),
+    /// The Match line's words (criteria and arguments).
+    Match(Vec<String>),
+}
+
+impl Cond {
+    /// Could ssh read this block for the name `host`? A `Host` line is decided; of a `Match`
+    /// line only `all` and `originalhost` (the name as typed) are: the other criteria depend
+    /// on the rest of the configuration (`host` sees HostName) or on the world (`exec`,
+    /// `user`), so they count as possibly matching.
+    fn may_apply(&self, host: &str) -> bool {
+        match self {
+            Cond::Host(patterns) => line_matches(host, patterns),
+            Cond::Match(words) => {
+                let mut i = 0;
+                while i < words.len() {
+                    let (negate, kw) = match words[i].strip_prefix('!') {
+                        Some(k) => (true, k.to_ascii_lowercase()),
+                        None => (false, words[i].to_ascii_lowercase()),
+                    };
+                    match kw.as_str() {
+                        "all" => return !negate,
+                        "canonical" | "final" => i += 1,
+                        "originalhost" => {
+                            let arg = words.get(i + 1).map(String::as_str).unwrap_or("");
+                            let hit =
+                                pattern::match_list(host, arg, true) == pattern::ListMatch::Yes;
+                            if hit == negate {
+                                return false;
+                            }
+                            i += 2;
+                        }
+                        _ => i += 2,
+                    }
+                }
+                true
+            }
+        }
+    }
+}
+
+/// A `Host` line: its patterns and the blocks an Include it sits under depends on.
 #[derive(Debug, Clone)]
 struct HostLine {
     patterns: Vec<String>,
-    conditions: Vec<Vec<String>>,
+    conditions: Vec<Cond>,
 }
 
 /// What the config files say about host names, without evaluating any host.
@@ -133,7 +177,7 @@ impl ConfigIndex {
         idx
     }
 
-    fn walk(&mut self, path: &Path, user_conf: bool, conds: &[Vec<String>], depth: usize) {
+    fn walk(&mut self, path: &Path, user_conf: bool, conds: &[Cond], depth: usize) {
         if depth > MAX_INCLUDE_DEPTH {
             return;
         }
@@ -141,8 +185,8 @@ impl ConfigIndex {
             return;
         };
         let parsed = syntax::parse(&bytes);
-        // The Host line the current block sits under (None: top level or a Match block).
-        let mut current: Option<Vec<String>> = None;
+        // The line the current block sits under (None: the top of the file).
+        let mut current: Option<Cond> = None;
         for (i, line) in parsed.lines.iter().enumerate() {
             let Some(d) = line.directive() else { continue };
             let Some(args) = d.args.as_ref() else {
@@ -160,16 +204,16 @@ impl ConfigIndex {
                     });
                     for a in args.iter().filter(|a| is_concrete(a)) {
                         let ok = line_matches(a, args)
-                            && conds.iter().all(|c| line_matches(a, c))
+                            && conds.iter().all(|c| c.may_apply(a))
                             && Destination::parse(a).is_ok();
                         if ok && !self.aliases.iter().any(|(x, _, _)| x == a) {
                             self.aliases.push((a.clone(), path.to_path_buf(), i + 1));
                         }
                     }
-                    current = Some(args.clone());
+                    current = Some(Cond::Host(args.clone()));
                 }
                 "match" => {
-                    current = None;
+                    current = syntax::argv_split(&d.rest).map(Cond::Match);
                     self.match_names(&d.rest, path, i + 1);
                 }
                 "include" => {
@@ -217,7 +261,7 @@ impl ConfigIndex {
         self.host_lines.iter().any(|l| {
             l.patterns.iter().any(|p| p != "*" && !p.starts_with('!'))
                 && line_matches(host, &l.patterns)
-                && l.conditions.iter().all(|c| line_matches(host, c))
+                && l.conditions.iter().all(|c| c.may_apply(host))
         })
     }
 
