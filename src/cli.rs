@@ -397,7 +397,8 @@ pub struct DoctorArgs {
     pub jobs: usize,
     /// Stop the whole run after this many seconds; hosts not checked by then are reported as
     /// such. Default: 60, or twice the time the hosts would take if each timed out once
-    /// (2 x timeout x hosts / jobs), whichever is longer.
+    /// (2 x timeout x hosts / jobs, with at most 4 probes at a time to one server), whichever
+    /// is longer.
     #[arg(long, value_name = "SECONDS")]
     pub deadline: Option<u64>,
     /// Print one JSON validate report per host as each finishes (one line each), for

@@ -155,6 +155,21 @@ fn pending(
         .collect()
 }
 
+/// How many probes in a row a run needs at most (each `jobs` wide, and at most
+/// [`PER_SERVER`] at a time to any one server): what the default deadline is scaled by.
+pub fn rounds(jobs: &[Job], width: usize) -> usize {
+    let mut per: HashMap<Server, usize> = HashMap::new();
+    for j in jobs {
+        *per.entry(server(j)).or_default() += 1;
+    }
+    let busiest = per
+        .values()
+        .map(|n| n.div_ceil(PER_SERVER))
+        .max()
+        .unwrap_or(0);
+    jobs.len().div_ceil(width.max(1)).max(busiest)
+}
+
 /// Where a probe connects (ProxyJump/ProxyCommand hosts are the probe's business).
 type Server = (String, u16);
 

@@ -184,7 +184,7 @@ fn check(ctx: &Ctx, args: &DoctorArgs, explicit: Option<&[Target]>, stream: bool
         jobs: args.jobs,
         timeout: Duration::from_secs(args.timeout),
         deadline: Duration::from_secs(args.deadline.unwrap_or_else(|| {
-            let rounds = jobs.len().div_ceil(args.jobs) as u64;
+            let rounds = fleet::rounds(&jobs, args.jobs) as u64;
             (2 * args.timeout * rounds).max(60)
         })),
     };

@@ -61,11 +61,17 @@ impl Target {
 
     /// `user@host:port` as given (only the parts that were given).
     pub fn label(&self) -> String {
-        let uh = self.dest.user_host();
+        let user = self
+            .dest
+            .user
+            .as_ref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        let host = &self.dest.host;
         match self.dest.port {
-            Some(p) if self.dest.host.contains(':') => format!("[{uh}]:{p}"),
-            Some(p) => format!("{uh}:{p}"),
-            None => uh,
+            Some(p) if host.contains(':') => format!("{user}[{host}]:{p}"),
+            Some(p) => format!("{user}{host}:{p}"),
+            None => format!("{user}{host}"),
         }
     }
 }
