@@ -359,7 +359,7 @@ fn audit(store: Store) {
     for call in [
         "argv: [config] [--global] [--add] [credential.https://git.127.0.0.1.helper]",
         "argv: [config] [--global] [--fixed-value] [--unset-all] [credential.https://git.127.0.0.1.helper]",
-        "argv: [remote] [-v]",
+        "argv: [rev-parse] [--git-dir]",
     ] {
         assert!(git_seen.contains(call), "{call}\n{git_seen}");
     }
