@@ -94,3 +94,14 @@ fn agent_state_findings(state: &AgentState) -> Vec<Finding> {
         )],
     }
 }
+
+/// Without Heroku context, no credentials is how it should be: say so, without a warning.
+pub fn not_needed(credentials: &mut [Finding]) {
+    for f in credentials.iter_mut().filter(|f| f.code == "not-logged-in") {
+        f.severity = Severity::Ok;
+        f.message = "no Heroku credentials (HEROKU_API_KEY, keychain or ~/.netrc): not needed, \
+                     nothing here uses Heroku"
+            .into();
+        f.fix = None;
+    }
+}

@@ -72,6 +72,9 @@ fn outcome(run: &Run) -> Result<()> {
 fn check(ctx: &Ctx, args: &DoctorArgs, explicit: Option<&[Target]>, stream: bool) -> Result<Run> {
     let started = Instant::now();
     let (credentials, logged_in) = local::credential_findings();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| crate::paths::home_dir());
+    let repo = crate::git::remotes::read(&cwd);
+    let index = ConfigIndex::read(args.config.as_deref());
     let mut sections = vec![
         Section::new("credentials", "Credentials", credentials),
         Section::new("agent", "SSH agent", local::agent_findings()?),
@@ -80,31 +83,21 @@ fn check(ctx: &Ctx, args: &DoctorArgs, explicit: Option<&[Target]>, stream: bool
             &crate::paths::display_tilde(&crate::paths::ssh_dir()),
             local::ssh_dir_findings(),
         ),
+        Section::new(
+            "git-remotes",
+            "Git remotes",
+            repo.as_ref()
+                .map(|r| remotes::findings(r, &index))
+                .unwrap_or_default(),
+        ),
     ];
-    let cwd = std::env::current_dir().unwrap_or_else(|_| crate::paths::home_dir());
-    let repo = crate::git::remotes::read(&cwd);
-    let index = ConfigIndex::read(args.config.as_deref());
-    sections.push(Section::new(
-        "git-remotes",
-        "Git remotes",
-        repo.as_ref()
-            .map(|r| remotes::findings(r, &index))
-            .unwrap_or_default(),
-    ));
-
     let mut resolver = Resolver::new(args.config.clone());
-    let mut notes = Vec::new();
-    let mut list: Vec<Target> = match explicit {
-        Some(t) => t.to_vec(),
-        None => {
-            for (name, file, line) in &index.match_only {
-                notes.push(format!(
-                    "`{name}` appears only in a Match line ({}:{line}), not as a Host alias: not checked (check it with `herossh doctor {name}`)",
-                    crate::paths::display_tilde(file)
-                ));
-            }
-            targets::discovered(&index, repo.as_ref())
-        }
+    let (mut list, notes) = match explicit {
+        Some(t) => (t.to_vec(), Vec::new()),
+        None => (
+            targets::discovered(&index, repo.as_ref()),
+            match_only_notes(&index),
+        ),
     };
     let heroku = if logged_in {
         Some("credentials")
@@ -115,59 +108,86 @@ fn check(ctx: &Ctx, args: &DoctorArgs, explicit: Option<&[Target]>, stream: bool
     } else {
         None
     };
-    if heroku.is_none() {
-        // Credentials only matter to someone who uses Heroku: not a warning for everyone else.
-        for f in &mut sections[0].findings {
-            if f.code == "not-logged-in" {
-                f.severity = Severity::Ok;
-                f.message = "no Heroku credentials (HEROKU_API_KEY, keychain or ~/.netrc): not needed, nothing here uses Heroku".into();
-                f.fix = None;
-            }
-        }
+    match heroku {
+        Some(why) if explicit.is_none() => list.push(Target::new(
+            Destination {
+                user: Some("git".into()),
+                host: account::platform_ssh_host(&Endpoint::from_env()),
+                port: None,
+            },
+            Source::Heroku { why },
+        )),
+        Some(_) => {}
+        // Credentials only matter to someone who uses Heroku: not a warning for anyone else.
+        None => local::not_needed(&mut sections[0].findings),
     }
-    if explicit.is_none() {
-        if let Some(why) = heroku {
-            let host = account::platform_ssh_host(&Endpoint::from_env());
-            list.push(Target::new(
-                Destination {
-                    user: Some("git".into()),
-                    host,
-                    port: None,
-                },
-                Source::Heroku { why },
-            ));
-        }
-    }
-
     let mut hosts = merge(list, &mut resolver);
+    let mut run = Run {
+        sections,
+        hosts: Vec::new(),
+        notes,
+        elapsed: started.elapsed(),
+        limits: None,
+        deadline_passed: false,
+    };
     if args.offline {
-        let names: Vec<String> = hosts.iter().map(|h| h.target.label()).collect();
-        sections.push(Section::new(
-            "network",
-            "Network",
-            vec![Finding::new(
-                "offline",
-                Severity::Warning,
-                format!(
-                    "network checks skipped (--offline): not probed: {}",
-                    if names.is_empty() {
-                        "no host".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                ),
-            )],
-        ));
-        return Ok(Run {
-            sections,
-            hosts: Vec::new(),
-            notes,
-            elapsed: started.elapsed(),
-            limits: None,
-            deadline_passed: false,
-        });
+        run.sections.push(offline_section(&hosts));
+        return Ok(run);
     }
+    let (limits, deadline_passed) =
+        probe_all(ctx, args, &mut hosts, &index, &mut resolver, stream)?;
+    run.hosts = hosts;
+    run.limits = Some(limits);
+    run.deadline_passed = deadline_passed;
+    run.elapsed = started.elapsed();
+    Ok(run)
+}
 
+fn match_only_notes(index: &ConfigIndex) -> Vec<String> {
+    index
+        .match_only
+        .iter()
+        .map(|(name, file, line)| {
+            format!(
+                "`{name}` appears only in a Match line ({}:{line}), not as a Host alias: not \
+                 checked (check it with `herossh doctor {name}`)",
+                crate::paths::display_tilde(file)
+            )
+        })
+        .collect()
+}
+
+/// `--offline`: the hosts that would have been probed.
+fn offline_section(hosts: &[HostResult]) -> Section {
+    let names: Vec<String> = hosts.iter().map(|h| h.target.label()).collect();
+    Section::new(
+        "network",
+        "Network",
+        vec![Finding::new(
+            "offline",
+            Severity::Warning,
+            format!(
+                "network checks skipped (--offline): not probed: {}",
+                if names.is_empty() {
+                    "no host".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ),
+        )],
+    )
+}
+
+/// Probe every resolved host at once; each result (with its hints) lands in `hosts` as it
+/// finishes, and is printed at once with `--json-lines`.
+fn probe_all(
+    ctx: &Ctx,
+    args: &DoctorArgs,
+    hosts: &mut [HostResult],
+    index: &ConfigIndex,
+    resolver: &mut Resolver,
+    stream: bool,
+) -> Result<(Limits, bool)> {
     let jobs: Vec<Job> = hosts
         .iter()
         .enumerate()
@@ -210,7 +230,7 @@ fn check(ctx: &Ctx, args: &DoctorArgs, explicit: Option<&[Target]>, stream: bool
             Outcome::Failed(m) => HostState::Failed(m.clone()),
             Outcome::NotChecked => HostState::NotChecked,
         };
-        h.hints = host_hints(h, &index, &mut resolver);
+        h.hints = host_hints(h, index, resolver);
         if stream
             && write_error.is_none()
             && let Err(e) = report::emit_line(&h.to_json())
@@ -225,14 +245,7 @@ fn check(ctx: &Ctx, args: &DoctorArgs, explicit: Option<&[Target]>, stream: bool
     let deadline_passed = done
         .iter()
         .any(|d| matches!(d.outcome, Outcome::NotChecked));
-    Ok(Run {
-        sections,
-        hosts,
-        notes,
-        elapsed: started.elapsed(),
-        limits: Some(limits),
-        deadline_passed,
-    })
+    Ok((limits, deadline_passed))
 }
 
 /// Is one of the targets (an alias of the config, or a host named) the platform's SSH host?
