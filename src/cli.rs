@@ -138,9 +138,9 @@ pub enum Command {
     )]
     FixConfig(FixConfigArgs),
 
-    /// Run every local check and the probe, and print one report with fixes.
+    /// Check this machine and every SSH host you use, all at once, and fix what can be fixed.
     #[command(
-        after_long_help = "With --json: {ok, errors, warnings, findings: [{code, message, fix}], probes: [validate reports]}. Exit 1 when any finding is an error."
+        after_long_help = "With --json: {ok, errors, warnings, local: [{section, code, severity, message, fix}], hosts: [validate report + {label, verdict, sources, user, key, connections, auth_attempts, elapsed_ms}], notes: [..], stats: {hosts, connections, auth_attempts, elapsed_ms, jobs, timeout, deadline, deadline_passed}}; with --fix also fixes: [{command, argv, finding, host, result, error}], manual: [{host, finding, fix, why}], changes: [{target, before, after}]. --json-lines prints each host's object on one line as it finishes. Verdicts: ok, denied, host-key-changed, host-key-revoked, unresolved, refused, timeout, handshake-failed, config-error, probe-failed, not-checked. Exit 1 when any finding is an error."
     )]
     Doctor(DoctorArgs),
 
@@ -419,7 +419,16 @@ pub struct FixConfigArgs {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Skip the network probe (local checks only).
+    /// Hosts to check ([USER@]HOST[:PORT] or ssh://...), instead of the ones doctor finds:
+    /// every concrete Host alias in your ssh config, the SSH hosts of the current
+    /// repository's remotes, and git@heroku.com when you use Heroku.
+    #[arg(value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// Read the hosts to check from FILE, one [USER@]HOST[:PORT] per line (# comments and
+    /// blank lines skipped); `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub hosts_from: Option<PathBuf>,
+    /// Skip the network probes (local checks only).
     #[arg(long)]
     pub offline: bool,
     /// ssh_config file to evaluate instead of ~/.ssh/config.
@@ -428,6 +437,37 @@ pub struct DoctorArgs {
     /// Connection timeout in seconds for each probed host.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub timeout: u64,
+    /// How many hosts to probe at the same time.
+    #[arg(short = 'j', long, default_value_t = 16, value_name = "N")]
+    pub jobs: usize,
+    /// Stop the whole run after this many seconds; hosts not checked by then are reported as
+    /// such. Default: 60, or twice the time the hosts would take if each timed out once
+    /// (2 x timeout x hosts / jobs, with at most 4 probes at a time to one server), whichever
+    /// is longer.
+    #[arg(long, value_name = "SECONDS")]
+    pub deadline: Option<u64>,
+    /// Print one JSON validate report per host as each finishes (one line each), for
+    /// pipelines. The local checks are in --json's document only.
+    #[arg(long, conflicts_with_all = ["fix", "offline"])]
+    pub json_lines: bool,
+    /// Apply the fixes of errors and warnings that are herossh commands or safe local
+    /// commands (chmod of your own files, fix-config, ssh-add, adding an unknown host key,
+    /// git remote set-url), one at a time with a confirmation; then check again and show
+    /// before -> after. Without a terminal and without -y it only lists them.
+    #[arg(long, conflicts_with = "offline")]
+    pub fix: bool,
+    /// With --fix: apply every fix without asking.
+    #[arg(short = 'y', long, requires = "fix")]
+    pub yes: bool,
+    /// Predict `ssh -o BatchMode=yes` (scripts, cron, CI, git in an IDE): no host-key or
+    /// passphrase prompts. Default: as ssh runs here, prompting only when stdin is a terminal.
+    #[arg(long)]
+    pub batch: bool,
+    /// Run the commands the configuration names, as ssh would: `ProxyCommand` (to follow the
+    /// route through it) and `Match exec`. Without it, a route through a ProxyCommand is not
+    /// followed (finding route-not-followed) and `Match exec` does not match.
+    #[arg(long)]
+    pub allow_exec: bool,
 }
 
 #[derive(Debug, Args)]

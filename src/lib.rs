@@ -2,8 +2,9 @@
 //!
 //! Layout (see DESIGN.md): `cli` is the clap surface, `commands` orchestrate one command each,
 //! and the knowledge lives in one place per topic: `credentials` (token resolution), `platform`
-//! (the API client), `sshkeys`, `sshconfig`, `probe`, `diagnose`; `ui` renders; `os` holds
-//! what differs between operating systems, one small module per concern.
+//! (the API client), `sshkeys`, `sshconfig`, `probe`, `diagnose`, `git` (remotes as git reads
+//! them); `ui` renders; `os` holds what differs between operating systems, one small module
+//! per concern.
 
 pub mod cli;
 pub mod commands;
@@ -11,6 +12,7 @@ pub mod credentials;
 pub mod diagnose;
 pub mod error;
 pub mod fsutil;
+pub mod git;
 pub mod openssh;
 pub mod os;
 pub mod paths;

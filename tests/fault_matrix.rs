@@ -691,7 +691,8 @@ fn probing_commands_against_every_network_fault() {
             if command == "validate" {
                 args.push(format!("git@{target}"));
             } else {
-                // doctor probes git@<platform host>: HEROKU_HOST names it, a config sets the port.
+                // doctor probes the config's alias (and git@<platform host>: HEROKU_HOST names
+                // it, and a Host stanza for it is Heroku context); the config sets the port.
                 let cfg = env.write(
                     "cfg",
                     format!("Host {host}\n  Port {}\n", port.unwrap_or("22")),
@@ -732,7 +733,7 @@ fn probing_commands_against_every_network_fault() {
             let report = if command == "validate" {
                 &v
             } else {
-                &v["probes"][0]
+                &v["hosts"][0]
             };
             let codes: Vec<&str> = report["findings"]
                 .as_array()

@@ -495,7 +495,7 @@ fn offline_doctor(env: &TestEnv, code: &str) -> (serde_json::Value, Vec<serde_js
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let found = v["findings"]
+    let found = v["local"]
         .as_array()
         .into_iter()
         .flatten()

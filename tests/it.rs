@@ -9,6 +9,7 @@ mod cli_surface;
 mod credentials;
 mod differential;
 mod doctor;
+mod doctor_hosts;
 mod fake_api;
 mod fault_matrix;
 mod file_safety;

@@ -400,7 +400,7 @@ fn a_heroku_cli_item_is_found_by_every_command_that_needs_the_token() {
 
     let o = run(s.herossh(&env).args(["--json", "doctor", "--offline"]));
     let v: Value = serde_json::from_str(&out(&o).0).unwrap();
-    let logged_in = v["findings"]
+    let logged_in = v["local"]
         .as_array()
         .unwrap()
         .iter()

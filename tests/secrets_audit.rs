@@ -364,7 +364,7 @@ fn audit(store: Store) {
     for call in [
         format!("argv: [config] [--global] [--add] [{helper_key}]"),
         format!("argv: [config] [--global] [--fixed-value] [--unset-all] [{helper_key}]"),
-        "argv: [remote] [-v]".to_string(),
+        "argv: [rev-parse] [--git-dir]".to_string(),
     ] {
         assert!(git_seen.contains(&call), "{call}\n{git_seen}");
     }

@@ -12,7 +12,6 @@ use crate::error::{Error, Kind, Result};
 use crate::openssh::Destination;
 use crate::probe::client::{ConnectFailure, Login, Verdict, describe};
 use crate::probe::known_hosts::Status;
-use crate::probe::plan::HostSettings;
 use crate::probe::report::{self, ProbeOptions, Report};
 use crate::probe::route::{RouteReport, Step, Via};
 use crate::probe::verdict::Outcome;
@@ -65,15 +64,6 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
         return Ok(());
     }
     outcome(&report, &findings)
-}
-
-/// The host as ssh sees it (see [`crate::probe::settings::resolve`]), `Match exec` not run.
-pub fn settings_for(
-    target: &Destination,
-    config: Option<&std::path::Path>,
-    identities: &[std::path::PathBuf],
-) -> Result<HostSettings> {
-    crate::probe::settings::resolve(target, config, false, identities)
 }
 
 /// Exit 0 when ssh, run as the user runs it, logs in (and no finding is an error); 3 when

@@ -211,7 +211,7 @@ pub fn shadowed_findings(r: &Resolved, alias: &str, config: Option<&Path>) -> Ve
         let ignored_names_host =
             header_names(&sh.ignored.origin.file, sh.ignored.origin.line, alias);
         let winner_names_host = header_names(&sh.winner.origin.file, sh.winner.origin.line, alias);
-        if !ignored_names_host || winner_names_host {
+        if !ignored_names_host || winner_names_host || sh.winner.origin.is_command_line() {
             continue;
         }
         if out.iter().any(|f: &Finding| {

@@ -819,10 +819,9 @@ fn no_key_accepted(r: &Report, accepted: &[usize]) -> Vec<Finding> {
         .find(|id| id.path.is_some() && id.key.is_some())
         .and_then(|id| id.path.as_ref())
         .map(|p| sh_quote(&format!("{}.pub", display_tilde(p))));
-    let fix = match candidate {
-        Some(c) if targets_platform(s) => format!("herossh keys add {c}"),
-        Some(c) => format!(
-            "ssh-copy-id -i {c}{} -p {} {}@{}",
+    let copy_id = |identity: &str| {
+        format!(
+            "ssh-copy-id{identity}{} -p {} {}@{}",
             match &s.config_file {
                 Some(f) => format!(" -F {}", sh_quote(&f.display().to_string())),
                 None => String::new(),
@@ -830,8 +829,17 @@ fn no_key_accepted(r: &Report, accepted: &[usize]) -> Vec<Finding> {
             s.port,
             s.user,
             s.alias
-        ),
-        None => "herossh keygen".to_string(),
+        )
+    };
+    // Only agent keys (no file ssh reads): ssh-copy-id without -i installs the agent's keys;
+    // the Platform API needs a file.
+    let fix = match candidate {
+        Some(c) if targets_platform(s) => format!("herossh keys add {c}"),
+        Some(c) => copy_id(&format!(" -i {c}")),
+        None if targets_platform(s) => "manual: save the agent key's public half to a file \
+                                        (ssh-add -L > FILE.pub) and run herossh keys add FILE.pub"
+            .to_string(),
+        None => copy_id(""),
     };
     let hint = match r.server().and_then(|x| x.offer.as_ref()) {
         Some(o)

@@ -67,6 +67,9 @@ pub struct Report {
     pub connections: usize,
     /// Failed authentication attempts the probe caused (what the server logs).
     pub failed_attempts: usize,
+    /// Publickey requests sent (one per key asked about, one for the signed login): each
+    /// rejected one is a failed attempt in the server's log, so fleet checks report them.
+    pub auth_attempts: usize,
     pub none_accepted: bool,
     pub proof: Option<ProofOutcome>,
     /// known_hosts file the new host key was added to (`--accept-new`).
@@ -171,6 +174,7 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         observed_max_auth_tries: None,
         connections: 0,
         failed_attempts: 0,
+        auth_attempts: 0,
         none_accepted: false,
         proof: None,
         accepted_new_into: None,
@@ -303,6 +307,8 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
     report.observed_max_auth_tries = prober.observed_max_auth_tries;
     report.connections = prober.connections;
     report.failed_attempts = prober.failed_attempts;
+    report.auth_attempts =
+        report.verdicts.iter().flatten().count() + usize::from(report.proof.is_some());
     report.none_accepted = prober.none_accepted;
     let server = prober.server_info();
     prober.close().await;

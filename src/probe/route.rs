@@ -638,7 +638,7 @@ struct Walk<'a> {
     stack: Vec<String>,
 }
 
-type Reached<'a> = Pin<Box<dyn Future<Output = Result<Arc<Connector>, RouteFailure>> + 'a>>;
+type Reached<'a> = Pin<Box<dyn Future<Output = Result<Arc<Connector>, RouteFailure>> + Send + 'a>>;
 
 impl Walk<'_> {
     /// A connector to the host `s` describes, going `via`: every step before it followed.

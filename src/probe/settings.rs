@@ -20,26 +20,37 @@ pub fn resolve(
     allow_exec: bool,
     identities: &[PathBuf],
 ) -> Result<HostSettings> {
+    let resolved = resolve_lenient(target, config, allow_exec).map_err(Error::from)?;
+    let mut settings = HostSettings::from_resolved(&target.host, &resolved, identities);
+    settings.config_file = config.map(Path::to_path_buf);
+    Ok(settings)
+}
+
+/// `ssh -G` for `target`; when ssh would refuse the config, the config read past its errors,
+/// with those errors (as ssh reports them) in [`sshconfig::Resolved::skipped`]. Fails only
+/// when nothing can be read at all.
+pub fn resolve_lenient(
+    target: &Destination,
+    config: Option<&Path>,
+    allow_exec: bool,
+) -> std::result::Result<sshconfig::Resolved, sshconfig::Failure> {
     let opts = ResolveOptions {
         config: config.map(Path::to_path_buf),
         allow_exec,
         ..Default::default()
     };
-    let resolved = match sshconfig::resolve_destination(target, &opts) {
-        Ok(r) => r,
+    match sshconfig::resolve_destination(target, &opts) {
+        Ok(r) => Ok(r),
         Err(failure) => {
             let lenient = ResolveOptions {
                 lenient: true,
                 ..opts
             };
-            let mut r = sshconfig::resolve_destination(target, &lenient)
-                .map_err(|_| Error::from(failure.clone()))?;
+            let mut r =
+                sshconfig::resolve_destination(target, &lenient).map_err(|_| failure.clone())?;
             // What ssh stops on, as ssh reports it (the lenient pass may see fewer).
             r.skipped = failure.errors;
-            r
+            Ok(r)
         }
-    };
-    let mut settings = HostSettings::from_resolved(&target.host, &resolved, identities);
-    settings.config_file = config.map(Path::to_path_buf);
-    Ok(settings)
+    }
 }

@@ -36,6 +36,14 @@ pub struct Origin {
     pub line: usize,
 }
 
+impl Origin {
+    /// The destination or an option given to ssh itself, not a config line: never a config
+    /// mistake, whatever it overrides.
+    pub fn is_command_line(&self) -> bool {
+        self.line == 0
+    }
+}
+
 /// A value with its origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Val {

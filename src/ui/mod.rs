@@ -6,6 +6,7 @@
 //! versions, file names) goes through [`untrusted`] before it reaches a terminal.
 
 pub mod output;
+mod progress;
 mod prompt;
 mod spinner;
 mod untrusted;
@@ -14,6 +15,7 @@ use std::io::IsTerminal;
 
 use serde::Serialize;
 
+pub use progress::Progress;
 pub use prompt::{confirm, password, select, text};
 pub use spinner::Spinner;
 pub use untrusted::{untrusted, untrusted_lines, untrusted_path};
@@ -150,6 +152,11 @@ impl Ui {
     /// A spinner on stderr for slow work; invisible off a TTY and in JSON mode.
     pub fn spinner(&self, message: impl Into<String>) -> Spinner {
         Spinner::start(self.stderr_tty && !self.json, message.into())
+    }
+
+    /// A progress bar over `total` items on stderr; invisible off a TTY and in JSON mode.
+    pub fn progress(&self, total: u64, what: &str) -> Progress {
+        Progress::start(self.stderr_tty && !self.json, total, what)
     }
 
     /// Fails with a usage error naming the flag to use when no prompt can be shown.
