@@ -16,7 +16,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     propagate_version = true,
     max_term_width = 100,
-    after_help = "Exit codes: 0 success, 1 the check failed, 2 usage error, 3 network or server error, 4 authentication."
+    after_help = "Exit codes: 0 success, 1 the check failed, 2 usage error, 3 network or server error, 4 authentication.",
+    after_long_help = format!("{}\n\n{ENVIRONMENT_HELP}", crate::error::long_help())
 )]
 pub struct Cli {
     /// Print machine-readable JSON on stdout instead of the human report.
@@ -31,15 +32,46 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_color: bool,
 
+    /// Allow sending the API token over plain http:// to a host that is not loopback
+    /// (HEROKU_HOST=http://...). Without it herossh refuses: anyone on the way could read it.
+    #[arg(long, global = true)]
+    pub insecure: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// `--help`'s (and the man page's) closing section, after the exit codes: the environment.
+const ENVIRONMENT_HELP: &str = "\
+Environment:
+  HEROKU_API_KEY         the API token; wins over every stored login
+  HEROKU_HOST            the API host, or a full http(s):// URL
+                         (default api.heroku.com)
+  HEROKU_GIT_HOST        the git HTTPS host (default git.<host>)
+  HEROKU_NETRC_WRITE     true: keep the token in ~/.netrc, never in the
+                         keychain
+  HEROKU_DATA_DIR        where login.json lives (default
+                         $XDG_DATA_HOME/heroku, ~/.local/share/heroku)
+  NETRC                  the netrc file to use instead of ~/.netrc
+  HEROSSH_KEYCHAIN       the keychain: auto (the default: the macOS
+                         keychain on macOS, the Secret Service
+                         elsewhere), secret-service, macos, or none
+                         (~/.netrc only)
+  HEROSSH_SECURITY_PROGRAM
+                         the `security` program for the macOS keychain,
+                         an absolute path (default /usr/bin/security;
+                         never looked up on PATH)
+  HEROSSH_TIMEOUT        seconds to wait for the Platform API (default
+                         10 to connect, 30 per request)
+  HEROSSH_SSH_PROGRAM    the ssh whose behaviour herossh predicts, an
+                         absolute path (default: the first ssh on PATH)
+  NO_COLOR               never use colour";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate an SSH key pair (RSA, DSA, Ed25519, ECDSA) in OpenSSH format.
     #[command(
-        after_long_help = "With --json: {path, public_path, type, bits, fingerprint_sha256, fingerprint_md5, comment, encrypted, uploaded, pinned}."
+        after_long_help = "With --json: {path, public_path, type, bits, fingerprint_sha256, fingerprint_md5, comment, encrypted, uploaded, pinned, error: {code, message, exit} | null (--upload or --pin failed after the key was saved)}."
     )]
     Keygen(KeygenArgs),
 
@@ -65,17 +97,35 @@ pub enum Command {
     KeysClear(KeysClearArgs),
 
     /// Show, check, store or remove your Heroku API credentials.
+    ///
+    /// The Heroku CLI spellings auth:whoami, auth:token, auth:login and auth:logout work too.
     #[command(
-        after_long_help = "With --json, status prints {source: \"env\"|\"netrc\"|\"keychain\"|null, account, api_host, keychain: \"available\"|\"unavailable: <why>\", login_json_account, netrc, stored, verified, warnings: [..]}."
+        after_long_help = "With --json, status prints {source: \"env\"|\"netrc\"|\"keychain\"|null, account, api_host, keychain: \"available\"|\"unavailable: <why>\", login_json_account, netrc, stored, verified, warnings: [..], error: {code, message, exit} | null}. status exits 0 when the token works, 4 when there is none or the Platform API rejects it (401, 403), 3 when it could not be checked, 2 when HEROSSH_TIMEOUT or HEROKU_HOST is unusable.\n\nThe keychain is the macOS keychain on macOS and the Secret Service elsewhere; HEROSSH_KEYCHAIN=auto|secret-service|macos|none chooses another, HEROSSH_SECURITY_PROGRAM the macOS `security` program (see `herossh --help`)."
     )]
     Auth(AuthArgs),
 
+    /// Alias of `auth whoami` (Heroku CLI spelling).
+    #[command(name = "auth:whoami", hide = true)]
+    AuthWhoami,
+    /// Alias of `auth token` (Heroku CLI spelling).
+    #[command(name = "auth:token", hide = true)]
+    AuthToken,
+    /// Alias of `auth login` (Heroku CLI spelling).
+    #[command(name = "auth:login", hide = true)]
+    AuthLogin(LoginArgs),
+    /// Alias of `auth logout` (Heroku CLI spelling).
+    #[command(name = "auth:logout", hide = true)]
+    AuthLogout,
+
     /// Git credential helper for Heroku's git HTTPS host (git's helper protocol).
+    #[command(
+        after_long_help = "With --json: install and uninstall print {key, value, changed}; get, store and erase speak git's protocol and ignore --json."
+    )]
     GitCredential(GitCredentialArgs),
 
     /// Probe SSH authentication to a host and explain what to fix.
     #[command(
-        after_long_help = "With --json: {target, authenticated, status, server: {version, kex, cipher, host_key: {type, fingerprint, known}, methods} | null, keys: [{path, type, fingerprint, source, in_agent, agent_comment, offered_order, skipped_reason, accepted}], findings: [{code, message, fix}]}. Exit 0 authenticated, 1 denied (or host key changed), 3 could not connect."
+        after_long_help = "herossh predicts the installed ssh (`HEROSSH_SSH_PROGRAM`, else the first ssh on PATH): its config reading, its route (ProxyJump hops, ProxyCommand with --allow-exec), its algorithm lists and negotiation, the host key it checks, the keys it offers in its order and the signatures it makes, the server's MaxAuthTries; it also asks the server about keys ssh would not offer (at most --max-extra), to say which one to pin.\n\nWith --json: {target, authenticated (ssh logs in, as you run it), outcome: {outcome: logged-in|fails|unknown, ...}, interactive, client, attempts: {connections, failed_logins}, negotiation: {kex, host_key, cipher, mac} | {failed, their_offer} | null, server: {version, kex, cipher, host_key: {type, fingerprint, known, status}, methods} | null, keys: [{path, type, fingerprint, source, in_agent, agent_comment, offered_order, skipped_reason, accepted}], route: {via: {kind: direct|proxy-jump|proxy-command, ..}, jump, steps: [{type: \"jump\", host, jump, report: {this document, for the jump host}, forward: {host, port, error, prohibited}} | {type: \"proxy-command\", host, command, runs, status, stderr, spawn_error}], failure} | null, findings: [{code, message, fix}]}. A fix is a command that runs as printed, or starts with `manual:`.\n\nExit 0 only when ssh, run as you run it (a terminal may answer a host-key or passphrase prompt; --batch or no terminal: it may not), logs in and no finding is an error; 1 when it would not (denied, config refused, negotiation, host key changed, a jump host refuses); 3 when the host or a jump host cannot be reached."
     )]
     Validate(ValidateArgs),
 
@@ -94,17 +144,18 @@ pub enum Command {
     /// written, under a lock, atomically, with a backup in ~/.ssh/.herossh-backups/ (the
     /// newest 10 per file are kept); a second run changes nothing and says so.
     #[command(
-        after_long_help = "With --json, a host edit prints {host, identity, set: [..], file, changed, already, already_pinned (with a key), dry_run, action, diff, backup, unverified: [keywords not verified yet], also_changed: [keys ssh -G prints differently as a consequence]}; --ignore-unknown and --remove-bom print {fix, file, keywords (ignore-unknown), changed, already, dry_run, action (when already), edits: [{file, action, diff, backup}]}."
+        after_long_help = "With --json, a host edit prints {host, identity, set: [..], file, changed, already, already_pinned (with a key), dry_run, action, diff, backup, also_changed: [keys ssh -G prints differently as a consequence]}; --ignore-unknown and --remove-bom print {fix, file, keywords (ignore-unknown), changed, already, dry_run, action (when already), edits: [{file, action, diff, backup}]}."
     )]
     FixConfig(FixConfigArgs),
 
-    /// Run every local check and the probe, and print one report with fixes.
+    /// Check this machine and every SSH host you use, all at once, and fix what can be fixed.
     #[command(
-        after_long_help = "With --json: {ok, errors, warnings, findings: [{code, message, fix}], probes: [validate reports]}. Exit 1 when any finding is an error."
+        after_long_help = "With --json: {ok, errors, warnings, local: [{section, code, severity, message, fix}], hosts: [validate report + {label, verdict, sources, user, key, connections, auth_attempts, elapsed_ms}], notes: [..], stats: {hosts, connections, auth_attempts, elapsed_ms, jobs, timeout, deadline, deadline_passed}}; with --fix also fixes: [{command, argv, finding, host, result, error}], manual: [{host, finding, fix, why}], changes: [{target, before, after}]. --json-lines prints each host's object on one line as it finishes. Verdicts: ok, denied, host-key-changed, host-key-revoked, unresolved, refused, timeout, handshake-failed, config-error, probe-failed, not-checked. Exit 1 when any finding is an error."
     )]
     Doctor(DoctorArgs),
 
     /// Print a shell completion script.
+    #[command(after_long_help = "With --json: {shell, script}.")]
     Completions(CompletionsArgs),
 
     /// Write the man pages (maintainers: keeps man/ in step with this file).
@@ -299,6 +350,27 @@ pub struct ValidateArgs {
     /// Connection timeout in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub timeout: u64,
+
+    /// Predict `ssh -o BatchMode=yes` (scripts, cron, CI, git in an IDE): no host-key or
+    /// passphrase prompts. Default: as ssh runs here, prompting only when stdin is a terminal.
+    #[arg(long)]
+    pub batch: bool,
+
+    /// At most N queries about keys ssh would not offer (each rejected one is a failed login
+    /// in the server's log, and failed-login bans count them).
+    #[arg(long, default_value_t = crate::probe::report::DEFAULT_MAX_EXTRA, value_name = "N")]
+    pub max_extra: usize,
+
+    /// Run the commands the configuration names, as ssh would: `ProxyCommand` (to follow the
+    /// route through it) and `Match exec`. Without it, a route through a ProxyCommand is not
+    /// followed (finding route-not-followed) and `Match exec` does not match.
+    #[arg(long)]
+    pub allow_exec: bool,
+
+    /// Jump hosts, as `ssh -J`: `[USER@]HOST[:PORT]`, comma-separated, in the order they are
+    /// connected; replaces the configuration's ProxyJump and ProxyCommand for the target.
+    #[arg(short = 'J', long = "jump", value_name = "JUMP")]
+    pub jump: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -376,7 +448,16 @@ pub struct FixConfigArgs {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Skip the network probe (local checks only).
+    /// Hosts to check ([USER@]HOST[:PORT] or ssh://...), instead of the ones doctor finds:
+    /// every concrete Host alias in your ssh config, the SSH hosts of the current
+    /// repository's remotes, and git@heroku.com when you use Heroku.
+    #[arg(value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// Read the hosts to check from FILE, one [USER@]HOST[:PORT] per line (# comments and
+    /// blank lines skipped); `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub hosts_from: Option<PathBuf>,
+    /// Skip the network probes (local checks only).
     #[arg(long)]
     pub offline: bool,
     /// ssh_config file to evaluate instead of ~/.ssh/config.
@@ -385,6 +466,37 @@ pub struct DoctorArgs {
     /// Connection timeout in seconds for each probed host.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub timeout: u64,
+    /// How many hosts to probe at the same time.
+    #[arg(short = 'j', long, default_value_t = 16, value_name = "N")]
+    pub jobs: usize,
+    /// Stop the whole run after this many seconds; hosts not checked by then are reported as
+    /// such. Default: 60, or twice the time the hosts would take if each timed out once
+    /// (2 x timeout x hosts / jobs, with at most 4 probes at a time to one server), whichever
+    /// is longer.
+    #[arg(long, value_name = "SECONDS")]
+    pub deadline: Option<u64>,
+    /// Print one JSON validate report per host as each finishes (one line each), for
+    /// pipelines. The local checks are in --json's document only.
+    #[arg(long, conflicts_with_all = ["fix", "offline"])]
+    pub json_lines: bool,
+    /// Apply the fixes of errors and warnings that are herossh commands or safe local
+    /// commands (chmod of your own files, fix-config, ssh-add, adding an unknown host key,
+    /// git remote set-url), one at a time with a confirmation; then check again and show
+    /// before -> after. Without a terminal and without -y it only lists them.
+    #[arg(long, conflicts_with = "offline")]
+    pub fix: bool,
+    /// With --fix: apply every fix without asking.
+    #[arg(short = 'y', long, requires = "fix")]
+    pub yes: bool,
+    /// Predict `ssh -o BatchMode=yes` (scripts, cron, CI, git in an IDE): no host-key or
+    /// passphrase prompts. Default: as ssh runs here, prompting only when stdin is a terminal.
+    #[arg(long)]
+    pub batch: bool,
+    /// Run the commands the configuration names, as ssh would: `ProxyCommand` (to follow the
+    /// route through it) and `Match exec`. Without it, a route through a ProxyCommand is not
+    /// followed (finding route-not-followed) and `Match exec` does not match.
+    #[arg(long)]
+    pub allow_exec: bool,
 }
 
 #[derive(Debug, Args)]

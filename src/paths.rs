@@ -1,26 +1,34 @@
-//! Where things live: the home directory, ~/.ssh, tilde expansion.
+//! Where things live: the two home directories, ~/.ssh, tilde expansion for shell paths.
 //!
-//! herossh takes the home directory from `$HOME` (falling back to the passwd entry), unlike
-//! OpenSSH, which always uses the passwd home. That is deliberate: it lets every test run in a
-//! temporary home, and for a normal login `$HOME` and the passwd home are the same directory.
+//! Two homes, because two kinds of programs disagree: ssh (and ssh-keygen) take `~` from the
+//! passwd entry, never from `$HOME`, so every ssh path (`~/.ssh`, keys, known_hosts, the
+//! config) comes from [`crate::openssh::home`]; shells and the Heroku CLI (Node's
+//! `os.homedir()`) use `$HOME`, so `~/.netrc`, the Heroku data directory, the cache and the
+//! `~` in commands printed for a shell come from [`home_dir`]. For a normal login they are the
+//! same directory; where they are not (`sudo -E`, containers, scripts exporting `HOME`),
+//! doctor and validate say so.
 
-use std::ffi::CStr;
 use std::path::{Path, PathBuf};
+
+use crate::os::user;
 
 /// The user's home directory: `$HOME` when set and non-empty, else the passwd entry.
 pub fn home_dir() -> PathBuf {
     match std::env::var_os("HOME") {
         Some(h) if !h.is_empty() => PathBuf::from(h),
-        _ => passwd_home().unwrap_or_else(|| PathBuf::from("/")),
+        _ => crate::openssh::home::passwd()
+            .map(|pw| pw.home.clone())
+            .unwrap_or_else(|| PathBuf::from("/")),
     }
 }
 
-/// `~/.ssh`.
+/// `~/.ssh` as ssh means it (the passwd home's).
 pub fn ssh_dir() -> PathBuf {
-    home_dir().join(".ssh")
+    crate::openssh::home::ssh_dir()
 }
 
-/// Expand a leading `~` or `~/` to the home directory (`~user` is left as is).
+/// Expand a leading `~` or `~/` to `$HOME`, as a shell would have (`~user` is left as is):
+/// for paths given on herossh's command line.
 pub fn expand_tilde(p: &str) -> PathBuf {
     if p == "~" {
         home_dir()
@@ -39,7 +47,7 @@ pub fn expand_tilde_path(p: &Path) -> PathBuf {
     }
 }
 
-/// Show a path under the home directory as `~/...`, the way users write it in configs.
+/// Show a path under `$HOME` as `~/...`, so that a command printed for a shell means it.
 pub fn display_tilde(p: &Path) -> String {
     let home = home_dir();
     match p.strip_prefix(&home) {
@@ -50,54 +58,13 @@ pub fn display_tilde(p: &Path) -> String {
 
 /// The login name of the current user (passwd entry, else `$USER`).
 pub fn local_user() -> String {
-    passwd_field(|pw| {
-        unsafe { CStr::from_ptr(pw.pw_name) }
-            .to_string_lossy()
-            .into_owned()
-    })
-    .or_else(|| std::env::var("USER").ok())
-    .unwrap_or_else(|| "user".to_string())
+    crate::openssh::home::passwd()
+        .map(|pw| pw.name.clone())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "user".to_string())
 }
 
 /// The machine's host name, as ssh-keygen uses for the default comment.
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc == 0 {
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    } else {
-        "localhost".to_string()
-    }
-}
-
-fn passwd_home() -> Option<PathBuf> {
-    passwd_field(|pw| {
-        PathBuf::from(
-            unsafe { CStr::from_ptr(pw.pw_dir) }
-                .to_string_lossy()
-                .into_owned(),
-        )
-    })
-}
-
-fn passwd_field<T>(f: impl FnOnce(&libc::passwd) -> T) -> Option<T> {
-    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    // SAFETY: all pointers are valid for the call; getpwuid_r writes only into `pw` and `buf`.
-    let rc = unsafe {
-        libc::getpwuid_r(
-            libc::getuid(),
-            &mut pw,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    if rc != 0 || result.is_null() {
-        return None;
-    }
-    Some(f(&pw))
+    user::hostname().unwrap_or_else(|| "localhost".to_string())
 }

@@ -41,6 +41,39 @@ fn help_lists_every_command() {
     );
 }
 
+/// `--help` (and so herossh.1) lists the environment, the keychain variables included;
+/// `-h` stays short.
+#[test]
+fn long_help_documents_the_environment() {
+    let env = TestEnv::new();
+    let (long, _) = out(&env.herossh().arg("--help").output().unwrap());
+    let vars = [
+        "HEROKU_API_KEY",
+        "HEROKU_HOST",
+        "HEROKU_GIT_HOST",
+        "HEROKU_NETRC_WRITE",
+        "HEROKU_DATA_DIR",
+        "NETRC",
+        "HEROSSH_KEYCHAIN",
+        "HEROSSH_SECURITY_PROGRAM",
+        "HEROSSH_TIMEOUT",
+        "NO_COLOR",
+    ];
+    let section = long.split_once("\nEnvironment:\n").unwrap().1;
+    for var in vars {
+        assert!(
+            section.lines().any(|l| l.trim_start().starts_with(var)),
+            "--help does not document {var}:\n{section}"
+        );
+    }
+    assert!(
+        section.contains("auto (the default: the macOS\n"),
+        "{section}"
+    );
+    let (short, _) = out(&env.herossh().arg("-h").output().unwrap());
+    assert!(!short.contains("Environment:"));
+}
+
 #[test]
 fn heroku_spellings_are_aliases_with_help() {
     let env = TestEnv::new();

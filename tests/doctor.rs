@@ -10,6 +10,25 @@ use crate::support::sshd::{Sshd, SshdOptions};
 use crate::support::{TestEnv, out};
 use crate::validate::{codes, finding, keygen, pub_line, trust};
 
+/// The codes of the local checks in a `doctor --json` document.
+fn local_codes(v: &Value) -> Vec<String> {
+    v["local"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn local<'a>(v: &'a Value, code: &str) -> &'a Value {
+    v["local"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {v:#}"))
+}
+
 fn git(env: &TestEnv, dir: &std::path::Path, args: &[&str]) {
     let o = env
         .program("git")
@@ -59,7 +78,7 @@ fn offline_doctor_reports_every_local_problem_with_its_fix() {
     let (code, v) = doctor_json(&env, &repo, &["--offline"]);
     assert_eq!(code, 1, "{v:#}");
     assert_eq!(
-        codes(&v),
+        local_codes(&v),
         [
             "not-logged-in",
             "no-agent",
@@ -67,33 +86,34 @@ fn offline_doctor_reports_every_local_problem_with_its_fix() {
             "config-permissions",
             "unprotected-private-key",
             "heroku-ssh-git-ended",
+            "remote-uses-https",
             "offline",
         ]
     );
+    // A heroku remote is Heroku context: missing credentials matter.
+    assert_eq!(local(&v, "not-logged-in")["severity"], "warning");
+    assert_eq!(local(&v, "ssh-dir-permissions")["fix"], "chmod 700 ~/.ssh");
     assert_eq!(
-        finding(&v, "ssh-dir-permissions")["fix"],
-        "chmod 700 ~/.ssh"
-    );
-    assert_eq!(
-        finding(&v, "config-permissions")["fix"],
+        local(&v, "config-permissions")["fix"],
         "chmod 600 ~/.ssh/config"
     );
     assert_eq!(
-        finding(&v, "unprotected-private-key")["fix"],
+        local(&v, "unprotected-private-key")["fix"],
         "chmod 600 ~/.ssh/id_ed25519"
     );
     assert_eq!(
-        finding(&v, "heroku-ssh-git-ended")["fix"],
+        local(&v, "heroku-ssh-git-ended")["fix"],
         "git remote set-url heroku https://git.heroku.com/my-app.git && herossh git-credential install"
     );
+    assert_eq!(local(&v, "remote-uses-https")["severity"], "ok");
     assert!(
-        finding(&v, "offline")["message"]
+        local(&v, "offline")["message"]
             .as_str()
             .unwrap()
             .contains("git@127.0.0.1"),
         "{v:#}"
     );
-    assert_eq!(v["probes"], Value::Array(vec![]));
+    assert_eq!(v["hosts"], Value::Array(vec![]));
     assert_eq!(v["errors"], 3);
 }
 
@@ -113,7 +133,12 @@ fn clean_home_outside_a_repo_is_quiet_offline() {
         stdout.contains("== Git remotes\n ✓ no problems\n"),
         "{stdout}"
     );
-    assert!(stdout.ends_with("0 error(s), 2 warning(s)\n"), "{stdout}");
+    // No Heroku context: no credentials is not a warning; --offline is the only one.
+    assert!(
+        stdout.contains(" ✓ not-logged-in: no Heroku credentials (HEROKU_API_KEY, keychain or ~/.netrc): not needed, nothing here uses Heroku\n"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("0 error(s), 1 warning(s)\n"), "{stdout}");
 }
 
 #[test]
@@ -158,26 +183,37 @@ fn doctor_probes_the_platform_host_and_the_repos_ssh_remote() {
     assert!(!stdout.contains("tok-doctor") && !stderr.contains("tok-doctor"));
     let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(o.status.code(), Some(1), "{v:#}");
-    let probes = v["probes"].as_array().unwrap();
-    assert_eq!(probes.len(), 2, "{v:#}");
-    // git@platform: the key is not on the account and the server refuses user git.
+    let hosts = v["hosts"].as_array().unwrap();
+    // The config's alias `127.0.0.1` and the remote `ssh://USER@127.0.0.1:PORT/...` are the
+    // same connection, checked once; the platform's host comes with the credentials.
+    let labels: Vec<&str> = hosts.iter().map(|h| h["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["127.0.0.1", "git@127.0.0.1"], "{v:#}");
+    let (own, platform) = (&hosts[0], &hosts[1]);
     assert_eq!(
-        probes[0]["target"],
-        format!("git@127.0.0.1:{}", sshd.port())
+        own["sources"],
+        serde_json::json!(["~/cfg:1", "git remote origin"])
     );
-    assert_eq!(probes[0]["authenticated"], false);
-    assert_eq!(probes[0]["server"]["host_key"]["known"], true);
     assert_eq!(
-        finding(&probes[0], "key-not-on-account")["fix"],
+        platform["sources"],
+        serde_json::json!(["Heroku (credentials)"])
+    );
+    // git@platform: the key is not on the account and the server refuses user git.
+    assert_eq!(platform["target"], format!("git@127.0.0.1:{}", sshd.port()));
+    assert_eq!(platform["authenticated"], false);
+    assert_eq!(platform["verdict"], "denied", "{platform:#}");
+    assert_eq!(platform["server"]["host_key"]["known"], true);
+    assert_eq!(
+        finding(platform, "key-not-on-account")["fix"],
         "herossh keys add ~/.ssh/id_ed25519.pub"
     );
     // The repository's own SSH remote authenticates.
     assert_eq!(
-        probes[1]["target"],
+        own["target"],
         format!("{}@127.0.0.1:{}", sshd.user(), sshd.port())
     );
-    assert_eq!(probes[1]["authenticated"], true);
-    assert_eq!(codes(&probes[1]), ["authenticated"]);
-    assert!(codes(&v).contains(&"logged-in".to_string()));
+    assert_eq!(own["authenticated"], true);
+    assert_eq!(own["verdict"], "ok", "{own:#}");
+    assert_eq!(codes(own), ["authenticated"]);
+    assert!(local_codes(&v).contains(&"logged-in".to_string()));
     assert_eq!(api.request_lines(), ["GET /account/keys"]);
 }

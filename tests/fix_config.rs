@@ -399,13 +399,24 @@ fn fix_config_never_rewrites_a_config_that_does_not_parse() {
     );
     assert!(err.contains("Bad configuration option: bogus"), "{err}");
     assert!(
-        err.contains("`herossh fix-config --ignore-unknown bogus` makes this one ignore it"),
+        err.contains("no ssh knows `bogus`: correct or remove that line"),
         "{err}"
     );
     assert_eq!(std::fs::read_to_string(&cfg).unwrap(), original);
     // No side effect at all: not even the backups directory or its lock.
     assert!(!backups_dir(&env).exists());
     assert_eq!(std::fs::read_dir(env.home().join("d")).unwrap().count(), 1);
+    // A keyword of another ssh build: the fix that makes this one ignore it.
+    let original = "Host heroku.com\n  UseKeychain yes\n";
+    std::fs::write(&cfg, original).unwrap();
+    let o = fix(&env, &["-i", key.to_str().unwrap()], Some(&cfg));
+    assert_eq!(o.status.code(), Some(1));
+    let err = support::out(&o).1;
+    assert!(
+        err.contains("`herossh fix-config --ignore-unknown usekeychain` makes this one ignore it"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), original);
 }
 
 #[test]
@@ -1215,10 +1226,10 @@ fn fix_config_set_edits_the_included_file_where_the_host_lives_with_a_pin() {
     assert_eq!(ssh_key(&env, &main, "other", "user"), "u");
 }
 
-/// A keyword herossh's evaluator does not print yet is placed by block order alone, and
-/// must still win (the real ssh -G is the judge).
+/// A `Host *` above sets the keyword: the stanza goes above it, and wins for HOST only (the
+/// real ssh -G is the judge).
 #[test]
-fn fix_config_set_places_a_keyword_by_block_order() {
+fn fix_config_set_places_a_keyword_above_the_block_that_would_win() {
     let env = TestEnv::new();
     let cfg = env.write("cfg", "Host *\n  ServerAliveCountMax 3\nHost h\n  User x\n");
     let o = fix(
@@ -1246,12 +1257,51 @@ fn fix_config_set_places_a_keyword_by_block_order() {
     assert_eq!(backups_of(&env, &cfg).len(), 1);
 }
 
+/// `ssh -G` prints nothing for `ProxyCommand none`: the edit is still verified by evaluation
+/// (which line's value ssh uses), placed where it wins, and the message says what ssh -G
+/// cannot show.
+#[test]
+fn fix_config_set_verifies_a_value_ssh_g_does_not_print() {
+    let env = TestEnv::new();
+    let cfg = env.write("cfg", "Host *\n  ProxyCommand nc %h %p\nHost h\n  User x\n");
+    let o = fix(
+        &env,
+        &["--host", "h", "--set", "ProxyCommand none"],
+        Some(&cfg),
+    );
+    let (_, err) = support::out(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(
+        read(&cfg),
+        "Host h\n  ProxyCommand none\n\nHost *\n  ProxyCommand nc %h %p\nHost h\n  User x\n"
+    );
+    assert!(
+        err.contains("h now takes `ProxyCommand none` from line 2 (ssh -G does not print it)"),
+        "{err}"
+    );
+    assert_eq!(ssh_key(&env, &cfg, "h", "proxycommand"), "");
+    assert_eq!(ssh_key(&env, &cfg, "other", "proxycommand"), "nc %h %p");
+    let o = fix(
+        &env,
+        &["--host", "h", "--set", "ProxyCommand none"],
+        Some(&cfg),
+    );
+    let (_, err) = support::out(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("already set: h takes `ProxyCommand none` from ")
+            && err.contains("cfg:2 (ssh -G does not print it); nothing changed"),
+        "{err}"
+    );
+    assert_eq!(backups_of(&env, &cfg).len(), 1);
+}
+
 #[test]
 fn fix_config_set_rejects_bad_input_before_any_side_effect() {
     let env = TestEnv::new();
     for (args, says) in [
         (vec!["--set", "Bogus 1"], "Bad configuration option: bogus"),
-        (vec!["--set", "Port banana"], "Badly formatted port number"),
+        (vec!["--set", "Port banana"], "Bad port 'banana'"),
         (vec!["--set", "User"], "no value for User"),
         (vec!["--set", "Host x"], "starts a block"),
         (
@@ -1434,7 +1484,7 @@ fn fix_config_set_leaves_a_block_shared_with_another_host_alone() {
             "x",
             "Host web\n  User y\n\nHost web web2\n  User x\n",
         ),
-        // Not printed by herossh's evaluator yet: still never edited in the shared block.
+        // Set by no line: editing the shared block would change web2, so web gets its own.
         (
             "ServerAliveCountMax 5",
             "serveralivecountmax",

@@ -4,14 +4,17 @@
 //! commands whose job is to print the token), on the argv or in the environment of the `git`
 //! children herossh spawns, or in any file except the intended store: `~/.netrc` when there is
 //! no session bus, the Secret Service (a real gnome-keyring, whose files live under
-//! `~/.local/share/keyrings`) when there is one. Private keys and netrc stay 0600. After
-//! logout, the `HEROKU_API_KEY` tier gets the same checks.
+//! `~/.local/share/keyrings`) when there is one, the macOS keychain file of the `security`
+//! stand-in when herossh is pointed at it (whose argv log, a file like any other, must then
+//! show the token on no command line). Private keys and netrc stay 0600. After logout, the
+//! `HEROKU_API_KEY` tier gets the same checks.
 
 use std::path::{Path, PathBuf};
 
 use crate::credentials::herossh;
 use crate::support::fake_api::FakeApi;
 use crate::support::keyring::Keyring;
+use crate::support::security::Security;
 use crate::support::sshd::{Sshd, SshdOptions};
 use crate::support::{TestEnv, mode, out};
 
@@ -111,6 +114,12 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 enum Store {
     Netrc,
     Keychain,
+    MacKeychain,
+}
+
+/// The token as `security -i` receives it (`-X HEX`).
+fn token_hex() -> String {
+    TOKEN.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Neither secret in any file under `root`, except the token under `store` (when given).
@@ -124,6 +133,11 @@ fn assert_no_secret_in_files(root: &Path, store: Option<&Path>, when: &str) {
         );
         if !store.is_some_and(|s| p.starts_with(s)) {
             assert!(!contains(&bytes, TOKEN), "{when}: the token is in {p:?}");
+            // The macOS backend hands the token to `security` as hex: not a way around this.
+            assert!(
+                !contains(&bytes, &token_hex()),
+                "{when}: the token's hex is in {p:?}"
+            );
         }
     }
 }
@@ -138,9 +152,15 @@ fn no_secret_leaks_from_any_command_at_vv_with_the_token_in_the_keychain() {
     audit(Store::Keychain);
 }
 
+#[test]
+fn no_secret_leaks_from_any_command_at_vv_with_the_token_in_the_macos_keychain() {
+    audit(Store::MacKeychain);
+}
+
 fn audit(store: Store) {
     let env = TestEnv::new();
     let keyring = (store == Store::Keychain).then(|| Keyring::start(&env));
+    let security = (store == Store::MacKeychain).then(|| Security::start(&env));
     let api = FakeApi::start();
     api.add_token(TOKEN, EMAIL);
     let sshd = Sshd::start(SshdOptions::default());
@@ -157,11 +177,13 @@ fn audit(store: Store) {
     let pub_s = format!("{key_s}.pub");
     let netrc = home.join(".netrc");
     let login_json = home.join(".local/share/heroku/login.json");
-    let store_path = match store {
-        Store::Netrc => netrc.clone(),
-        Store::Keychain => home.join(".local/share/keyrings"),
+    let store_path = match &security {
+        Some(s) => s.keychain_file(),
+        None if store == Store::Netrc => netrc.clone(),
+        None => home.join(".local/share/keyrings"),
     };
-    let git_host = "git.127.0.0.1";
+    // A URL-form HEROKU_HOST: git's host is the URL's host:port, as for the Heroku CLI.
+    let git_host = api.url().trim_start_matches("http://").to_string();
     let target = sshd.target();
     let cred_request = format!("protocol=https\nhost={git_host}\npath=app.git\n\n");
 
@@ -256,9 +278,10 @@ fn audit(store: Store) {
 
     let mut all_stderr = String::new();
     for (i, st) in steps.iter().enumerate() {
-        let mut cmd = match &keyring {
-            Some(k) => k.herossh(&env),
-            None => herossh(&env),
+        let mut cmd = match (&keyring, &security) {
+            (Some(k), _) => k.herossh(&env),
+            (_, Some(s)) => s.herossh(&env),
+            _ => herossh(&env),
         };
         cmd.env("HEROKU_HOST", api.url())
             .env("PATH", &path)
@@ -275,6 +298,10 @@ fn audit(store: Store) {
         let what = format!("step {i}: herossh -vv {}", st.args.join(" "));
         assert_eq!(o.status.code(), Some(st.code), "{what}\n{so}\n{se}");
         assert!(!se.contains(TOKEN), "{what}: token on stderr:\n{se}");
+        assert!(
+            !se.contains(&token_hex()),
+            "{what}: token as hex on stderr:\n{se}"
+        );
         assert!(!se.contains(PASS), "{what}: passphrase on stderr:\n{se}");
         assert!(!so.contains(PASS), "{what}: passphrase on stdout:\n{so}");
         if st.prints_token {
@@ -290,13 +317,18 @@ fn audit(store: Store) {
 
         // Login really stored the token where this audit exempts it.
         if st.args.starts_with(&["auth".into(), "login".into()]) && st.code == 0 {
-            match &keyring {
-                Some(k) => {
+            match (&keyring, &security) {
+                (Some(k), _) => {
                     assert_eq!(k.lookup(&env, EMAIL).as_deref(), Some(TOKEN));
                     assert!(!netrc.exists(), "{what}");
                     assert!(login_json.exists(), "{what}");
                 }
-                None => assert!(contains(&std::fs::read(&netrc).unwrap(), TOKEN)),
+                (_, Some(s)) => {
+                    assert_eq!(s.read_like_heroku_cli(EMAIL).as_deref(), Some(TOKEN));
+                    assert!(!netrc.exists(), "{what}");
+                    assert!(login_json.exists(), "{what}");
+                }
+                _ => assert!(contains(&std::fs::read(&netrc).unwrap(), TOKEN)),
             }
         }
         // The token lives in its store only; netrc stays 0600.
@@ -325,21 +357,39 @@ fn audit(store: Store) {
     assert!(sshd.log().contains("Accepted publickey"), "{}", sshd.log());
     let git_seen = std::fs::read_to_string(&git_log).unwrap();
     // git-credential install/uninstall and doctor all ran git through the recorder.
+    let helper_key = format!(
+        "credential.https://{}.helper",
+        api.url().trim_start_matches("http://")
+    );
     for call in [
-        "argv: [config] [--global] [--add] [credential.https://git.127.0.0.1.helper]",
-        "argv: [config] [--global] [--fixed-value] [--unset-all] [credential.https://git.127.0.0.1.helper]",
-        "argv: [remote] [-v]",
+        format!("argv: [config] [--global] [--add] [{helper_key}]"),
+        format!("argv: [config] [--global] [--fixed-value] [--unset-all] [{helper_key}]"),
+        "argv: [rev-parse] [--git-dir]".to_string(),
     ] {
-        assert!(git_seen.contains(call), "{call}\n{git_seen}");
+        assert!(git_seen.contains(&call), "{call}\n{git_seen}");
     }
     assert!(!git_seen.contains(TOKEN), "{git_seen}");
     assert!(!git_seen.contains(PASS), "{git_seen}");
     // After logout no file holds the token (the keyring's own files are encrypted with its
     // password, so they are still exempt), and the keychain item is gone.
-    let exempt = (store == Store::Keychain).then_some(store_path.as_path());
+    let exempt = (store != Store::Netrc).then_some(store_path.as_path());
     assert_no_secret_in_files(home.parent().unwrap(), exempt, "after logout");
     if let Some(k) = &keyring {
         assert_eq!(k.lookup(&env, EMAIL), None);
         assert!(!netrc.exists());
+    }
+    if let Some(s) = &security {
+        assert_eq!(s.read_like_heroku_cli(EMAIL), None);
+        assert!(!netrc.exists());
+        // The keychain was really used: written through `security -i` (the token as hex on
+        // stdin), read with find-generic-password, deleted at logout.
+        let log = s.log();
+        for call in [
+            "argv: [-i]\nstdin: [add-generic-password] [-U] [-a] [audit@example.com] [-s] [heroku-cli] [-X] [<secret>]\n",
+            "argv: [find-generic-password] [-a] [audit@example.com] [-s] [heroku-cli] [-w]\n",
+            "argv: [delete-generic-password] [-a] [audit@example.com] [-s] [heroku-cli]\n",
+        ] {
+            assert!(log.contains(call), "{call}\n{log}");
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! `herossh config resolve`: the effective configuration for a host, printed exactly like
-//! `ssh -G` for the keywords herossh understands.
+//! `herossh config resolve`: the effective configuration for a destination, printed exactly
+//! like the installed `ssh -G` prints it (every line, its order and forms), with `--explain`
+//! naming the file and line of every value.
 
 use serde_json::{Map, Value, json};
 
@@ -20,8 +21,13 @@ fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
         user: args.user.clone(),
         port: args.port,
         allow_exec: args.allow_exec,
+        ..Default::default()
     };
-    let resolved = sshconfig::resolve(&args.host, &opts)?;
+    let dest = crate::openssh::Destination::parse(&args.host)?;
+    let resolved = sshconfig::resolve_destination(&dest, &opts)?;
+    for note in &resolved.notes {
+        ctx.ui.warn(note.clone());
+    }
     for (path, why) in &resolved.unreadable {
         ctx.ui.warn(format!(
             "{} cannot be read ({why}); ssh skips it too, and so does this answer",
@@ -47,7 +53,9 @@ fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
                 Some(o) => format!("{}:{}", o.file.display(), o.line),
                 None => "(default)".to_string(),
             };
-            ctx.ui.out(format!("{k} {v}\t# {from}"));
+            // The value stays as `ssh -G` prints it; the file name is herossh's addition.
+            ctx.ui
+                .out(format!("{k} {v}\t# {}", crate::ui::untrusted(&from)));
         } else {
             ctx.ui.out(format!("{k} {v}"));
         }
@@ -75,6 +83,7 @@ fn to_json(r: &sshconfig::Resolved) -> Value {
                         | "remoteforward"
                         | "dynamicforward"
                         | "sendenv"
+                        | "setenv"
                 );
                 options.insert(k.to_string(), if multi { json!([v]) } else { json!(v) });
             }

@@ -96,7 +96,7 @@ fn parse_settings(args: &[String]) -> Result<Vec<Setting>> {
         .map(|s| Setting::parse(s))
         .collect::<Result<_>>()?;
     for (i, s) in settings.iter().enumerate() {
-        if !s.accumulates() && settings[..i].iter().any(|o| o.canonical == s.canonical) {
+        if !s.accumulates() && settings[..i].iter().any(|o| o.op == s.op) {
             return Err(Error::usage(format!(
                 "--set gives {} twice; ssh keeps one value",
                 s.keyword
@@ -150,20 +150,23 @@ fn fix_host(
     identity: Option<&Path>,
     settings: Vec<Setting>,
 ) -> Result<()> {
-    let identity_text = identity.map(paths::display_tilde);
+    // Written the way ssh reads it: `~` is the passwd entry's home (openssh::home), which is
+    // not $HOME under `sudo -E` or in some containers. Shown the way a shell reads it.
+    let identity_line = identity.map(crate::openssh::home::contract);
+    let identity_shown = identity.map(paths::display_tilde);
     let req = FixRequest {
         host: host.to_string(),
         config: target.config.clone(),
         explicit_config: target.explicit,
         hostname: args.hostname.clone(),
-        identity: identity_text.clone(),
+        identity: identity_line,
         settings: settings.clone(),
     };
     let planned = edit::plan(&req)?;
     warn_pending_exec(ctx, host, &planned.baseline);
     let report = HostReport {
         host,
-        identity: identity_text.as_deref(),
+        identity: identity_shown.as_deref(),
         settings: &settings,
         config: &target.config,
     };
@@ -193,7 +196,7 @@ fn fix_host(
     let w = &written[0];
     // The evaluator verified these very bytes before they were written (HostPlan::resolved);
     // what is on disk now must be them, byte for byte.
-    let on_disk = std::fs::read(&w.file).map_err(|e| io_error(&w.file, "read", e))?;
+    let on_disk = sshconfig::includes::read(&w.file).map_err(|e| io_error(&w.file, "read", e))?;
     if on_disk != hp.plan.after.print() {
         return Err(Error::failed(format!(
             "wrote {} but it does not hold what was verified (another program wrote it since?); \
@@ -241,19 +244,26 @@ impl HostReport<'_> {
             ));
         }
         for s in self.settings {
-            let what = match s.printed.as_deref() {
-                Some(k) => {
-                    let from = r
-                        .explain(k)
-                        .map(|(f, l)| format!(" (from {}:{l})", paths::display_tilde(&f)))
-                        .unwrap_or_default();
-                    format!(
-                        "ssh -G {} prints {k} {}{from}",
-                        self.host,
-                        r.get(k).unwrap_or("")
-                    )
-                }
-                None => format!("the block for {} already says `{}`", self.host, s.line()),
+            let from = r.origin_of(s.op);
+            let at = from.map(|o| format!("{}:{}", paths::display_tilde(&o.file), o.line));
+            let what = match (s.printed.as_deref(), at) {
+                (Some(k), at) => format!(
+                    "ssh -G {} prints {k} {}{}",
+                    self.host,
+                    r.get(k).unwrap_or(""),
+                    at.map(|a| format!(" (from {a})")).unwrap_or_default()
+                ),
+                (None, Some(at)) => format!(
+                    "{} takes `{}` from {at} (ssh -G does not print it)",
+                    self.host,
+                    s.line()
+                ),
+                (None, None) => format!(
+                    "ssh -G {} prints no {} line, as with `{}`",
+                    self.host,
+                    s.keyword.to_ascii_lowercase(),
+                    s.line()
+                ),
             };
             ctx.ui.info(format!("already set: {what}; nothing changed"));
         }
@@ -269,7 +279,6 @@ impl HostReport<'_> {
             v["dry_run"] = json!(true);
             v["action"] = json!(hp.plan.description);
             v["diff"] = json!(patch);
-            v["unverified"] = json!(hp.unverified);
             return ctx.ui.emit_json(&v);
         }
         ctx.ui.out(patch.trim_end_matches('\n'));
@@ -293,7 +302,6 @@ impl HostReport<'_> {
             v["action"] = json!(hp.plan.description);
             v["backup"] = json!(w.backup.as_ref().map(|b| b.display().to_string()));
             v["diff"] = json!(patch);
-            v["unverified"] = json!(hp.unverified);
             v["also_changed"] = json!(hp.also_changed);
             return ctx.ui.emit_json(&v);
         }
@@ -304,7 +312,7 @@ impl HostReport<'_> {
                 self.host
             ));
         }
-        for s in self.settings {
+        for (s, line) in hp.placed.iter().filter(|(s, _)| self.settings.contains(s)) {
             match s.printed.as_deref() {
                 Some(k) => outcome.push(format!(
                     "ssh -G {} now prints {k} {}",
@@ -312,10 +320,9 @@ impl HostReport<'_> {
                     now.get(k).unwrap_or("")
                 )),
                 None => outcome.push(format!(
-                    "`{}` is in place for {} (not verified: herossh does not evaluate {} yet)",
-                    s.line(),
+                    "{} now takes `{}` from line {line} (ssh -G does not print it)",
                     self.host,
-                    s.keyword
+                    s.line(),
                 )),
             }
         }
@@ -510,7 +517,7 @@ fn remove_bom(ctx: &Ctx, args: &FixConfigArgs) -> Result<()> {
         return file_fix_already(ctx, json_base(), "another run removed it");
     };
     for w in &written {
-        let now = std::fs::read(&w.file).map_err(|e| io_error(&w.file, "read", e))?;
+        let now = sshconfig::includes::read(&w.file).map_err(|e| io_error(&w.file, "read", e))?;
         if now.starts_with(sshconfig::includes::BOM) {
             return Err(Error::failed(format!(
                 "wrote {} but it still starts with a byte-order mark; the original is in {}",
@@ -650,7 +657,7 @@ enum KeyFile {
 }
 
 fn is_public(p: &Path) -> bool {
-    std::fs::read(p)
+    crate::fsutil::read_limited(p, crate::fsutil::FileKind::PublicKey)
         .ok()
         .and_then(|b| classify(&b).ok())
         .is_some_and(|k| matches!(k, KeyFile::Public(..)))
@@ -661,28 +668,29 @@ fn is_public(p: &Path) -> bool {
 /// that agent key). Anything else is a usage error that says why.
 fn check_identity(path: &Path, host: &str, target: &Target) -> Result<()> {
     let shown = paths::display_tilde(path);
-    let md = match std::fs::metadata(path) {
-        Ok(md) => md,
+    // Read as ssh reads an identity: at most 1 MiB, never a FIFO or a device.
+    let bytes = match crate::fsutil::read_limited(path, crate::fsutil::FileKind::PrivateKey) {
+        Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::usage(format!(
                 "identity {} does not exist",
                 path.display()
             )));
         }
-        Err(e) => return Err(io_error(path, "read", e)),
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
+            return Err(Error::usage(format!(
+                "identity {shown} is a directory, not a key"
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(io_error(path, "read", e));
+        }
+        Err(e) => {
+            return Err(Error::usage(format!(
+                "identity {shown} is not a key ssh can load ({e})"
+            )));
+        }
     };
-    if md.is_dir() {
-        return Err(Error::usage(format!(
-            "identity {shown} is a directory, not a key"
-        )));
-    }
-    if md.len() > 1 << 20 {
-        return Err(Error::usage(format!(
-            "identity {shown} is not a key ssh can load ({} bytes)",
-            md.len()
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| io_error(path, "read", e))?;
     let (key, cert) =
         match classify(&bytes).map_err(|why| Error::usage(format!("identity {shown} {why}")))? {
             KeyFile::Private => return Ok(()),
@@ -709,7 +717,7 @@ fn check_identity(path: &Path, host: &str, target: &Target) -> Result<()> {
     };
     let agent_says = match &state {
         agent::AgentState::None => "no agent is available (SSH_AUTH_SOCK is not set)".to_string(),
-        agent::AgentState::Unreachable { socket, error } => {
+        agent::AgentState::Unreachable { socket, error, .. } => {
             format!(
                 "the agent at {} does not answer ({error})",
                 socket.display()

@@ -103,7 +103,7 @@ pub fn resolve() -> Result<Option<Credentials>> {
     if let Some(w) = api_token_warning() {
         // Same prefix as `Ui::warn` without colour: the resolver has no Ui, and this one
         // line must reach every API command.
-        eprintln!(" ›   Warning: {w}");
+        crate::ui::output::stderr_line(&format!(" ›   Warning: {w}"));
     }
     resolve_tiers(&Endpoint::from_env())
 }
@@ -118,6 +118,7 @@ pub fn not_logged_in() -> Error {
     Error::auth(
         "not logged in: run `herossh auth login` (or `heroku login`), or set HEROKU_API_KEY",
     )
+    .with_code("not_logged_in")
 }
 
 /// The tiers in order, without printing anything.
@@ -132,24 +133,26 @@ fn resolve_tiers(endpoint: &Endpoint) -> Result<Option<Credentials>> {
     }
     if netrc_forced() {
         tracing::debug!("credentials: HEROKU_NETRC_WRITE=true, keychain skipped");
-    } else if let Some(c) = keychain_tier() {
+    } else if let Some(c) = keychain_tier()? {
         return Ok(Some(c));
     }
     netrc_tier(endpoint)
 }
 
-/// The keychain tier; every reason it has nothing is logged at `-v` and falls through.
-fn keychain_tier() -> Option<Credentials> {
+/// The keychain tier; every reason it has nothing is logged at `-v` and falls through. Only
+/// a wrong `HEROSSH_KEYCHAIN` / `HEROSSH_SECURITY_PROGRAM` is an error.
+fn keychain_tier() -> Result<Option<Credentials>> {
+    let backend = keychain::Backend::from_env()?;
     let login_json = login_state::path();
     let Some(account) = login_state::read(&login_json) else {
         tracing::debug!(
             "credentials: no account in {}, keychain skipped",
             login_json.display()
         );
-        return None;
+        return Ok(None);
     };
     let who = account.clone();
-    match keychain::with(move |k| k.get(&who)) {
+    Ok(match backend.with(move |k| k.get(&who)) {
         Ok(Some(token)) => {
             tracing::debug!("credentials: token from the keychain for {account}");
             Some(Credentials {
@@ -166,7 +169,7 @@ fn keychain_tier() -> Option<Credentials> {
             tracing::debug!("credentials: keychain unavailable ({why}), trying netrc");
             None
         }
-    }
+    })
 }
 
 fn netrc_tier(endpoint: &Endpoint) -> Result<Option<Credentials>> {
@@ -235,9 +238,14 @@ pub fn status() -> Result<Status> {
     let netrc_shown = crate::paths::display_tilde(&netrc_path);
 
     let who = login_account.clone();
-    let probe = keychain::with(move |k| {
+    let probe = keychain::Backend::from_env()?.with(move |k| {
         k.check()?;
-        let token = who.and_then(|a| k.get(&a).ok().flatten());
+        // A read that fails (the macOS keychain only shows it is locked when an item is
+        // read) makes the keychain unavailable here too, as it did for the resolver.
+        let token = match who {
+            Some(a) => k.get(&a)?,
+            None => None,
+        };
         Ok((k.name(), token))
     });
     let (availability, kc_token) = match probe {

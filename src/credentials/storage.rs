@@ -24,7 +24,7 @@ pub fn store(endpoint: &Endpoint, account: &str, token: &Secret) -> Result<Store
         tracing::debug!("credentials: HEROKU_NETRC_WRITE=true, storing in netrc");
     } else {
         let (who, secret) = (account.to_string(), token.clone());
-        let kc = keychain::with(move |k| {
+        let kc = keychain::Backend::from_env()?.with(move |k| {
             k.check()?;
             k.set(&who, &secret)?;
             Ok(k.name())
@@ -73,7 +73,7 @@ pub fn forget(endpoint: &Endpoint) -> Result<Forgotten> {
     let login_json = login_state::path();
     if let Some(account) = login_state::read(&login_json) {
         let who = account.clone();
-        match keychain::with(move |k| k.delete(&who)) {
+        match keychain::Backend::from_env()?.with(move |k| k.delete(&who)) {
             Ok(found) => {
                 if found {
                     done.keychain_account = Some(account);

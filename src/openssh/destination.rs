@@ -92,17 +92,12 @@ impl Destination {
             return Err(invalid(&self.user_host(), "no host name"));
         }
         if !valid_hostname(&self.host) {
-            return Err(Error::usage(format!(
-                "hostname contains invalid characters: {:?}",
-                self.host
-            )));
+            return Err(Error::usage("hostname contains invalid characters"));
         }
         if let Some(u) = &self.user
             && !valid_ruser(u)
         {
-            return Err(Error::usage(format!(
-                "remote username contains invalid characters: {u:?}"
-            )));
+            return Err(Error::usage("remote username contains invalid characters"));
         }
         Ok(())
     }

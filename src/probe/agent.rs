@@ -11,8 +11,13 @@ use russh::keys::ssh_key::PublicKey;
 pub enum AgentState {
     /// No socket configured (`SSH_AUTH_SOCK` unset, or `IdentityAgent none`).
     None,
-    /// A socket is configured but does not answer.
-    Unreachable { socket: PathBuf, error: String },
+    /// A socket is configured but does not answer. `hangs`: it accepted the connection and
+    /// then said nothing — ssh waits for it forever; otherwise ssh goes on without an agent.
+    Unreachable {
+        socket: PathBuf,
+        error: String,
+        hangs: bool,
+    },
     /// The agent answered with these keys (certificates are listed by their key).
     Keys {
         socket: PathBuf,
@@ -44,6 +49,14 @@ impl AgentState {
     }
 }
 
+/// Is this macOS's launchd-managed agent (`/private/tmp/com.apple.launchd.XXXX/Listeners`,
+/// started on demand; PLATFORMS.md §2.5)?
+pub fn is_launchd_socket(socket: &std::path::Path) -> bool {
+    let s = socket.to_string_lossy();
+    (s.starts_with("/private/tmp/com.apple.launchd.") || s.starts_with("/tmp/com.apple.launchd."))
+        && s.ends_with("/Listeners")
+}
+
 /// The agent socket ssh would use: `IdentityAgent` (`none` disables, `SSH_AUTH_SOCK` means
 /// the variable) else `$SSH_AUTH_SOCK`.
 pub fn socket_path(identity_agent: Option<&str>) -> Option<PathBuf> {
@@ -67,6 +80,7 @@ pub async fn list(socket: Option<PathBuf>) -> AgentState {
             return AgentState::Unreachable {
                 socket,
                 error: e.to_string(),
+                hangs: false,
             };
         }
     };
@@ -87,6 +101,7 @@ pub async fn list(socket: Option<PathBuf>) -> AgentState {
         Err(e) => AgentState::Unreachable {
             socket,
             error: e.to_string(),
+            hangs: false,
         },
     }
 }

@@ -17,7 +17,6 @@ use serde::Serialize;
 use super::agent::AgentState;
 use crate::paths;
 use crate::sshconfig::Resolved;
-use crate::sshconfig::algorithms::DEFAULT_PUBKEY;
 
 /// The settings for one host that the plan and the probe need: what `ssh -G HOST` would say.
 #[derive(Debug, Clone)]
@@ -41,6 +40,18 @@ pub struct HostSettings {
     /// `HostKeyAlias`: the name known_hosts is searched under instead of the host.
     pub host_key_alias: Option<String>,
     pub pubkey_accepted_algorithms: Vec<String>,
+    /// `stricthostkeychecking` as ssh -G prints it: true, false, ask or accept-new.
+    pub strict_host_key_checking: String,
+    /// PubkeyAuthentication is on and PreferredAuthentications (when set) lists publickey.
+    pub pubkey_authentication: bool,
+    pub batch_mode: bool,
+    pub no_host_authentication_for_localhost: bool,
+    /// The whole `ssh -G` answer, for what the fields above do not carry.
+    pub resolved: Resolved,
+    /// `-F FILE` as given to herossh, repeated in the fixes it prints.
+    pub config_file: Option<PathBuf>,
+    /// What makes ssh refuse this configuration (the settings above were read past it).
+    pub config_errors: Vec<crate::sshconfig::ConfigError>,
 }
 
 impl HostSettings {
@@ -76,11 +87,27 @@ impl HostSettings {
             host_key_alias: r.get("hostkeyalias").map(str::to_string),
             pubkey_accepted_algorithms: r
                 .pubkey_accepted_algorithms()
-                .unwrap_or(DEFAULT_PUBKEY)
+                .unwrap_or_default()
                 .split(',')
                 .map(str::to_string)
                 .collect(),
+            strict_host_key_checking: r.get("stricthostkeychecking").unwrap_or("ask").to_string(),
+            pubkey_authentication: r.get("pubkeyauthentication") != Some("false")
+                && r.get("preferredauthentications")
+                    .is_none_or(|p| p.split(',').any(|m| m == "publickey")),
+            batch_mode: r.get("batchmode") == Some("yes"),
+            no_host_authentication_for_localhost: r.get("nohostauthenticationforlocalhost")
+                == Some("yes"),
+            resolved: r.clone(),
+            config_file: None,
+            config_errors: r.skipped.clone(),
         }
+    }
+
+    /// NoHostAuthenticationForLocalhost applies: ssh skips the host key check.
+    pub fn no_host_auth_for_localhost(&self) -> bool {
+        self.no_host_authentication_for_localhost
+            && matches!(self.hostname.as_str(), "localhost" | "127.0.0.1" | "::1")
     }
 
     /// The name ssh looks the host key up under: `HostKeyAlias` as is, else `host` or
@@ -139,6 +166,9 @@ pub enum SkipReason {
     KeyTypeDisabled,
     /// Encrypted and not in the agent: ssh must ask for the passphrase.
     EncryptedNotInAgent,
+    /// An agent key that `IdentitiesOnly yes` keeps ssh from offering (the probe may still
+    /// ask about it, to recommend pinning it).
+    HiddenByIdentitiesOnly,
 }
 
 impl SkipReason {
@@ -150,6 +180,7 @@ impl SkipReason {
             SkipReason::PubMismatch => "pub-mismatch",
             SkipReason::KeyTypeDisabled => "key-type-disabled",
             SkipReason::EncryptedNotInAgent => "encrypted-not-in-agent",
+            SkipReason::HiddenByIdentitiesOnly => "hidden-by-identities-only",
         }
     }
 
@@ -202,6 +233,42 @@ impl Identity {
     pub fn usable(&self) -> bool {
         self.offered_order.is_some() && self.skipped.is_none()
     }
+
+    /// The file to pin with `IdentityFile` for this key: its path, or for an agent key the
+    /// file `ssh-add` read it from (its comment), when that still holds the key.
+    pub fn pin_path(&self) -> Option<PathBuf> {
+        if let Some(p) = &self.path {
+            return Some(p.clone());
+        }
+        let key = self.key.as_ref()?;
+        let holds = |p: &Path| {
+            inspect_file(p)
+                .public
+                .is_some_and(|a| a.key_data() == key.key_data())
+        };
+        if let Some(c) = self.agent_comment.as_deref() {
+            let p = PathBuf::from(c);
+            if p.is_absolute() && p.is_file() && holds(&p) {
+                return Some(p);
+            }
+        }
+        find_key_file(key)
+    }
+}
+
+/// The private key file in ssh's `~/.ssh` that holds `key` (by content, any file name), so an
+/// agent key can be pinned by the file it came from.
+pub fn find_key_file(key: &PublicKey) -> Option<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(paths::ssh_dir())
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "pub"))
+        .collect();
+    entries.sort();
+    entries.into_iter().find(|p| {
+        let fk = inspect_file(p);
+        fk.exists && !fk.pub_mismatch && fk.public.is_some_and(|a| a.key_data() == key.key_data())
+    })
 }
 
 /// What a key file holds, as far as the plan is concerned.
@@ -220,7 +287,7 @@ pub struct FileKey {
 pub fn inspect_file(path: &Path) -> FileKey {
     let mut fk = FileKey::default();
     let pub_path = crate::sshkeys::public_path_for(path);
-    let from_pub = std::fs::read_to_string(&pub_path)
+    let from_pub = crate::fsutil::read_limited_text(&pub_path, crate::fsutil::FileKind::PublicKey)
         .ok()
         .and_then(|t| PublicKey::from_openssh(t.trim()).ok());
     let Ok(md) = std::fs::metadata(path) else {
@@ -234,7 +301,8 @@ pub fn inspect_file(path: &Path) -> FileKey {
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
     fk.unprotected = md.is_file() && md.uid() == uid && mode & 0o077 != 0;
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(text) = crate::fsutil::read_limited_text(path, crate::fsutil::FileKind::PrivateKey)
+    else {
         fk.public = from_pub;
         return fk;
     };

@@ -23,7 +23,7 @@ pub enum Outcome {
 
 /// Plan the edits for `config` and the files it includes.
 pub fn plan(config: &Path, explicit: bool) -> Result<Outcome> {
-    let order = includes::read(config)?;
+    let order = includes::read_order(config)?;
     if order.files[0].bytes.is_none() {
         return Err(Error::usage(format!(
             "{} does not exist",

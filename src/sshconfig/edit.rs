@@ -24,41 +24,25 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::eval::{self, Request, Resolved};
-use super::keywords::{self, Known};
 use super::syntax::{self, Config, Eol, Line, LineKind};
-use super::{includes, pattern, tokens};
+use super::{includes, options, pattern, tokens};
 use crate::error::{Error, Result};
-
-/// Keywords every line of which adds a value (readconf.c appends them to a list); every other
-/// keyword keeps the first value read. "Set" means "comes first" for these.
-const ACCUMULATING: &[&str] = &[
-    "identityfile",
-    "certificatefile",
-    "localforward",
-    "remoteforward",
-    "dynamicforward",
-    "sendenv",
-];
-
-/// Keywords whose value is the rest of the line, verbatim (a `#` included).
-const COMMANDS: &[&str] = &[
-    "proxycommand",
-    "localcommand",
-    "remotecommand",
-    "knownhostscommand",
-];
+use crate::openssh::grammar::{self, Op};
 
 /// One `KEYWORD VALUE` line to make win for the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {
     /// The keyword as the user spelled it (`PubkeyAcceptedAlgorithms`), written that way.
     pub keyword: String,
-    /// Its canonical lower-case name (`pubkeyacceptedkeytypes` → `pubkeyacceptedalgorithms`).
-    pub canonical: String,
+    /// What it sets, as the installed ssh reads it (`PubkeyAcceptedKeyTypes` and
+    /// `PubkeyAcceptedAlgorithms` are one op): lines that set the same op are the same setting.
+    pub op: Op,
     /// The value exactly as it will be written (`+ssh-rsa`, quotes kept).
     pub value: String,
-    /// The key `ssh -G` prints for it, when herossh's evaluator prints it (None: the edit
-    /// cannot be verified yet).
+    /// The key `ssh -G` prints for it (None: `ssh -G` prints nothing for this value, e.g.
+    /// `ProxyCommand none`, or never prints the keyword, e.g. Apple's `UseKeychain`). Either
+    /// way the edit is verified by evaluation: the evaluator knows which line's value wins
+    /// ([`Resolved::origin_of`]).
     pub printed: Option<String>,
     /// What `ssh -G` prints for it when this line wins, when that does not depend on the host
     /// (no `%` token in the value): another line with the same effect also satisfies it.
@@ -90,7 +74,7 @@ impl Setting {
             return Err(usage(format!("no value for {keyword}")));
         }
         let lower = keyword.to_ascii_lowercase();
-        let canonical = match lower.as_str() {
+        let op = match lower.as_str() {
             "host" | "match" => {
                 return Err(usage(format!(
                     "{keyword} starts a block; --set changes the settings of the --host given"
@@ -104,13 +88,13 @@ impl Setting {
                         .into(),
                 ));
             }
-            _ => match keywords::lookup(&lower) {
-                Some(Known::Option(c)) => c.to_string(),
-                Some(Known::Ignored) => {
+            _ => match crate::openssh::installed().keyword(&lower) {
+                Some(op) if grammar::is_inert(op) => {
                     return Err(usage(format!(
                         "ssh ignores {keyword} (deprecated or not supported by this build)"
                     )));
                 }
+                Some(op) => op,
                 None => {
                     return Err(usage(format!(
                         "Bad configuration option: {lower} (this ssh does not know {keyword})"
@@ -122,7 +106,7 @@ impl Setting {
         let expected = expected.filter(|_| !value.contains('%'));
         Ok(Setting {
             keyword: keyword.to_string(),
-            canonical,
+            op,
             value: value.to_string(),
             printed,
             expected,
@@ -133,7 +117,7 @@ impl Setting {
     pub fn identity(identity: &str) -> Setting {
         Setting {
             keyword: "IdentityFile".into(),
-            canonical: "identityfile".into(),
+            op: Op::IdentityFile,
             value: quote(identity),
             printed: Some("identityfile".into()),
             expected: None,
@@ -143,7 +127,7 @@ impl Setting {
     pub fn identities_only() -> Setting {
         Setting {
             keyword: "IdentitiesOnly".into(),
-            canonical: "identitiesonly".into(),
+            op: Op::IdentitiesOnly,
             value: "yes".into(),
             printed: Some("identitiesonly".into()),
             expected: Some(vec!["yes".into()]),
@@ -157,7 +141,7 @@ impl Setting {
 
     /// Whether every line of the keyword adds a value (IdentityFile, SendEnv, forwards).
     pub fn accumulates(&self) -> bool {
-        ACCUMULATING.contains(&self.canonical.as_str())
+        grammar::accumulates(self.op)
     }
 }
 
@@ -230,9 +214,8 @@ pub struct Plan {
 }
 
 /// A verified host edit: the plan, HOST's resolution with it, where each wanted line sits
-/// (1-based line of `plan.file`), the keywords that could not be verified, and other keys of
-/// HOST whose `ssh -G` value the edit changes as a consequence (a new `User` changes a `%r` in
-/// ControlPath).
+/// (1-based line of `plan.file`), and other keys of HOST whose `ssh -G` value the edit changes
+/// as a consequence (a new `User` changes a `%r` in ControlPath).
 #[derive(Debug, Clone)]
 pub struct HostPlan {
     pub plan: Plan,
@@ -240,7 +223,6 @@ pub struct HostPlan {
     pub inputs: super::writer::Inputs,
     pub resolved: Resolved,
     pub placed: Vec<(Setting, usize)>,
-    pub unverified: Vec<String>,
     pub also_changed: Vec<String>,
 }
 
@@ -305,15 +287,14 @@ pub fn plan(req: &FixRequest) -> Result<Planned> {
             outcome: Outcome::Already,
         });
     }
-    let hostname =
-        if req.identity.is_some() && !req.settings.iter().any(|s| s.canonical == "hostname") {
-            // Writing `HostName HOST` is harmless only when it already resolves to HOST.
-            req.hostname.clone().or_else(|| {
-                (baseline.hostname() == req.host.to_lowercase()).then(|| req.host.clone())
-            })
-        } else {
-            req.hostname.clone()
-        };
+    let hostname = if req.identity.is_some() && !req.settings.iter().any(|s| s.op == Op::Hostname) {
+        // Writing `HostName HOST` is harmless only when it already resolves to HOST.
+        req.hostname
+            .clone()
+            .or_else(|| (baseline.hostname() == req.host.to_lowercase()).then(|| req.host.clone()))
+    } else {
+        req.hostname.clone()
+    };
     let check = Check {
         req,
         sources: &sources,
@@ -343,7 +324,7 @@ pub fn plan(req: &FixRequest) -> Result<Planned> {
             Err(why) => tried.push(format!("{description}: {why}")),
         }
     }
-    let Some(((cand, resolved, unverified), unchanged)) = accepted else {
+    let Some(((cand, resolved), unchanged)) = accepted else {
         return Err(Error::failed(format!(
             "cannot make {} resolve as wanted in {} without changing other hosts; tried:\n  {}",
             req.host,
@@ -351,19 +332,11 @@ pub fn plan(req: &FixRequest) -> Result<Planned> {
             tried.join("\n  ")
         )));
     };
-    if unchanged || (unverified.is_empty() && same(&baseline, &resolved)) {
+    if unchanged || (same(&baseline, &resolved) && unprinted_in_effect(&baseline, &wants)) {
         return Ok(Planned {
             baseline,
             outcome: Outcome::Already,
         });
-    }
-    if !unverified.is_empty() {
-        // TODO(lead): verify once eval prints every key.
-        tracing::debug!(
-            "fix-config: herossh's evaluator does not print {} yet; the edit is placed by the \
-             block order only",
-            unverified.join(", ")
-        );
     }
     let also_changed = changed_keys(&baseline, &resolved, &wants);
     let placed = wants
@@ -385,7 +358,6 @@ pub fn plan(req: &FixRequest) -> Result<Planned> {
             },
             resolved,
             placed,
-            unverified,
             also_changed,
         })),
         baseline,
@@ -401,55 +373,81 @@ fn same_lines(a: &Config, b: &Config) -> bool {
             .all(|(x, y)| x.raw == y.raw && x.eol == y.eol)
 }
 
-fn untouched(req: &FixRequest, e: Error) -> Error {
+fn untouched(req: &FixRequest, f: eval::Failure) -> Error {
     let mut msg = format!(
         "{} does not parse, so it was left untouched: {}",
         req.config.display(),
-        e.message
+        f.message
     );
-    if let Some(kw) = e
-        .message
-        .lines()
-        .find_map(|l| l.split_once("Bad configuration option: ").map(|x| x.1))
-    {
+    for e in &f.errors {
+        let eval::ErrorKind::UnknownKeyword(kw) = &e.kind else {
+            continue;
+        };
         msg.push_str(&if kw.starts_with('\u{feff}') {
             "\n(the file starts with a byte-order mark: `herossh fix-config --remove-bom` \
              removes it)"
                 .to_string()
-        } else {
+        } else if grammar::lookup(kw).is_some() {
             format!(
-                "\n(if another ssh build knows `{kw}`, `herossh fix-config --ignore-unknown \
-                 {kw}` makes this one ignore it)"
+                "\n(another ssh build knows `{kw}`: `herossh fix-config --ignore-unknown {kw}` \
+                 makes this one ignore it)"
             )
+        } else {
+            format!("\n(no ssh knows `{kw}`: correct or remove that line)")
         });
+        break;
     }
     Error::failed(msg)
 }
 
-/// Check HOST's resolution against the placed lines: each verifiable keyword prints the value
-/// its line gives (the line wins, or another line with the same effect does). Used in memory
-/// on every candidate and again on what was written.
+/// Check HOST's resolution against the placed lines: for each wanted keyword, the value ssh
+/// uses comes from its line, or from another line with the same effect on what `ssh -G`
+/// prints. Used in memory on every candidate and again on what was written.
 pub fn verify(r: &Resolved, file: &Path, placed: &[(Setting, usize)]) -> Result<(), String> {
     for (w, line) in placed {
-        let Some(k) = &w.printed else { continue };
-        let from = r.explain(k);
-        if from.as_ref() == Some(&(file.to_path_buf(), *line)) {
+        let from = r.origin_of(w.op);
+        if from.is_some_and(|o| o.file == file && o.line == *line) {
             continue;
         }
-        let now: Vec<String> = r.get_all(k).into_iter().map(str::to_string).collect();
-        if !w.accumulates() && w.expected.as_ref() == Some(&now) {
+        if let (Some(k), Some(expected)) = (&w.printed, &w.expected)
+            && !w.accumulates()
+            && r.get_all(k) == *expected
+        {
             continue;
         }
         let at = from
-            .map(|(f, l)| format!("{}:{l}", crate::paths::display_tilde(&f)))
+            .map(|o| format!("{}:{}", crate::paths::display_tilde(&o.file), o.line))
             .unwrap_or_else(|| "the default".into());
+        let now = match &w.printed {
+            Some(k) => format!("{k} {}", r.get(k).unwrap_or("(none)")),
+            None => format!("the {} of {at}", w.keyword),
+        };
         return Err(format!(
-            "{} would still resolve to {k} {} (from {at})",
-            r.host_arg,
-            now.first().map(String::as_str).unwrap_or("(none)")
+            "{} would still resolve to {now} (from {at})",
+            r.host_arg
         ));
     }
     Ok(())
+}
+
+/// For the keywords `ssh -G` shows nothing of (see [`Setting::printed`]), an unchanged
+/// `ssh -G` output does not mean ssh does the same: each must already take the wanted value
+/// from some line.
+fn unprinted_in_effect(r: &Resolved, wants: &[Setting]) -> bool {
+    wants.iter().filter(|w| w.printed.is_none()).all(|w| {
+        r.origin_of(w.op)
+            .and_then(|o| line_at(&o.file, o.line))
+            .is_some_and(|l| says(&l, w))
+    })
+}
+
+/// Line `line` (1-based) of `file` as it is on disk.
+fn line_at(file: &Path, line: usize) -> Option<Line> {
+    let bytes = includes::read(file).ok()?;
+    syntax::parse(&bytes)
+        .lines
+        .into_iter()
+        .nth(line.checked_sub(1)?)
 }
 
 /// The identity is the first one ssh loads and IdentitiesOnly is on.
@@ -474,9 +472,9 @@ struct Check<'a> {
 }
 
 impl Check<'_> {
-    /// Evaluate HOST with the candidate: the candidate back, HOST's resolution and the wanted
-    /// keywords that could not be verified; or why the candidate is rejected.
-    fn candidate(&self, cand: Candidate) -> Result<(Candidate, Resolved, Vec<String>), String> {
+    /// Evaluate HOST with the candidate: the candidate back and HOST's resolution; or why the
+    /// candidate is rejected.
+    fn candidate(&self, cand: Candidate) -> Result<(Candidate, Resolved), String> {
         let src = &self.sources[cand.source];
         let Candidate {
             source,
@@ -512,11 +510,6 @@ impl Check<'_> {
                 self.req.host
             ));
         }
-        let unverified: Vec<&Setting> = self.wants.iter().filter(|w| w.printed.is_none()).collect();
-        if !unverified.is_empty() {
-            let kws: Vec<&str> = unverified.iter().map(|w| w.canonical.as_str()).collect();
-            self.placed_first(source, kind, &kws)?;
-        }
         for h in &siblings {
             let before = resolve(self.req, h, None, self.cache).map_err(|e| e.message)?;
             let after =
@@ -525,7 +518,6 @@ impl Check<'_> {
                 return Err(format!("it would change how {h} resolves"));
             }
         }
-        let unverified = unverified.iter().map(|w| w.keyword.clone()).collect();
         let after = into_config(over.1);
         Ok((
             Candidate {
@@ -537,15 +529,14 @@ impl Check<'_> {
                 kind,
             },
             r,
-            unverified,
         ))
     }
 
     /// Before building an edit of a block shared with other names: each of them must get
     /// every wanted keyword from a line above the block already (then the edit cannot reach
     /// it; the full check after the edit confirms). Anything else would change that name, or
-    /// could not be shown to leave it alone (a keyword the evaluator does not print, one that
-    /// accumulates), so the block is left alone and a stanza of HOST's own is written instead.
+    /// could not be shown to leave it alone (a keyword that accumulates), so the block is left
+    /// alone and a stanza of HOST's own is written instead.
     fn siblings_unaffected(&self, spec: &Spec) -> Result<(), String> {
         let Kind::OwnBlock(header, _) = spec.kind else {
             return Ok(());
@@ -554,35 +545,15 @@ impl Check<'_> {
         for h in &spec.siblings {
             let r = resolve(self.req, h, None, self.cache).map_err(|e| e.message)?;
             for w in self.wants {
-                let earlier = w.printed.as_ref().is_some_and(|k| {
-                    !w.accumulates() && r.explain(k).is_some_and(|(f, l)| f == *file && l <= header)
-                });
+                let earlier = !w.accumulates()
+                    && r.origin_of(w.op)
+                        .is_some_and(|o| o.file == *file && o.line <= header);
                 if !earlier {
                     return Err(format!("it would change how {h} resolves"));
                 }
             }
         }
         Ok(())
-    }
-
-    /// For keywords the evaluator cannot show: the candidate's lines come before every other
-    /// line of the main file that could set them for HOST (block order, conservatively).
-    fn placed_first(&self, source: usize, kind: Kind, kws: &[&str]) -> Result<(), String> {
-        let main = self.sources[0].config();
-        let winner = first_winner(main, &self.req.host, kws);
-        let global = first_global_setter(main, kws);
-        let ok = match kind {
-            Kind::OwnBlock(h, _) => {
-                source == 0 && global.is_none() && winner.is_none_or(|w| w >= h)
-            }
-            Kind::BeforeWinner(_) | Kind::AboveGlobals(_) => true,
-            Kind::Append => winner.is_none() && global.is_none(),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err("an earlier line may set it first".into())
-        }
     }
 }
 
@@ -606,7 +577,7 @@ fn load(
     cache: &eval::ParseCache,
     inputs: &mut super::writer::Inputs,
 ) -> Result<Source> {
-    let (config, exists) = match std::fs::read(path) {
+    let (config, exists) = match includes::read(path) {
         Ok(b) => {
             inputs.add(path, Some(&b));
             (syntax::parse(&b), true)
@@ -652,7 +623,7 @@ fn resolve(
     host: &str,
     over: Option<(PathBuf, Arc<eval::Prepared>)>,
     cache: &eval::ParseCache,
-) -> Result<Resolved> {
+) -> std::result::Result<Resolved, eval::Failure> {
     let mut overrides = Vec::new();
     let replaces_main = over.as_ref().is_some_and(|(p, _)| *p == req.config);
     if let Some(o) = over {
@@ -665,7 +636,7 @@ fn resolve(
             eval::prepare(&req.config, Config::default()),
         ));
     }
-    eval::evaluate(&Request {
+    eval::evaluate_detailed(&Request {
         host: host.to_string(),
         config: req.explicit_config.then(|| req.config.clone()),
         user: None,
@@ -673,6 +644,7 @@ fn resolve(
         allow_exec: false,
         overrides,
         cache: Some(cache.clone()),
+        ..Default::default()
     })
 }
 
@@ -748,7 +720,7 @@ fn specs(req: &FixRequest, sources: &[Source], wants: &[Setting]) -> Vec<Spec> {
         }
     }
     let main = sources[0].config();
-    let kws: Vec<&str> = wants.iter().map(|w| w.canonical.as_str()).collect();
+    let kws: Vec<Op> = wants.iter().map(|w| w.op).collect();
     let new = |kind| Spec {
         source: 0,
         kind,
@@ -860,12 +832,12 @@ fn own_block(c: &Config, host: &str) -> Option<(usize, usize, Vec<String>)> {
     })
 }
 
-/// Canonical name of a line's keyword (None: not a directive, or unknown to ssh).
-fn canonical(l: &Line) -> Option<&'static str> {
-    match keywords::lookup(&l.directive()?.keyword)? {
-        Known::Option(c) => Some(c),
-        Known::Ignored => None,
-    }
+/// What a line sets, as the installed ssh reads it (None: not a directive, unknown to this
+/// ssh, or accepted without effect).
+fn op_of(l: &Line) -> Option<Op> {
+    crate::openssh::installed()
+        .keyword(&l.directive()?.keyword)
+        .filter(|op| !grammar::is_inert(*op))
 }
 
 /// Indentation and separator to copy: from the first option line of the block, else the
@@ -977,7 +949,7 @@ fn says(l: &Line, w: &Setting) -> bool {
     let Some(want) = syntax::argv_split(&w.value) else {
         return false;
     };
-    if w.canonical == "identityfile" {
+    if w.op == Op::IdentityFile {
         return have.first().map(|a| expand(a)) == want.first().map(|a| expand(a));
     }
     *have == want
@@ -999,8 +971,7 @@ fn edit_block(c: &Config, header: usize, end: usize, wants: &[Setting]) -> (Conf
     let places: Vec<Place> = wants
         .iter()
         .map(|w| {
-            let first =
-                (header + 1..end).find(|&i| canonical(&c.lines[i]) == Some(w.canonical.as_str()));
+            let first = (header + 1..end).find(|&i| op_of(&c.lines[i]) == Some(w.op));
             let new = || option_line(&indent, &sep, lower, &w.keyword, &w.value, eol);
             match first {
                 Some(i) if says(&c.lines[i], w) => Place::On(i, None),
@@ -1010,7 +981,7 @@ fn edit_block(c: &Config, header: usize, end: usize, wants: &[Setting]) -> (Conf
                     Some(replace_value(
                         &c.lines[i],
                         &w.value,
-                        COMMANDS.contains(&w.canonical.as_str()),
+                        options::value_is_rest_of_line(w.op),
                     )),
                 ),
                 None => Place::Before(header + 1, new()),
@@ -1120,7 +1091,7 @@ fn append(c: &mut Config, lines: Vec<Line>) -> usize {
 /// The header of the first block that applies to HOST and could set one of `kws` before a
 /// stanza at the end would: a matching `Host` block or any `Match` block with such lines
 /// (or an Include).
-fn first_winner(c: &Config, host: &str, kws: &[&str]) -> Option<usize> {
+fn first_winner(c: &Config, host: &str, kws: &[Op]) -> Option<usize> {
     for b in c.blocks() {
         let Some(h) = b.header else { continue };
         let Some(d) = c.lines[h].directive() else {
@@ -1145,9 +1116,9 @@ fn above_comments(c: &Config, mut at: usize) -> usize {
     at
 }
 
-fn sets(l: &Line, kws: &[&str]) -> bool {
+fn sets(l: &Line, kws: &[Op]) -> bool {
     l.directive().is_some_and(|d| d.keyword == "include")
-        || canonical(l).is_some_and(|k| kws.contains(&k))
+        || op_of(l).is_some_and(|k| kws.contains(&k))
 }
 
 fn host_matches(patterns: &[String], host: &str) -> bool {
@@ -1164,7 +1135,7 @@ fn host_matches(patterns: &[String], host: &str) -> bool {
 
 /// The first global line (before any Host/Match) when global lines set one of `kws` or
 /// include files: a stanza can only win above it.
-fn first_global_setter(c: &Config, kws: &[&str]) -> Option<usize> {
+fn first_global_setter(c: &Config, kws: &[Op]) -> Option<usize> {
     let global = c.blocks().into_iter().next()?;
     let first_directive = global
         .lines
@@ -1215,7 +1186,9 @@ mod tests {
     fn values_are_replaced_in_place_keeping_comments_and_quotes() {
         let set = |kw: &str, v: &str| Setting {
             keyword: kw.into(),
-            canonical: kw.to_ascii_lowercase(),
+            op: crate::openssh::installed()
+                .keyword(&kw.to_ascii_lowercase())
+                .unwrap(),
             value: v.into(),
             printed: None,
             expected: None,
@@ -1242,11 +1215,11 @@ mod tests {
     #[test]
     fn winner_and_global_setter() {
         let c = parse(b"User u\n# defaults\nHost *\n  IdentityFile /x\n");
-        let k = ["identityfile", "identitiesonly"];
+        let k = [Op::IdentityFile, Op::IdentitiesOnly];
         assert_eq!(first_winner(&c, "h", &k), Some(2));
         assert_eq!(above_comments(&c, 2), 1);
         assert_eq!(first_global_setter(&c, &k), None);
-        assert_eq!(first_global_setter(&c, &["user"]), Some(0));
+        assert_eq!(first_global_setter(&c, &[Op::User]), Some(0));
         let g = parse(b"# top\nIdentitiesOnly no\nHost x\n");
         assert_eq!(first_global_setter(&g, &k), Some(1));
     }
@@ -1258,14 +1231,90 @@ mod tests {
         assert_eq!(own_block(&c, "z"), None);
     }
 
+    /// `Host *` plus `lines`, evaluated for a throwaway host.
+    fn eval_text(lines: &str) -> Resolved {
+        let path = PathBuf::from("/herossh-test/cfg");
+        let text = format!("Host *\n{lines}");
+        eval::evaluate(&Request {
+            host: "h.invalid".into(),
+            config: Some(path.clone()),
+            overrides: vec![(path.clone(), eval::prepare(&path, parse(text.as_bytes())))],
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    /// Every edit is verified by evaluation: for every keyword the installed ssh knows, the
+    /// evaluator names the line whose value it uses, printed by `ssh -G` or not.
+    #[test]
+    fn every_keyword_this_ssh_knows_is_verified_by_evaluation() {
+        let client = crate::openssh::installed();
+        let mut checked = 0;
+        for k in grammar::KEYWORDS {
+            let Some(op) = client.keyword(k.name) else {
+                continue;
+            };
+            if grammar::is_inert(op)
+                || matches!(
+                    op,
+                    Op::Host | Op::Match | Op::Include | Op::IgnoreUnknown | Op::RefuseConnection
+                )
+            {
+                continue;
+            }
+            let r = eval_text(&format!("{} {}\n", k.name, k.sample));
+            let o = r.origin_of(op);
+            assert_eq!(o.map(|o| o.line), Some(2), "{}", k.name);
+            checked += 1;
+        }
+        assert!(checked > 80, "{checked}");
+    }
+
+    /// grammar::accumulates agrees with the evaluator: those keywords print every line's
+    /// value, the others keep the first line's.
+    #[test]
+    fn accumulating_keywords_are_the_evaluators() {
+        for (kw, a, b, printed) in [
+            ("IdentityFile", "/a", "/b", "identityfile"),
+            ("CertificateFile", "/a", "/b", "certificatefile"),
+            ("LocalForward", "1 h:1", "2 h:2", "localforward"),
+            ("RemoteForward", "1 h:1", "2 h:2", "remoteforward"),
+            ("DynamicForward", "1", "2", "dynamicforward"),
+            ("SendEnv", "A", "B", "sendenv"),
+            ("SetEnv", "A=1", "B=2", "setenv"),
+            ("User", "a", "b", "user"),
+            ("UserKnownHostsFile", "/a", "/b", "userknownhostsfile"),
+            (
+                "CanonicalDomains",
+                "a.example",
+                "b.example",
+                "canonicaldomains",
+            ),
+            ("PermitRemoteOpen", "h:1", "h:2", "permitremoteopen"),
+        ] {
+            let op = crate::openssh::installed()
+                .keyword(&kw.to_ascii_lowercase())
+                .unwrap();
+            let r = eval_text(&format!("{kw} {a}\n{kw} {b}\n"));
+            let n = r.get_all(printed).len();
+            assert_eq!(
+                n == 2,
+                grammar::accumulates(op),
+                "{kw}: {:?}",
+                r.get_all(printed)
+            );
+            assert_eq!(r.origin_of(op).map(|o| o.line), Some(2), "{kw}");
+        }
+    }
+
     #[test]
     fn settings_parse_like_ssh_reads_them() {
         let s = Setting::parse("PubkeyAcceptedKeyTypes=+ssh-rsa").unwrap();
         assert_eq!(
-            (s.keyword.as_str(), s.canonical.as_str(), s.value.as_str()),
+            (s.keyword.as_str(), s.op, s.value.as_str()),
             (
                 "PubkeyAcceptedKeyTypes",
-                "pubkeyacceptedalgorithms",
+                Op::PubkeyAcceptedAlgorithms,
                 "+ssh-rsa"
             )
         );
@@ -1279,7 +1328,7 @@ mod tests {
             ("Host x", "starts a block"),
             ("Include x", "cannot add an Include"),
             ("IgnoreUnknown X", "--ignore-unknown"),
-            ("Port banana", "Badly formatted port number"),
+            ("Port banana", "Bad port 'banana'"),
             ("User a\nHost b", "single line"),
             ("= x", "expected"),
             ("Protocol 2", "ssh ignores"),

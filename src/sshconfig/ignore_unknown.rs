@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use super::edit::Plan;
 use super::eval::{self, Request};
 use super::includes::{self, LineRef, ReadOrder};
-use super::keywords;
 use super::pattern::{self, ListMatch};
 use super::syntax::{Config, Eol, Line};
 use super::writer::Inputs;
@@ -54,7 +53,10 @@ pub fn parse_keywords(args: &[String]) -> Result<Vec<String>> {
                     "--ignore-unknown {a:?}: `{k}` is not a keyword name"
                 )));
             }
-            if keywords::lookup(&k.to_ascii_lowercase()).is_some() {
+            if crate::openssh::installed()
+                .keyword(&k.to_ascii_lowercase())
+                .is_some()
+            {
                 return Err(Error::usage(format!(
                     "this ssh knows `{k}`: IgnoreUnknown only affects keywords it does not know"
                 )));
@@ -69,7 +71,7 @@ pub fn parse_keywords(args: &[String]) -> Result<Vec<String>> {
 
 /// Plan the edit of `config` (the main file; `explicit` as for `-F`).
 pub fn plan(config: &Path, explicit: bool, kws: &[String]) -> Result<Outcome> {
-    let order = includes::read(config)?;
+    let order = includes::read_order(config)?;
     let lower: Vec<String> = kws.iter().map(|k| k.to_ascii_lowercase()).collect();
     let keyword_is = |r: &LineRef, k: &str| order.directive(*r).is_some_and(|d| d.keyword == k);
     let first_ign = order

@@ -9,8 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::eval;
 use super::syntax::{self, Config, Directive};
-use super::{eval, tokens};
 use crate::error::{Result, io_error};
 
 /// readconf.c's READCONF_MAX_DEPTH.
@@ -77,9 +77,9 @@ impl ReadOrder {
 
 /// Read `main` and everything it includes. A missing main file reads as empty; a missing or
 /// unreadable included file is skipped (the evaluation reports what ssh would say).
-pub fn read(main: &Path) -> Result<ReadOrder> {
+pub fn read_order(main: &Path) -> Result<ReadOrder> {
     let mut out = ReadOrder::default();
-    let bytes = match std::fs::read(main) {
+    let bytes = match read(main) {
         Ok(b) => Some(b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(io_error(main, "read", e)),
@@ -130,7 +130,7 @@ fn visit(
                         if p.is_dir() {
                             continue;
                         }
-                        if let Ok(b) = std::fs::read(&p) {
+                        if let Ok(b) = read(&p) {
                             visit(out, &p, Some(b), global, depth + 1, stack);
                         }
                     }
@@ -152,14 +152,14 @@ fn applies_to_every_host(d: &Directive) -> bool {
     }
 }
 
-/// An `Include` argument as ssh expands it for a user config.
+/// A config file, read the way the evaluator reads one (no hang on a FIFO, a size limit).
+pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+    crate::fsutil::read_limited(path, crate::fsutil::FileKind::SshConfig)
+}
+
+/// An `Include` argument as ssh expands it for a user config (the evaluator's own list).
 pub fn expand(arg: &str) -> Vec<PathBuf> {
-    let full = if arg.starts_with('/') || arg.starts_with('~') {
-        tokens::tilde(arg)
-    } else {
-        crate::paths::ssh_dir().join(arg).display().to_string()
-    };
-    eval::glob(&full)
+    eval::include_paths(arg, true)
 }
 
 #[cfg(test)]
@@ -181,7 +181,7 @@ mod tests {
             ),
         )
         .unwrap();
-        let r = read(&a).unwrap();
+        let r = read_order(&a).unwrap();
         let seen: Vec<(usize, usize, bool)> = r
             .lines
             .iter()

@@ -6,14 +6,15 @@
 //! wrong `Host`, rewrites the user's formatting, or drops comments (see issue 6); herossh must
 //! never lose a byte and must always agree with OpenSSH.
 
-pub mod algorithms;
 pub mod bom;
+pub mod canonical;
 pub mod diff;
+mod dump;
 pub mod edit;
 pub mod eval;
 pub mod ignore_unknown;
 pub mod includes;
-pub mod keywords;
+pub mod options;
 pub mod pattern;
 pub mod syntax;
 pub mod tokens;
@@ -21,7 +22,7 @@ pub mod writer;
 
 use std::path::PathBuf;
 
-pub use eval::{Origin, PendingExec, Resolved};
+pub use eval::{ConfigError, ErrorKind, Failure, Origin, PendingExec, Resolved};
 
 /// What to resolve against: like ssh's `-F`, `-l`, `-p`, plus whether `Match exec` may run.
 #[derive(Debug, Clone, Default)]
@@ -33,11 +34,19 @@ pub struct ResolveOptions {
     /// Run `Match exec` commands. Without it they count as not matching and are listed in
     /// [`Resolved::pending_exec`], so callers can say the answer depends on them.
     pub allow_exec: bool,
+    /// Read past the errors ssh stops on (see `eval::Request::lenient`).
+    pub lenient: bool,
 }
 
-/// The effective configuration for `host` as `ssh -G host` computes it.
+/// The effective configuration for `host` as `ssh -G host` computes it (`host` without
+/// `user@`: see [`resolve_destination`]).
 pub fn resolve(host: &str, opts: &ResolveOptions) -> crate::error::Result<Resolved> {
-    eval::evaluate(&eval::Request {
+    resolve_detailed(host, opts).map_err(crate::error::Error::from)
+}
+
+/// [`resolve`], with every error ssh would print when it refuses the configuration.
+pub fn resolve_detailed(host: &str, opts: &ResolveOptions) -> Result<Resolved, Failure> {
+    eval::evaluate_detailed(&eval::Request {
         host: host.to_string(),
         config: opts.config.clone(),
         user: opts.user.clone(),
@@ -45,7 +54,25 @@ pub fn resolve(host: &str, opts: &ResolveOptions) -> crate::error::Result<Resolv
         allow_exec: opts.allow_exec,
         overrides: Vec::new(),
         cache: None,
+        lenient: opts.lenient,
     })
+}
+
+/// `ssh -G DESTINATION`: the destination parsed as ssh parses it (`user@host`,
+/// `ssh://user@host:port`), its user and port applied like `-l`/`-p` unless the options
+/// already give them (the command line wins over the destination, as in ssh).
+pub fn resolve_destination(
+    dest: &crate::openssh::Destination,
+    opts: &ResolveOptions,
+) -> Result<Resolved, Failure> {
+    let mut o = opts.clone();
+    if o.user.is_none() {
+        o.user = dest.user.clone();
+    }
+    if o.port.is_none() {
+        o.port = dest.port;
+    }
+    resolve_detailed(&dest.host, &o)
 }
 
 impl Resolved {
@@ -55,6 +82,11 @@ impl Resolved {
             .iter()
             .find(|(k, _, _)| *k == keyword)
             .map(|(_, v, _)| v.as_str())
+    }
+
+    /// An algorithm list as the configuration wrote it (`+ssh-rsa`), None when not set.
+    pub fn configured(&self, keyword: &str) -> Option<&str> {
+        self.configured.get(keyword).map(String::as_str)
     }
 
     /// Every value of an accumulating keyword (`identityfile`, `sendenv`, ...).
@@ -70,7 +102,7 @@ impl Resolved {
     pub fn lines(&self) -> impl Iterator<Item = (&str, &str, Option<&Origin>)> {
         self.lines
             .iter()
-            .map(|(k, v, o)| (*k, v.as_str(), o.as_ref()))
+            .map(|(k, v, o)| (k.as_str(), v.as_str(), o.as_ref()))
     }
 
     pub fn hostname(&self) -> &str {
@@ -87,9 +119,9 @@ impl Resolved {
     /// defaults when the config names none; `IdentityFile none` entries dropped.
     pub fn identity_files(&self) -> Vec<PathBuf> {
         let raw: Vec<String> = if self.identity_files.is_empty() {
-            eval::DEFAULT_IDENTITY_FILES
-                .iter()
-                .map(|s| s.to_string())
+            self.get_all("identityfile")
+                .into_iter()
+                .map(str::to_string)
                 .collect()
         } else {
             self.identity_files
@@ -137,7 +169,7 @@ impl Resolved {
         self.get("hashknownhosts") == Some("yes")
     }
 
-    /// Set only when the configuration names it (the effective list, as ssh -G prints it).
+    /// The effective PubkeyAcceptedAlgorithms, as ssh -G prints it.
     pub fn pubkey_accepted_algorithms(&self) -> Option<&str> {
         self.get("pubkeyacceptedalgorithms")
     }
@@ -151,14 +183,18 @@ impl Resolved {
             .map(|o| (o.file.clone(), o.line))
     }
 
+    /// The config line whose value of `op` ssh uses for this host (for a keyword that
+    /// accumulates, its first value), whether or not `ssh -G` prints it: `explain` for any
+    /// keyword. None: no line set it (a default, or the command line's `-l`/`-p`).
+    pub fn origin_of(&self, op: crate::openssh::grammar::Op) -> Option<&Origin> {
+        self.opts.origin(op).filter(|o| !o.is_command_line())
+    }
+
+    /// `~`, `%` tokens and `${VAR}` the way ssh expands IdentityFile and CertificateFile when
+    /// it loads them. An unknown token makes ssh refuse the file; keep it unexpanded here.
     fn expand_path(&self, s: &str) -> PathBuf {
         let t = tokens::tilde(s);
-        // An unknown token makes ssh refuse the file; keep it unexpanded rather than fail here.
-        let p = self
-            .tokens
-            .percent(&t, None)
-            .and_then(|p| tokens::dollar(&p))
-            .unwrap_or(t);
+        let p = self.tokens.percent_dollar(&t).unwrap_or(t);
         PathBuf::from(p)
     }
 }

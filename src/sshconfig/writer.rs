@@ -74,7 +74,7 @@ impl Inputs {
 
     /// Every file still reads as it did.
     pub fn unchanged(&self) -> bool {
-        self.0.iter().all(|(p, h)| match std::fs::read(p) {
+        self.0.iter().all(|(p, h)| match super::includes::read(p) {
             Ok(now) => *h == Some(fnv1a(&now)),
             Err(e) => h.is_none() && e.kind() == std::io::ErrorKind::NotFound,
         })

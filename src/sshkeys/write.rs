@@ -28,8 +28,12 @@ pub fn public_path_for(private: &Path) -> PathBuf {
 /// Refuse a directory that group or others may write to. Checked on the directory the key
 /// will really land in (after following a symlinked key path). A missing directory is fine:
 /// it will be created 0700.
+///
+/// Also refuses, before anything is generated, a key path (or its `.pub`) that exists and is
+/// not a regular file: a device, FIFO or socket is never replaced by a key.
 pub fn check_parent_dir(private: &Path) -> Result<()> {
-    let target = fsutil::resolve_target(private)?;
+    fsutil::check_replaceable(&public_path_for(private))?;
+    let target = fsutil::check_replaceable(private)?;
     let dir = parent_of(&target);
     match fsutil::mode_of(&dir) {
         Some(mode) if mode & 0o022 != 0 => Err(Error::failed(format!(
@@ -64,7 +68,8 @@ pub fn write_key_pair(
                 return Err(Error::failed(format!(
                     "{} already exists; pass --force to overwrite it",
                     p.display()
-                )));
+                ))
+                .with_code("file_exists"));
             }
         }
     }
@@ -106,8 +111,6 @@ fn parent_of(p: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
     use super::*;
     use crate::cli::KeyType;
     use crate::sshkeys::{KeySpec, generate};
@@ -140,7 +143,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let shared = dir.path().join("shared");
         std::fs::create_dir(&shared).unwrap();
-        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+        crate::os::perms::set_mode(&shared, 0o777).unwrap();
         let key = generate(KeySpec::new(KeyType::Ed25519, None).unwrap(), "").unwrap();
         let e = write_key_pair(&shared.join("k"), &key, None, false).unwrap_err();
         assert!(
@@ -148,7 +151,7 @@ mod tests {
             "{}",
             e.message
         );
-        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o770)).unwrap();
+        crate::os::perms::set_mode(&shared, 0o770).unwrap();
         let e = write_key_pair(&shared.join("k"), &key, None, false).unwrap_err();
         assert!(e.message.contains("writable by its group"), "{}", e.message);
         assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0);

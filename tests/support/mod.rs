@@ -1,6 +1,12 @@
 //! Test harness shared by every integration test. Each test gets a [`TestEnv`]: its own
 //! temporary `HOME` and XDG directories, with every variable that could make herossh see the
 //! real user's files or credentials removed, so no test can read or touch the real home.
+//!
+//! ssh (and herossh, which predicts it) takes `~` from the passwd entry, not from `$HOME`.
+//! So every child process also runs under nss_wrapper (`LD_PRELOAD=libnss_wrapper.so`) with a
+//! copy of the system's passwd and group files in which the current user's home is the test
+//! home: the real `ssh`, `ssh -G` and herossh then all read the test's `~/.ssh`, and never
+//! the real one. [`TestEnv::with_passwd_home`] makes the two homes differ on purpose.
 
 #![allow(dead_code)]
 
@@ -8,6 +14,8 @@ pub mod fake_api;
 pub mod faults;
 pub mod keyring;
 pub mod pty;
+pub mod security;
+pub mod security_standin;
 pub mod sshd;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +36,8 @@ const SCRUBBED: &[&str] = &[
 
 pub struct TestEnv {
     dir: TempDir,
+    /// The home directory the passwd entry names (normally the test home).
+    passwd_home: PathBuf,
 }
 
 impl TestEnv {
@@ -38,11 +48,71 @@ impl TestEnv {
             .prefix("herossh-test-")
             .tempdir()
             .expect("create temp dir");
-        let env = TestEnv { dir };
+        let home = dir.path().join("home");
+        let env = TestEnv {
+            dir,
+            passwd_home: home,
+        };
         for sub in [".local/share", ".config", ".cache", "tmp"] {
             std::fs::create_dir_all(env.home().join(sub)).unwrap();
         }
+        env.write_nss_files(&[]);
         env
+    }
+
+    /// Give `uid` (e.g. `nobody`, for tests that run herossh as another user) the test home
+    /// in the passwd entries the child processes see.
+    pub fn give_passwd_home_to(&self, uid: u32) {
+        self.write_nss_files(&[uid]);
+    }
+
+    /// A test environment whose passwd entry names another home than `$HOME` (as under
+    /// `sudo -E`, or with a `HOME` exported by a script): `rel` under the test directory.
+    pub fn with_passwd_home(rel: &str) -> Self {
+        let mut env = TestEnv::new();
+        let other = env.dir.path().join(rel);
+        std::fs::create_dir_all(&other).unwrap();
+        env.passwd_home = other;
+        env.write_nss_files(&[]);
+        env
+    }
+
+    /// The home the passwd entry names: where ssh looks for `~/.ssh`.
+    pub fn passwd_home(&self) -> PathBuf {
+        self.passwd_home.clone()
+    }
+
+    /// passwd and group files for nss_wrapper: the system's, with the current user's home
+    /// replaced by the test's.
+    fn write_nss_files(&self, also: &[u32]) {
+        let me = unsafe { libc::getuid() };
+        let uid = me.to_string();
+        let redirect = |u: &str| u == uid || also.iter().any(|a| a.to_string() == u);
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let mut out = String::new();
+        let mut found = false;
+        for line in passwd.lines() {
+            let mut f: Vec<&str> = line.split(':').collect();
+            if f.len() >= 7 && redirect(f[2]) {
+                found |= f[2] == uid;
+                let home = self.passwd_home.display().to_string();
+                f[5] = &home;
+                out.push_str(&f.join(":"));
+            } else {
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+        if !found {
+            let gid = unsafe { libc::getgid() };
+            out.push_str(&format!(
+                "herossh-test:x:{uid}:{gid}::{}:/bin/sh\n",
+                self.passwd_home.display()
+            ));
+        }
+        std::fs::write(self.dir.path().join("passwd"), out).unwrap();
+        let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+        std::fs::write(self.dir.path().join("group"), group).unwrap();
     }
 
     pub fn home(&self) -> PathBuf {
@@ -85,7 +155,10 @@ impl TestEnv {
             // instead of ever reaching heroku.com.
             .env("HEROKU_HOST", "http://127.0.0.1:9")
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("LC_ALL", "C");
+            .env("LC_ALL", "C")
+            .env("LD_PRELOAD", nss_wrapper())
+            .env("NSS_WRAPPER_PASSWD", self.dir.path().join("passwd"))
+            .env("NSS_WRAPPER_GROUP", self.dir.path().join("group"));
     }
 
     /// `herossh ARGS...` in this environment.
@@ -112,12 +185,35 @@ impl TestEnv {
     }
 }
 
+/// libnss_wrapper.so (Debian's libnss-wrapper, installed by scripts/test). Without it no test
+/// could keep ssh away from the real home, so its absence is a hard failure.
+pub fn nss_wrapper() -> &'static str {
+    static LIB: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LIB.get_or_init(|| {
+        for dir in [
+            "/usr/lib/x86_64-linux-gnu",
+            "/usr/lib/aarch64-linux-gnu",
+            "/usr/lib64",
+            "/usr/lib",
+        ] {
+            let p = Path::new(dir).join("libnss_wrapper.so");
+            if p.exists() {
+                return p.display().to_string();
+            }
+        }
+        panic!("libnss_wrapper.so not found: install libnss-wrapper (./scripts/test does)");
+    })
+}
+
 pub fn herossh_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_herossh"))
 }
 
 /// Everything under `dir`, for "nothing changed" assertions: relative path → (mode, bytes);
-/// a directory is `<dir>`, a symlink its target (mode 0). Unreadable entries count as empty.
+/// a directory is `<dir>`, a symlink its target (mode 0), a device, FIFO or socket its kind
+/// and device number (never read). Unreadable entries count as empty. herossh's cache of
+/// what the installed ssh is (`.cache/herossh`, written on first use by any command) is not
+/// user data and is left out.
 pub fn tree_snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, (u32, Vec<u8>)> {
     use std::os::unix::fs::PermissionsExt;
     let mut out = std::collections::BTreeMap::new();
@@ -130,6 +226,9 @@ pub fn tree_snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, (u32, Ve
             let p = e.unwrap().path();
             let md = std::fs::symlink_metadata(&p).unwrap();
             let rel = p.strip_prefix(dir).unwrap().to_path_buf();
+            if rel.starts_with(".cache/herossh") {
+                continue;
+            }
             let mode = md.permissions().mode() & 0o7777;
             if md.file_type().is_symlink() {
                 let t = std::fs::read_link(&p).unwrap();
@@ -137,8 +236,24 @@ pub fn tree_snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, (u32, Ve
             } else if md.is_dir() {
                 out.insert(rel, (mode, b"<dir>".to_vec()));
                 stack.push(p);
-            } else {
+            } else if md.is_file() {
                 out.insert(rel, (mode, std::fs::read(&p).unwrap_or_default()));
+            } else {
+                // A device, FIFO or socket: its kind and device number (reading a FIFO would
+                // block, a device may never end).
+                use std::os::unix::fs::{FileTypeExt, MetadataExt};
+                let t = md.file_type();
+                let kind = if t.is_char_device() {
+                    "char"
+                } else if t.is_block_device() {
+                    "block"
+                } else if t.is_fifo() {
+                    "fifo"
+                } else {
+                    "socket"
+                };
+                let marker = format!("<{kind} {:x}>", md.rdev());
+                out.insert(rel, (mode, marker.into_bytes()));
             }
         }
     }

@@ -28,8 +28,12 @@ pub struct SshdOptions {
     pub pubkey_accepted_algorithms: Option<String>,
     /// Host key types to generate, in the order sshd offers them (default: just `ed25519`).
     pub host_key_types: Vec<String>,
-    /// Any further sshd_config lines, appended verbatim.
+    /// Further sshd_config lines, placed FIRST (sshd keeps the first value of a keyword, so
+    /// these override the harness's own defaults, e.g. `PubkeyAuthentication no`).
     pub extra: Vec<String>,
+    /// Host names only this server resolves, as (name, address): it runs under nss_wrapper
+    /// with them in its hosts file (a jump host's view of an internal network).
+    pub hosts: Vec<(String, String)>,
 }
 
 /// A running sshd; stopped (SIGKILL + wait) when dropped.
@@ -74,7 +78,18 @@ impl Sshd {
         std::fs::write(&authorized, "").unwrap();
         let user = current_user();
         let port = free_port();
-        let mut config = format!(
+        let mut config = String::new();
+        for line in &opts.extra {
+            config.push_str(line);
+            config.push('\n');
+        }
+        if let Some(n) = opts.max_auth_tries {
+            config.push_str(&format!("MaxAuthTries {n}\n"));
+        }
+        if let Some(a) = &opts.pubkey_accepted_algorithms {
+            config.push_str(&format!("PubkeyAcceptedAlgorithms {a}\n"));
+        }
+        config.push_str(&format!(
             "ListenAddress 127.0.0.1:{port}\n\
              {host_key_lines}\
              PidFile none\n\
@@ -90,21 +105,23 @@ impl Sshd {
              LogLevel VERBOSE\n\
              Subsystem sftp internal-sftp\n",
             authorized = authorized.display()
-        );
-        if let Some(n) = opts.max_auth_tries {
-            config.push_str(&format!("MaxAuthTries {n}\n"));
-        }
-        if let Some(a) = &opts.pubkey_accepted_algorithms {
-            config.push_str(&format!("PubkeyAcceptedAlgorithms {a}\n"));
-        }
-        for line in &opts.extra {
-            config.push_str(line);
-            config.push('\n');
-        }
+        ));
         let config_path = dir.path().join("sshd_config");
         std::fs::write(&config_path, config).unwrap();
         let log = std::fs::File::create(dir.path().join("sshd.log")).unwrap();
-        let child = Command::new("/usr/sbin/sshd")
+        let mut cmd = Command::new("/usr/sbin/sshd");
+        if !opts.hosts.is_empty() {
+            let hosts = dir.path().join("hosts");
+            let lines: String = opts
+                .hosts
+                .iter()
+                .map(|(name, addr)| format!("{addr} {name}\n"))
+                .collect();
+            std::fs::write(&hosts, lines).unwrap();
+            cmd.env("LD_PRELOAD", super::nss_wrapper())
+                .env("NSS_WRAPPER_HOSTS", &hosts);
+        }
+        let child = cmd
             .arg("-D")
             .arg("-e")
             .arg("-f")
