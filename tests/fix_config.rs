@@ -1503,3 +1503,93 @@ fn fix_config_set_leaves_a_block_shared_with_another_host_alone() {
         assert_eq!(ssh_key(&env, &cfg, "web2", key), was);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// $HOME is not the passwd home
+
+/// Under `sudo -E` or in a container `$HOME` may not be the passwd entry's home, which is
+/// where ssh takes `~` from. fix-config edits the config ssh reads (the passwd home's), and a
+/// key it pins is written so that ssh finds it: `~/...` only under the passwd home, the full
+/// path for a key under `$HOME`. The real ssh then logs in with the pinned key.
+#[test]
+fn fix_config_writes_paths_as_ssh_reads_them_when_home_is_not_the_passwd_home() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::with_passwd_home("elsewhere");
+    let ssh_home = env.passwd_home().join(".ssh");
+    std::fs::create_dir_all(&ssh_home).unwrap();
+    std::fs::set_permissions(&ssh_home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let in_home = keypair(&env, ".ssh/id_home");
+    let in_passwd_home = ssh_home.join("id_pw");
+    let st = env
+        .program("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "pw", "-f"])
+        .arg(&in_passwd_home)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let sshd = crate::support::sshd::Sshd::start(Default::default());
+    sshd.authorize(&crate::validate::pub_line(&in_home));
+    let config = ssh_home.join("config");
+    let stanza = |name: &str| {
+        format!(
+            "Host {name}\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  \
+             StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n",
+            sshd.port(),
+            sshd.user()
+        )
+    };
+    std::fs::write(&config, format!("{}{}", stanza("lab"), stanza("other"))).unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let ssh = |host: &str| {
+        let o = env
+            .program("ssh")
+            .args(["-o", "BatchMode=yes", host, "true"])
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (o.status.success(), support::out(&o).1)
+    };
+    // No key ssh loads by default is authorized: it fails before the pin.
+    assert!(!ssh("lab").0);
+
+    for (host, key) in [("lab", &in_home), ("other", &in_passwd_home)] {
+        let o = env
+            .herossh()
+            .args(["fix-config", "--host", host, "-i"])
+            .arg(key)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{:?}", support::out(&o));
+    }
+    let text = read(&config);
+    assert!(
+        text.contains(&format!("  IdentityFile {}\n", in_home.display())),
+        "{text}"
+    );
+    assert!(text.contains("  IdentityFile ~/.ssh/id_pw\n"), "{text}");
+    assert!(!env.home().join(".ssh/config").exists());
+    // fix-config's backups live beside the config ssh reads.
+    assert_eq!(
+        std::fs::read_dir(ssh_home.join(".herossh-backups"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name() != ".lock")
+            .count(),
+        2
+    );
+    let (ok, err) = ssh("lab");
+    assert!(ok, "ssh with the pinned key: {err}");
+    // `~/.ssh/id_pw` means the passwd home's key to ssh: it offers that one (not authorized).
+    let o = env
+        .program("ssh")
+        .args(["-v", "-o", "BatchMode=yes", "other", "true"])
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = support::out(&o).1;
+    assert!(
+        err.contains(&format!("Will attempt key: {} ", in_passwd_home.display())),
+        "{err}"
+    );
+}
