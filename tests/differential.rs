@@ -604,7 +604,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         run(
             "server offers only 3des-cbc",
             &lab,
-            fails("no-matching-cipher"),
+            fixed_by("no-matching-cipher"),
             &mut table,
         );
     }
@@ -619,7 +619,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         run(
             "server offers only diffie-hellman-group14-sha1",
             &lab,
-            fails("no-matching-kex"),
+            fixed_by("no-matching-kex"),
             &mut table,
         );
     }
@@ -631,6 +631,9 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         let k = lab.key("id_ed25519", "ed25519", "");
         lab.authorize(&k);
         lab.trust();
+        // Not `fixed_by`: the printed fix (`--set 'MACs +hmac-md5'`) makes ssh log in, but
+        // herossh's probe (russh) has no hmac-md5, so afterwards it cannot finish the
+        // handshake ssh finishes and cannot say that ssh logs in.
         run(
             "server offers only hmac-md5",
             &lab,
@@ -650,7 +653,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         run(
             "server's only host key algorithm is ssh-rsa",
             &lab,
-            fails("no-matching-host-key-type"),
+            fixed_by("no-matching-host-key-type"),
             &mut table,
         );
     }
@@ -665,7 +668,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         run(
             "server takes RSA keys only with ssh-rsa (SHA-1) signatures",
             &lab,
-            fails("server-wants-ssh-rsa"),
+            fixed_by("server-wants-ssh-rsa"),
             &mut table,
         );
     }
@@ -747,7 +750,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         run(
             "Apple's UseKeychain on this ssh",
             &lab,
-            fails("config-unknown-keyword"),
+            fixed_by("config-unknown-keyword"),
             &mut table,
         );
     }
@@ -763,7 +766,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         run(
             "config saved with a UTF-8 byte-order mark",
             &lab,
-            fails("config-bom"),
+            fixed_by("config-bom"),
             &mut table,
         );
     }
@@ -776,7 +779,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         run(
             "Host * above sets User; the host's own User is ignored",
             &lab,
-            fails("setting-shadowed"),
+            fixed_by("setting-shadowed"),
             &mut table,
         );
     }

@@ -40,6 +40,9 @@ pub struct ProbeConfig {
     pub known_hosts_name: String,
     /// ssh's proposal for this host: russh is set up to negotiate the same host key.
     pub proposal: Proposal,
+    /// PubkeyAcceptedAlgorithms for this host: an RSA key is asked about with the signature
+    /// algorithm ssh would sign with (its first RSA entry the server supports).
+    pub pubkey_accepted: Vec<String>,
     /// The way there (direct, through jump hosts, a ProxyCommand).
     pub route: Arc<Connector>,
 }
@@ -354,10 +357,7 @@ impl Prober {
         };
         let rsa = conn.handle.best_supported_rsa_hash().await.ok().flatten();
         self.server.rsa_sig = rsa;
-        conn.rsa_hash = match rsa {
-            Some(h) => h,
-            None => Some(HashAlg::Sha256),
-        };
+        conn.rsa_hash = ssh_rsa_hash(rsa, &self.cfg.pubkey_accepted);
         let none = tokio::time::timeout(t, conn.handle.authenticate_none(self.cfg.user.clone()))
             .await
             .map_err(|_| ConnectFailure::Timeout)?
@@ -634,6 +634,20 @@ impl Prober {
     }
 }
 
+/// The hash of the RSA signature ssh makes on this server (`verdict::signature_algorithm`:
+/// `PubkeyAcceptedAlgorithms ^ssh-rsa` signs with SHA-1 even where the server knows SHA-2).
+/// When ssh has none in common with the server it skips RSA keys; the probe still asks, with
+/// the server's best.
+fn ssh_rsa_hash(server: Option<Option<HashAlg>>, accepted: &[String]) -> Option<HashAlg> {
+    let rsa = Algorithm::Rsa { hash: None };
+    match super::verdict::signature_algorithm(&rsa, server, accepted).as_deref() {
+        Some("rsa-sha2-512") => Some(HashAlg::Sha512),
+        Some("rsa-sha2-256") => Some(HashAlg::Sha256),
+        Some(_) => None,
+        None => server.unwrap_or(Some(HashAlg::Sha256)),
+    }
+}
+
 fn rsa_hash_for(key: &PublicKey, server: Option<HashAlg>) -> Option<HashAlg> {
     matches!(key.algorithm(), Algorithm::Rsa { .. })
         .then_some(server)
@@ -657,5 +671,30 @@ pub fn describe(e: &ConnectFailure) -> String {
             what.words(),
             their_offer.join(",")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rsa_keys_are_asked_about_with_the_signature_ssh_makes() {
+        let list = |s: &str| s.split(',').map(str::to_string).collect::<Vec<_>>();
+        let default = list("ssh-ed25519,rsa-sha2-512,rsa-sha2-256");
+        let sha512 = Some(Some(HashAlg::Sha512));
+        assert_eq!(ssh_rsa_hash(sha512, &default), Some(HashAlg::Sha512));
+        // `PubkeyAcceptedAlgorithms ^ssh-rsa`: ssh signs with SHA-1 though the server knows SHA-2.
+        let sha1_first = list("ssh-rsa,ssh-ed25519,rsa-sha2-512,rsa-sha2-256");
+        assert_eq!(ssh_rsa_hash(sha512, &sha1_first), None);
+        assert_eq!(
+            ssh_rsa_hash(sha512, &list("ssh-ed25519,rsa-sha2-256,rsa-sha2-512")),
+            Some(HashAlg::Sha256)
+        );
+        // Nothing in common (ssh skips RSA keys): the server's best, as before.
+        assert_eq!(ssh_rsa_hash(Some(None), &default), None);
+        assert_eq!(ssh_rsa_hash(None, &default), Some(HashAlg::Sha256));
+        // No server-sig-algs: ssh signs with the key's own name, when it is accepted.
+        assert_eq!(ssh_rsa_hash(None, &sha1_first), None);
     }
 }

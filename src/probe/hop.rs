@@ -66,6 +66,7 @@ pub async fn probe(
         known_hosts: known,
         known_hosts_name: known_name,
         proposal: proposal.clone(),
+        pubkey_accepted: r.settings.pubkey_accepted_algorithms.clone(),
         route: via,
     });
     let connected = prober.reconnect().await;

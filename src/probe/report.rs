@@ -207,6 +207,7 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         known_hosts: known,
         known_hosts_name: known_name,
         proposal: proposal.clone(),
+        pubkey_accepted: report.settings.pubkey_accepted_algorithms.clone(),
         route: connector.clone(),
     };
     let mut prober = Prober::new(cfg);
