@@ -4,7 +4,9 @@
 //! the server about each of them; `known_hosts` and `agent` are the local state both need.
 
 pub mod agent;
+pub mod cert_auth;
 pub mod client;
 pub mod known_hosts;
 pub mod plan;
 pub mod report;
+pub mod unoffered;

@@ -7,8 +7,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use russh::keys::ssh_key::PrivateKey;
-
 use super::agent::{self, AgentState};
 use super::client::{ConnectFailure, ProbeConfig, Prober, Proof, ServerInfo, Verdict};
 use super::known_hosts::{self, KnownHosts, Status};
@@ -86,7 +84,11 @@ impl Report {
 /// Run the plan and, unless `plan_only`, the probe.
 pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> {
     let agent_state = agent::list(agent::socket_path(settings.identity_agent.as_deref())).await;
-    let plan = plan::build(&settings, &agent_state);
+    let plan = plan::build_with_passphrase(
+        &settings,
+        &agent_state,
+        opts.passphrase.as_ref().map(Secret::expose),
+    );
     let mut report = Report {
         verdicts: vec![None; plan.len()],
         settings,
@@ -190,27 +192,10 @@ fn proof_for<'a>(
             .ok_or_else(|| "the agent went away".to_string());
     }
     let path = id.path.as_ref().ok_or("no key file")?;
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the key: {e}"))?;
-    let pass = passphrase.map(Secret::expose);
-    if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
-        let key = PrivateKey::from_openssh(text.as_bytes())
-            .map_err(|e| format!("cannot parse the key: {e}"))?;
-        let key = match (key.is_encrypted(), pass) {
-            (false, _) => key,
-            (true, Some(p)) => key
-                .decrypt(p.as_bytes())
-                .map_err(|_| "wrong passphrase".to_string())?,
-            (true, None) => return Err("the key is encrypted".into()),
-        };
-        Ok(Proof::Key(Box::new(key)))
-    } else {
-        russh::keys::decode_secret_key(&text, pass)
-            .map(|k| Proof::Key(Box::new(k)))
-            .map_err(|e| match e {
-                russh::keys::Error::KeyIsEncrypted => "the key is encrypted".to_string(),
-                _ => "cannot load the key (wrong passphrase?)".to_string(),
-            })
-    }
+    let rules = crate::openssh::keys::Rules::installed();
+    crate::openssh::keys::load_private(path, passphrase.map(Secret::expose), &rules)
+        .map(|k| Proof::Key(Box::new(k)))
+        .map_err(|e| e.to_string())
 }
 
 /// Append the host key to the first UserKnownHostsFile, hashed when `HashKnownHosts yes`.
