@@ -124,7 +124,13 @@ fn finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
         SkipReason::EncryptedNotInAgent => Finding::new(
             "encrypted-not-in-agent",
             Severity::Warning,
-            format!("{label} is encrypted and not in the agent: ssh must ask for its passphrase (BatchMode and git fail)"),
+            format!(
+                "{label} is encrypted and not in the agent: ssh must ask for its passphrase (BatchMode and git fail){}",
+                c.load()
+                    .and_then(|l| l.decrypt_error.as_ref())
+                    .map(|e| format!("; with the passphrase given: {e}"))
+                    .unwrap_or_default()
+            ),
         )
         .fix(format!("ssh-add {path}")),
         SkipReason::Missing => Finding::new(
@@ -157,7 +163,7 @@ fn finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
                 "identity-blocks",
                 Severity::Error,
                 format!(
-                    "{at} is a named pipe (FIFO): ssh opens it before connecting and waits forever for a writer"
+                    "{at} is a named pipe (FIFO): ssh opens it while preparing its keys (before the SSH handshake) and waits forever for a writer"
                 ),
             )
             .fix(format!(

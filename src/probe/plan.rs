@@ -447,12 +447,13 @@ fn identity_files(
         }
         seen.push(f);
         let mut load = crate::openssh::keys::load_identity(f, rules);
-        if load.own_public.is_none()
-            && load.encrypted()
+        if load.encrypted()
             && let Some(p) = passphrase
-            && let Ok(k) = crate::openssh::keys::load_private(f, Some(p), rules)
         {
-            load.own_public = Some(k.public_key().clone());
+            match crate::openssh::keys::load_private(f, Some(p), rules) {
+                Ok(k) => load.own_public = Some(k.public_key().clone()),
+                Err(e) => load.decrypt_error = Some(e.to_string()),
+            }
         }
         let missing = matches!(load.private, PrivateState::Refused(Refusal::Missing));
         if missing && load.public.is_none() && settings.identity_source == Source::Default {
@@ -500,17 +501,20 @@ fn file_skip(load: &IdentityLoad, rules: &Rules) -> Option<SkipReason> {
     {
         return Some(SkipReason::KeyTypeDisabled);
     }
-    let only_public = matches!(
-        load.public_from,
-        Some(PublicFrom::File | PublicFrom::PubFile)
-    );
+    // The file itself is a public key: whatever ssh then says about it as a private key
+    // ("bad permissions" for a 0644 .pub, "error in libcrypto"), the story is that the
+    // private half is elsewhere.
+    if load.public_from == Some(PublicFrom::File) {
+        return Some(SkipReason::PublicKeyOnly);
+    }
+    let only_public = load.public_from == Some(PublicFrom::PubFile);
     let reason = match &load.private {
         PrivateState::Refused(r) => match r {
             Refusal::Missing if only_public => SkipReason::PublicKeyOnly,
             Refusal::Missing => SkipReason::Missing,
             Refusal::PermissionDenied => SkipReason::KeyPermissionDenied,
             Refusal::BadPermissions { .. } => SkipReason::UnprotectedPrivateKey,
-            Refusal::IsDirectory | Refusal::NotAFile => SkipReason::NotAFile,
+            Refusal::IsDirectory { .. } | Refusal::NotAFile => SkipReason::NotAFile,
             Refusal::Blocks => SkipReason::Blocks,
             Refusal::InvalidFormat { .. } => SkipReason::InvalidFormat,
             Refusal::Putty(_) => SkipReason::PuttyKey,
@@ -718,8 +722,9 @@ fn number_offers(plan: &mut [Identity]) {
 
 /// Does ssh put this key on the wire? A key it knew before connecting is offered (a query)
 /// whatever happens when it then loads the private key; one it learns only from the private
-/// key ("Trying private key") goes out only when the private key loads; a disabled type, a
-/// host certificate and an ignored small RSA agent key never do.
+/// key ("Trying private key") goes out only when the private key loads (an encrypted one
+/// once the passphrase is typed); a disabled type, a host certificate and an ignored small
+/// RSA agent key never do.
 fn sent_by_ssh(id: &Identity) -> bool {
     let Some(reason) = id.skipped else {
         return true;
@@ -728,7 +733,9 @@ fn sent_by_ssh(id: &Identity) -> bool {
         return false;
     }
     match &id.detail.load {
-        Some(l) if !id.in_agent => l.public.is_some(),
+        // An encrypted key whose public half herossh learned with the passphrase: at a
+        // terminal ssh asks for it, loads the key and sends it.
+        Some(l) if !id.in_agent => l.public.is_some() || reason == SkipReason::EncryptedNotInAgent,
         _ => true,
     }
 }

@@ -196,9 +196,7 @@ pub fn problems(cert: &CertLoad, user: &str, rules: &Rules, now: u64) -> Vec<Cer
         });
     }
     let alg = c.signature().algorithm().to_string();
-    if !rules.ca_signature_algorithms.is_empty()
-        && !rules.ca_signature_algorithms.contains(&alg)
-    {
+    if !rules.ca_signature_algorithms.is_empty() && !rules.ca_signature_algorithms.contains(&alg) {
         out.push(CertProblem::CaSignatureRefused { algorithm: alg });
     }
     out

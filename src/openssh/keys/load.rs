@@ -6,8 +6,8 @@
 //!    Nothing else counts: a PEM key without its `.pub` has no public key yet ("type -1"), so
 //!    ssh cannot match it with the agent and must load the private key before it can offer
 //!    anything ("Trying private key"). An RSA key under RequiredRSASize is dropped here with
-//!    `load pubkey "KEY": Invalid key length`. Opening a FIFO blocks ssh right here, before it
-//!    connects.
+//!    `load pubkey "KEY": Invalid key length`. Opening a FIFO blocks ssh right here (after the
+//!    TCP connection, before the SSH handshake), for good.
 //! 2. When it needs the private key (sshconnect2.c `load_identity_file`, authfile.c
 //!    `sshkey_load_private_type`): `stat` (missing: "no such identity"), `open` (`Load key
 //!    "KEY": Permission denied`), `sshkey_perm_ok` (a file owned by the user with any group or
@@ -146,10 +146,10 @@ pub enum Refusal {
     /// `open` fails with EACCES: another user's file, or no read bit for us.
     PermissionDenied,
     /// sshkey_perm_ok: ours, with group/other bits.
-    BadPermissions {
-        mode: u32,
-    },
-    IsDirectory,
+    BadPermissions { mode: u32 },
+    /// A directory: "bad permissions" when it has group/other bits and is ours, else
+    /// "Is a directory".
+    IsDirectory { bad_permissions: bool },
     /// A FIFO: ssh blocks opening it.
     Blocks,
     /// A socket or device.
@@ -173,10 +173,7 @@ pub enum Refusal {
     /// 9.6, DSA on a client built without it, Ed448, a non-NIST curve...).
     Unsupported(String),
     /// RSA under RequiredRSASize (or 1024).
-    RsaTooSmall {
-        bits: u32,
-        min: u32,
-    },
+    RsaTooSmall { bits: u32, min: u32 },
 }
 
 /// What a `.ppk` holds (its public half is stored in clear).
@@ -207,7 +204,10 @@ impl Refusal {
             Refusal::Missing => Some(format!("no such identity: {p}: No such file or directory")),
             Refusal::PermissionDenied => load("Permission denied"),
             Refusal::BadPermissions { .. } => load("bad permissions"),
-            Refusal::IsDirectory => load("Is a directory"),
+            Refusal::IsDirectory {
+                bad_permissions: true,
+            } => load("bad permissions"),
+            Refusal::IsDirectory { .. } => load("Is a directory"),
             Refusal::Blocks | Refusal::NotAFile => None,
             Refusal::InvalidFormat { says, .. } => says.and_then(load),
             Refusal::Putty(_) | Refusal::PublicKeyFile => load(LIBCRYPTO),
@@ -248,7 +248,7 @@ pub struct IdentityLoad {
     /// `load pubkey "KEY": Invalid key length`: the public key was found and dropped.
     pub public_dropped_rsa_bits: Option<u32>,
     pub pub_file: PubFile,
-    /// ssh opens a FIFO here before connecting and never returns.
+    /// ssh opens a FIFO here while it prepares its keys and never returns.
     pub blocks_at: Option<PathBuf>,
     pub private: PrivateState,
     /// The private key's own public half when herossh can tell without a passphrase (an
@@ -259,6 +259,9 @@ pub struct IdentityLoad {
     pub mode: Option<u32>,
     /// Owner uid, when it exists.
     pub owner: Option<u32>,
+    /// Why the passphrase given to herossh did not open it (wrong, or an encryption herossh
+    /// cannot undo), when one was tried.
+    pub decrypt_error: Option<String>,
 }
 
 impl IdentityLoad {
@@ -395,6 +398,13 @@ pub fn load_identity(path: &Path, rules: &Rules) -> IdentityLoad {
             None,
             Format::Unknown,
         ),
+        (Read::Dir, Some(s)) => (
+            PrivateState::Refused(Refusal::IsDirectory {
+                bad_permissions: s.uid == rules.uid && s.mode & 0o077 != 0,
+            }),
+            None,
+            Format::Unknown,
+        ),
         (_, Some(s)) if s.uid == rules.uid && s.mode & 0o077 != 0 => {
             // Refused before reading, but the format still says what the file is.
             let (_, own, format) = main_bytes
@@ -407,11 +417,6 @@ pub fn load_identity(path: &Path, rules: &Rules) -> IdentityLoad {
                 format,
             )
         }
-        (Read::Dir, _) => (
-            PrivateState::Refused(Refusal::IsDirectory),
-            None,
-            Format::Unknown,
-        ),
         (Read::Huge, _) => (
             PrivateState::Refused(Refusal::InvalidFormat {
                 damage: vec![Damage::Binary],
@@ -446,6 +451,7 @@ pub fn load_identity(path: &Path, rules: &Rules) -> IdentityLoad {
         format,
         mode: st.as_ref().map(|s| s.mode),
         owner: st.as_ref().map(|s| s.uid),
+        decrypt_error: None,
     }
 }
 
@@ -589,12 +595,12 @@ pub fn pub_path(path: &Path) -> PathBuf {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignKeyError {
     /// ssh refuses the file (the same refusal the plan reports).
-    Refused(Refusal),
+    Refused(PathBuf, Refusal),
     /// Encrypted, and no passphrase was given.
     Encrypted,
     WrongPassphrase,
-    /// ssh can decrypt it but herossh cannot (the scheme is named).
-    CannotDecrypt(String),
+    /// ssh can decrypt it but herossh cannot: the scheme, and the file.
+    CannotDecrypt(String, PathBuf),
     /// ssh reads it but herossh's decoder does not.
     Unreadable(String),
 }
@@ -602,12 +608,16 @@ pub enum SignKeyError {
 impl std::fmt::Display for SignKeyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SignKeyError::Refused(r) => write!(f, "ssh cannot load the key ({r:?})"),
+            SignKeyError::Refused(path, r) => match r.ssh_message(path) {
+                Some(m) => write!(f, "ssh cannot load the key ({m})"),
+                None => write!(f, "ssh cannot load the key"),
+            },
             SignKeyError::Encrypted => write!(f, "the key is encrypted"),
             SignKeyError::WrongPassphrase => write!(f, "wrong passphrase"),
-            SignKeyError::CannotDecrypt(what) => write!(
+            SignKeyError::CannotDecrypt(what, path) => write!(
                 f,
-                "herossh cannot decrypt {what} (ssh can); `ssh-keygen -p -f KEY` rewrites it in OpenSSH format"
+                "herossh cannot decrypt {what} (ssh can); `ssh-keygen -p -f {}` rewrites it in OpenSSH format, which herossh reads",
+                crate::diagnose::sh_quote(&crate::paths::display_tilde(path))
             ),
             SignKeyError::Unreadable(why) => write!(f, "herossh cannot read this key: {why}"),
         }
@@ -623,7 +633,9 @@ pub fn load_private(
 ) -> Result<PrivateKey, SignKeyError> {
     let id = load_identity(path, rules);
     match &id.private {
-        PrivateState::Refused(r) => return Err(SignKeyError::Refused(r.clone())),
+        PrivateState::Refused(r) => {
+            return Err(SignKeyError::Refused(path.to_path_buf(), r.clone()));
+        }
         PrivateState::NeedsPassphrase if passphrase.is_none() => {
             return Err(SignKeyError::Encrypted);
         }
@@ -631,7 +643,12 @@ pub fn load_private(
     }
     let bytes = match files::read_capped(path, MAX_KEY_FILE) {
         Ok(Some(b)) => b,
-        _ => return Err(SignKeyError::Refused(Refusal::PermissionDenied)),
+        _ => {
+            return Err(SignKeyError::Refused(
+                path.to_path_buf(),
+                Refusal::PermissionDenied,
+            ));
+        }
     };
     if let Ok(env) = envelope::parse(&bytes) {
         let key = PrivateKey::from_bytes(&env.decoded)
@@ -658,7 +675,9 @@ pub fn load_private(
     pem::decode(&block, pass).map_err(|e| match e {
         pem::DecodeError::Encrypted => SignKeyError::Encrypted,
         pem::DecodeError::WrongPassphrase => SignKeyError::WrongPassphrase,
-        pem::DecodeError::Unsupported(what) => SignKeyError::CannotDecrypt(what),
+        pem::DecodeError::Unsupported(what) => {
+            SignKeyError::CannotDecrypt(what, path.to_path_buf())
+        }
         pem::DecodeError::Invalid(why) => SignKeyError::Unreadable(why),
     })
 }
