@@ -164,7 +164,11 @@ pub struct Diagnosis {
 
 /// Name the damage in `bytes`; `loads` is the loader model, used to confirm a repair.
 pub fn diagnose(bytes: &[u8], loads: impl Fn(&[u8]) -> bool) -> Diagnosis {
-    let damage = detect(bytes);
+    let mut damage = detect(bytes);
+    if damage.is_empty() {
+        // The text looks like a key; what is inside is not.
+        damage.push(Damage::Corrupt);
+    }
     let label = begin_label(bytes).unwrap_or_else(|| "OPENSSH PRIVATE KEY".into());
     let fixable: Vec<Damage> = damage
         .iter()

@@ -681,3 +681,211 @@ pub fn load_private(
         pem::DecodeError::Invalid(why) => SignKeyError::Unreadable(why),
     })
 }
+
+/// The loader against ssh's own loader, file by file: `ssh-keygen -y -P '' -f FILE` runs the
+/// same `sshkey_load_private` (permission check, OpenSSH format, OpenSSL's PEM reader) and
+/// prints the same `Load key "FILE": REASON` line ssh prints. Observed with OpenSSH 9.2p1 /
+/// OpenSSL 3.0 (the integration tests in tests/keyload.rs repeat every case through a real
+/// ssh login):
+/// - ssh's format is strict: CRLF, a BOM, a blank or indented first line, a blank after a
+///   marker, a lost final newline, newlines turned into spaces, a changed footer, UTF-16, a
+///   cut or altered body are all "error in libcrypto" (ssh's format fails, then OpenSSL's);
+///   blank lines inside, spaces inside the body, bytes after the END line are fine;
+/// - PEM (OpenSSL) forgives CRLF, a BOM at the start, text lines before BEGIN, a blank after
+///   a marker, long lines, a lost final newline; not an indented BEGIN, a changed footer, a
+///   cut file ("error in libcrypto") or a body cut inside the DER ("invalid format");
+/// - PKCS#8 Ed25519 is "invalid format" before 9.6; RSA under 1024 bits "Invalid key length";
+/// - PuTTY files, public keys and empty files are "error in libcrypto"; a 0644 file of ours
+///   "bad permissions"; every encrypted form asks for its passphrase.
+#[cfg(test)]
+mod oracle {
+    use super::*;
+    use std::process::Command;
+
+    fn sh(cmd: &str, dir: &Path) {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    fn edit(p: &Path, f: impl FnOnce(Vec<u8>) -> Vec<u8>) {
+        let b = std::fs::read(p).unwrap();
+        std::fs::write(p, f(b)).unwrap();
+    }
+
+    fn text(p: &Path, f: impl FnOnce(String) -> String) {
+        edit(p, |b| f(String::from_utf8(b).unwrap()).into_bytes());
+    }
+
+    #[test]
+    fn every_case_matches_ssh_keygen() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        sh(
+            "ssh-keygen -q -t ed25519 -N '' -f ed && ssh-keygen -q -t rsa -b 2048 -N '' -f rsa \
+             && ssh-keygen -q -t ecdsa -N '' -f ec && cp rsa rsapem && cp ec ecpem \
+             && ssh-keygen -q -p -m PEM -N '' -P '' -f rsapem && ssh-keygen -q -p -m PEM -N '' -P '' -f ecpem",
+            d,
+        );
+        let mut cases: Vec<PathBuf> = Vec::new();
+        let mut add = |name: &str, from: &str, f: &dyn Fn(&Path)| {
+            let p = d.join(name);
+            std::fs::copy(d.join(from), &p).unwrap();
+            crate::os::perms::set_mode(&p, 0o600).unwrap();
+            f(&p);
+            cases.push(p);
+        };
+        for base in ["ed", "rsapem", "ecpem"] {
+            add(&format!("{base}-plain"), base, &|_| {});
+            add(&format!("{base}-crlf"), base, &|p| {
+                text(p, |t| t.replace('\n', "\r\n"))
+            });
+            add(&format!("{base}-nonl"), base, &|p| {
+                text(p, |t| t.trim_end().to_string())
+            });
+            add(&format!("{base}-bom"), base, &|p| {
+                edit(p, |b| [b"\xEF\xBB\xBF".as_slice(), &b].concat())
+            });
+            add(&format!("{base}-blankfirst"), base, &|p| {
+                text(p, |t| format!("\n{t}"))
+            });
+            add(&format!("{base}-indented"), base, &|p| {
+                text(p, |t| format!("  {t}"))
+            });
+            add(&format!("{base}-textbefore"), base, &|p| {
+                text(p, |t| format!("note\n{t}"))
+            });
+            add(&format!("{base}-markerblank"), base, &|p| {
+                text(p, |t| t.replacen("KEY-----\n", "KEY----- \n", 1))
+            });
+            add(&format!("{base}-oneline"), base, &|p| {
+                text(p, |t| t.trim_end().replace('\n', " "))
+            });
+            add(&format!("{base}-bodyspaces"), base, &|p| {
+                text(p, |t| {
+                    let l: Vec<&str> = t.lines().collect();
+                    format!(
+                        "{}\n{}\n{}\n",
+                        l[0],
+                        l[1..l.len() - 1].join(" "),
+                        l[l.len() - 1]
+                    )
+                })
+            });
+            add(&format!("{base}-footer"), base, &|p| {
+                text(p, |t| {
+                    let i = t.find("-----END ").unwrap();
+                    format!("{}-----END DSA PRIVATE KEY-----\n", &t[..i])
+                })
+            });
+            add(&format!("{base}-cut"), base, &|p| {
+                edit(p, |b| b[..b.len() / 2].to_vec())
+            });
+            add(&format!("{base}-star"), base, &|p| {
+                text(p, |t| {
+                    let mut l: Vec<String> = t.lines().map(str::to_string).collect();
+                    l[2].replace_range(5..6, "*");
+                    l.join("\n") + "\n"
+                })
+            });
+            add(&format!("{base}-lostline"), base, &|p| {
+                text(p, |t| {
+                    let mut l: Vec<&str> = t.lines().collect();
+                    l.remove(l.len() / 2);
+                    l.join("\n") + "\n"
+                })
+            });
+            add(&format!("{base}-trailing"), base, &|p| {
+                text(p, |t| format!("{t}junk\n"))
+            });
+            add(&format!("{base}-utf16"), base, &|p| {
+                edit(p, |b| {
+                    let mut v = vec![0xFF, 0xFE];
+                    for c in b {
+                        v.extend([c, 0]);
+                    }
+                    v
+                })
+            });
+            add(&format!("{base}-0644"), base, &|p| {
+                crate::os::perms::set_mode(p, 0o644).unwrap()
+            });
+        }
+        add("pubkey", "ed.pub", &|_| {});
+        add("empty", "ed", &|p| std::fs::write(p, "").unwrap());
+        sh(
+            "openssl genrsa -traditional -out ossl-rsa 2048 2>/dev/null \
+             && openssl genpkey -algorithm ed25519 -out ossl-ed \
+             && openssl genrsa -traditional -out ossl-rsa512 512 2>/dev/null \
+             && openssl genpkey -algorithm ed448 -out ossl-ed448 \
+             && openssl ecparam -name secp256k1 -genkey -noout -out ossl-k256 \
+             && openssl pkey -in ossl-rsa -aes256 -passout pass:pw -out ossl-p8enc \
+             && openssl rsa -in ossl-rsa -traditional -des3 -passout pass:pw -out ossl-des3 2>/dev/null \
+             && puttygen ed -O private -o ed.ppk && chmod 600 ossl-* ed.ppk",
+            d,
+        );
+        for n in [
+            "ossl-rsa",
+            "ossl-ed",
+            "ossl-rsa512",
+            "ossl-ed448",
+            "ossl-k256",
+            "ossl-p8enc",
+            "ossl-des3",
+            "ed.ppk",
+        ] {
+            cases.push(d.join(n));
+        }
+        let rules = Rules {
+            required_rsa_size: 1024,
+            pubkey_accepted: Vec::new(),
+            ca_signature_algorithms: Vec::new(),
+            ..Rules::installed()
+        };
+        for p in cases {
+            let o = Command::new("ssh-keygen")
+                .args(["-y", "-P", "", "-f"])
+                .arg(&p)
+                .output()
+                .unwrap();
+            let said = String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .find(|l| l.starts_with("Load key"))
+                .unwrap_or_default()
+                .to_string();
+            let l = load_identity(&p, &rules);
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            match &l.private {
+                PrivateState::Loads => {
+                    assert!(o.status.success(), "{name}: ssh-keygen refuses it: {said}");
+                    let printed = String::from_utf8_lossy(&o.stdout).into_owned();
+                    if let Some(k) = &l.own_public {
+                        let theirs = PublicKey::from_openssh(printed.trim()).unwrap();
+                        assert_eq!(theirs.key_data(), k.key_data(), "{name}");
+                    }
+                }
+                PrivateState::NeedsPassphrase => assert!(
+                    said.ends_with("incorrect passphrase supplied to decrypt private key"),
+                    "{name}: {said}"
+                ),
+                PrivateState::Refused(r) => {
+                    assert!(
+                        !o.status.success(),
+                        "{name}: ssh-keygen loads it; herossh says {r:?}"
+                    );
+                    if let Some(m) = r.ssh_message(&p) {
+                        assert_eq!(m, said, "{name}");
+                    }
+                }
+            }
+        }
+    }
+}
