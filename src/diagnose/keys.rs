@@ -141,7 +141,11 @@ fn finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
         SkipReason::Unreadable => Finding::new(
             "identity-unreadable",
             Severity::Warning,
-            format!("{label} holds no certificate ssh can read, so ssh skips it"),
+            if c.id.path.as_ref().is_some_and(|p| p.exists()) {
+                format!("{label} holds no certificate ssh can read, so ssh skips it")
+            } else {
+                format!("{label} does not exist, so ssh skips it")
+            },
         ),
         SkipReason::KeyPermissionDenied => permission_denied(c, sev),
         SkipReason::NotAFile => Finding::new(

@@ -28,8 +28,10 @@ pub enum Origin {
 pub struct Unoffered {
     pub key: PublicKey,
     pub origin: Origin,
-    /// The file `fix-config -i` would pin for it (the key file; for an agent key, the file its
-    /// comment names when that or its `.pub` exists), when there is one.
+    /// The file `fix-config -i` would pin for it: the key file; for an agent key, the file its
+    /// comment names when that file (or its `.pub`) holds the key. None for an agent key with
+    /// no such file (a hardware key, 1Password): `IdentityFile` then needs its public key
+    /// written to a file first (the agent's `ssh-add -L` line), which selects the agent key.
     pub pin: Option<PathBuf>,
     /// Pinned, would ssh be able to use it without anything else changing (it loads, or the
     /// agent holds it; its type is accepted)? An encrypted key counts: ssh asks at a terminal.
@@ -90,7 +92,7 @@ pub fn unoffered(
             let pin = agent_key_file(&a.comment, &a.key);
             out.push(Unoffered {
                 key: a.key.clone(),
-                usable_when_pinned: allowed(&rules, &a.key) && pin.is_some(),
+                usable_when_pinned: allowed(&rules, &a.key),
                 pin,
                 origin: Origin::HiddenAgentKey {
                     comment: a.comment.clone(),
@@ -121,4 +123,153 @@ fn agent_key_file(comment: &str, key: &PublicKey) -> Option<PathBuf> {
         .as_ref()
         .is_some_and(|k| k.key_data() == key.key_data())
         .then_some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+
+    use super::*;
+    use crate::probe::plan::{self, Source};
+
+    fn sh(cmd: &str, dir: &Path) {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    fn settings(dir: &Path, identities_only: bool) -> HostSettings {
+        let rules = Rules::installed();
+        HostSettings {
+            alias: "h".into(),
+            hostname: "127.0.0.1".into(),
+            user: "me".into(),
+            port: 22,
+            identity_files: vec![dir.join("id_ed25519")],
+            identity_source: Source::Config,
+            identities_only,
+            certificate_files: Vec::new(),
+            identity_agent: None,
+            user_known_hosts_files: Vec::new(),
+            global_known_hosts_files: Vec::new(),
+            hash_known_hosts: false,
+            host_key_alias: None,
+            pubkey_accepted_algorithms: rules.pubkey_accepted.clone(),
+            required_rsa_size: 1024,
+            ca_signature_algorithms: rules.ca_signature_algorithms,
+        }
+    }
+
+    /// Private keys by content under any name (a PEM key without its .pub, one in a
+    /// subdirectory, a .ppk, a damaged one), never the configured one or a copy of it, never
+    /// public keys or other files; then the agent keys IdentitiesOnly hides, pinnable through
+    /// the file ssh-add read.
+    #[test]
+    fn finds_other_private_keys_by_content_and_hidden_agent_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        sh(
+            "ssh-keygen -q -t ed25519 -N '' -f id_ed25519 \
+             && cp id_ed25519 copy_of_configured \
+             && ssh-keygen -q -t ed25519 -N '' -C gh -f github \
+             && ssh-keygen -q -t rsa -b 2048 -N '' -f work.pem \
+             && ssh-keygen -q -p -m PEM -N '' -P '' -f work.pem && rm work.pem.pub \
+             && mkdir keys && ssh-keygen -q -t ecdsa -N '' -f keys/deploy \
+             && ssh-keygen -q -t ed25519 -N secret -f locked \
+             && ssh-keygen -q -t ed25519 -N '' -f forputty && puttygen forputty -O private -o putty.ppk && rm forputty* \
+             && ssh-keygen -q -t ed25519 -N '' -f broken && printf 'x' >> broken && sed -i 's/$/\\r/' broken \
+             && echo 'Host *' > config && echo 'notes' > notes.txt && chmod 600 *",
+            d,
+        );
+        let s = settings(d, false);
+        let plan = plan::build(&s, &AgentState::None);
+        let found = unoffered(&s, &plan, &AgentState::None, d);
+        let names: Vec<(String, bool)> = found
+            .iter()
+            .map(|u| {
+                let p = u.pin.as_ref().unwrap();
+                (
+                    p.strip_prefix(d).unwrap().display().to_string(),
+                    u.usable_when_pinned,
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("broken".to_string(), false),
+                ("github".to_string(), true),
+                ("keys/deploy".to_string(), true),
+                ("locked".to_string(), true),
+                ("putty.ppk".to_string(), false),
+                ("work.pem".to_string(), true),
+            ]
+        );
+
+        // An agent with a key no IdentityFile names: hidden only with IdentitiesOnly.
+        let sock = d.join("agent.sock");
+        let mut agent = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&sock)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if sock.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // One added from a file whose comment is its path (pinnable), one whose comment is
+        // just user@host (its public key has to be written out first).
+        let other = tempfile::tempdir().unwrap();
+        let named = other.path().join("agentonly");
+        sh(
+            &format!(
+                "ssh-keygen -q -t ed25519 -N '' -C {} -f agentonly && ssh-keygen -q -t ed25519 -N '' -C me@laptop -f plain",
+                named.display()
+            ),
+            other.path(),
+        );
+        for k in ["agentonly", "plain"] {
+            let st = Command::new("ssh-add")
+                .arg(other.path().join(k))
+                .env("SSH_AUTH_SOCK", &sock)
+                .output()
+                .unwrap();
+            assert!(st.status.success());
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let state = rt.block_on(crate::probe::agent::list(Some(sock.clone())));
+        let _ = agent.kill();
+        let _ = agent.wait();
+        for (only, expect) in [(false, 0), (true, 2)] {
+            let s = settings(d, only);
+            let plan = plan::build(&s, &state);
+            let hidden: Vec<Unoffered> = unoffered(&s, &plan, &state, d)
+                .into_iter()
+                .filter(|u| matches!(u.origin, Origin::HiddenAgentKey { .. }))
+                .collect();
+            assert_eq!(hidden.len(), expect, "IdentitiesOnly {only}");
+            if only {
+                assert_eq!(hidden[0].pin.as_deref(), Some(named.as_path()));
+                assert_eq!(hidden[1].pin, None);
+                assert!(hidden.iter().all(|h| h.usable_when_pinned));
+            }
+        }
+    }
 }
