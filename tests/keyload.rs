@@ -1017,6 +1017,39 @@ fn permissions_owners_and_file_types_as_ssh_checks_them() {
         k.display()
     )));
     assert_manual(&c, "rsa-key-too-small");
+
+    // The same key in the agent is ignored before anything is offered ("ignoring ssh-rsa agent
+    // key"): listed, never offered, and ssh does not get in.
+    let agent = Agent::start(&env);
+    agent.add(&env, &k);
+    std::fs::write(
+        env.ssh_dir().join("config"),
+        format!(
+            "Host h\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile ~/.ssh/absent\n  BatchMode yes\n  GlobalKnownHostsFile /dev/null\n  RequiredRSASize 2048\n",
+            lab.sshd.port(),
+            lab.sshd.user()
+        ),
+    )
+    .unwrap();
+    let (_, plan) = validate(&env, &["--plan"], Some(&agent.sock), None);
+    let agent_entry = plan["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["source"] == "agent")
+        .unwrap_or_else(|| panic!("{plan:#}"));
+    assert_eq!(
+        agent_entry["skipped_reason"], "rsa-key-too-small",
+        "{plan:#}"
+    );
+    assert_eq!(agent_entry["offered_order"], Value::Null);
+    let run = ssh(&env, Some(&agent.sock));
+    assert!(!run.ok && !run.sent, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("ignoring ssh-rsa agent key"),
+        "{}",
+        run.stderr
+    );
 }
 
 fn is_root() -> bool {

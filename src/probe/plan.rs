@@ -556,8 +556,12 @@ fn match_agent(
     let mut others = Vec::new();
     for a in agent.keys() {
         if rules.rsa_too_small(&a.key).is_some() {
-            // pubkey_prepare: "ignoring ssh-rsa agent key" (RequiredRSASize).
-            others.push(agent_identity(a, Some(SkipReason::RsaTooSmall)));
+            // pubkey_prepare: "ignoring ssh-rsa agent key" (RequiredRSASize), before it looks
+            // for the key among the identity files. Listed (never offered) so the report can
+            // say why, unless IdentitiesOnly would have hidden it anyway.
+            if !settings.identities_only {
+                others.push(agent_identity(a, Some(SkipReason::RsaTooSmall)));
+            }
             continue;
         }
         // Only what ssh knew before connecting can match (a PEM key without its .pub cannot).
@@ -627,9 +631,11 @@ fn resolve_signers(settings: &HostSettings, rules: &Rules, plan: &mut [Identity]
                 id.detail.load.as_ref().and_then(|l| l.public.clone())
             }
         };
+        // Only identities still in ssh's list can sign (disabled types and ignored agent keys
+        // were dropped from it).
         let by_key = plan.iter().position(|id| {
             !id.is_certificate()
-                && id.skipped != Some(SkipReason::KeyTypeDisabled)
+                && id.skipped.is_none_or(SkipReason::still_offered)
                 && startup_key(id).is_some_and(|k| k.key_data() == key.key_data())
         });
         let by_name = || {
