@@ -704,6 +704,37 @@ fn encrypted_keys_need_their_passphrase_and_herossh_decrypts_every_form_ssh_keyg
         }
         let (_, v) = validate(&env, &["--passphrase-stdin"], None, Some("wrong horse\n"));
         assert!(!v.to_string().contains("wrong horse"));
+        // The printed fix, `ssh-add KEY` (the passphrase typed once, into the agent): then
+        // ssh logs in in BatchMode through the agent, and validate agrees.
+        let agent = Agent::start(&env);
+        let (_, plan) = validate(&env, &["--plan"], None, None);
+        let fix = finding(&plan, "encrypted-not-in-agent")["fix"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // (a key whose public half ssh cannot know without the passphrase gets its .pub
+        // first, or ssh could not match it with the agent's key)
+        let expected = if name == "openssh" {
+            format!("ssh-add ~/.ssh/{name}")
+        } else {
+            format!("ssh-keygen -y -f ~/.ssh/{name} > ~/.ssh/{name}.pub && ssh-add ~/.ssh/{name}")
+        };
+        assert_eq!(fix, expected);
+        let o = env
+            .program("sh")
+            .arg("-c")
+            .arg(&fix)
+            .env("SSH_AUTH_SOCK", &agent.sock)
+            .env("SSH_ASKPASS", &askpass)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{name}: {fix}: {}", out(&o).1);
+        let run = ssh(&env, Some(&agent.sock));
+        assert!(run.ok, "{name}: {}", run.stderr);
+        let (exit, v) = validate(&env, &[], Some(&agent.sock), None);
+        assert_eq!(exit, 0, "{name}\n{v:#}");
     }
 }
 

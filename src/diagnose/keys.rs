@@ -132,7 +132,15 @@ fn finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
                     .unwrap_or_default()
             ),
         )
-        .fix(format!("ssh-add {path}")),
+        .fix(match c.load() {
+            // ssh cannot match a key it knows only after decrypting it (a PEM key without
+            // its .pub) with the agent's: write the .pub first, or the agent key stays
+            // unused under IdentitiesOnly.
+            Some(l) if l.public.is_none() => {
+                format!("ssh-keygen -y -f {path} > {path}.pub && ssh-add {path}")
+            }
+            _ => format!("ssh-add {path}"),
+        }),
         SkipReason::Missing => Finding::new(
             "identity-missing",
             Severity::Warning,
