@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     propagate_version = true,
     max_term_width = 100,
     after_help = "Exit codes: 0 success, 1 the check failed, 2 usage error, 3 network or server error, 4 authentication.",
-    after_long_help = AFTER_LONG_HELP
+    after_long_help = format!("{}\n\n{ENVIRONMENT_HELP}", crate::error::long_help())
 )]
 pub struct Cli {
     /// Print machine-readable JSON on stdout instead of the human report.
@@ -32,14 +32,17 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_color: bool,
 
+    /// Allow sending the API token over plain http:// to a host that is not loopback
+    /// (HEROKU_HOST=http://...). Without it herossh refuses: anyone on the way could read it.
+    #[arg(long, global = true)]
+    pub insecure: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// `--help`'s (and the man page's) closing section: exit codes and the environment.
-const AFTER_LONG_HELP: &str = "\
-Exit codes: 0 success, 1 the check failed, 2 usage error, 3 network or server error, 4 authentication.
-
+/// `--help`'s (and the man page's) closing section, after the exit codes: the environment.
+const ENVIRONMENT_HELP: &str = "\
 Environment:
   HEROKU_API_KEY         the API token; wins over every stored login
   HEROKU_HOST            the API host, or a full http(s):// URL
@@ -60,13 +63,15 @@ Environment:
                          never looked up on PATH)
   HEROSSH_TIMEOUT        seconds to wait for the Platform API (default
                          10 to connect, 30 per request)
+  HEROSSH_SSH_PROGRAM    the ssh whose behaviour herossh predicts, an
+                         absolute path (default: the first ssh on PATH)
   NO_COLOR               never use colour";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate an SSH key pair (RSA, DSA, Ed25519, ECDSA) in OpenSSH format.
     #[command(
-        after_long_help = "With --json: {path, public_path, type, bits, fingerprint_sha256, fingerprint_md5, comment, encrypted, uploaded, pinned}."
+        after_long_help = "With --json: {path, public_path, type, bits, fingerprint_sha256, fingerprint_md5, comment, encrypted, uploaded, pinned, error: {code, message, exit} | null (--upload or --pin failed after the key was saved)}."
     )]
     Keygen(KeygenArgs),
 
@@ -92,12 +97,30 @@ pub enum Command {
     KeysClear(KeysClearArgs),
 
     /// Show, check, store or remove your Heroku API credentials.
+    ///
+    /// The Heroku CLI spellings auth:whoami, auth:token, auth:login and auth:logout work too.
     #[command(
-        after_long_help = "With --json, status prints {source: \"env\"|\"netrc\"|\"keychain\"|null, account, api_host, keychain: \"available\"|\"unavailable: <why>\", login_json_account, netrc, stored, verified, warnings: [..]}.\n\nThe keychain is the macOS keychain on macOS and the Secret Service elsewhere; HEROSSH_KEYCHAIN=auto|secret-service|macos|none chooses another, HEROSSH_SECURITY_PROGRAM the macOS `security` program (see `herossh --help`)."
+        after_long_help = "With --json, status prints {source: \"env\"|\"netrc\"|\"keychain\"|null, account, api_host, keychain: \"available\"|\"unavailable: <why>\", login_json_account, netrc, stored, verified, warnings: [..], error: {code, message, exit} | null}. status exits 0 when the token works, 4 when there is none or the Platform API rejects it (401, 403), 3 when it could not be checked, 2 when HEROSSH_TIMEOUT or HEROKU_HOST is unusable.\n\nThe keychain is the macOS keychain on macOS and the Secret Service elsewhere; HEROSSH_KEYCHAIN=auto|secret-service|macos|none chooses another, HEROSSH_SECURITY_PROGRAM the macOS `security` program (see `herossh --help`)."
     )]
     Auth(AuthArgs),
 
+    /// Alias of `auth whoami` (Heroku CLI spelling).
+    #[command(name = "auth:whoami", hide = true)]
+    AuthWhoami,
+    /// Alias of `auth token` (Heroku CLI spelling).
+    #[command(name = "auth:token", hide = true)]
+    AuthToken,
+    /// Alias of `auth login` (Heroku CLI spelling).
+    #[command(name = "auth:login", hide = true)]
+    AuthLogin(LoginArgs),
+    /// Alias of `auth logout` (Heroku CLI spelling).
+    #[command(name = "auth:logout", hide = true)]
+    AuthLogout,
+
     /// Git credential helper for Heroku's git HTTPS host (git's helper protocol).
+    #[command(
+        after_long_help = "With --json: install and uninstall print {key, value, changed}; get, store and erase speak git's protocol and ignore --json."
+    )]
     GitCredential(GitCredentialArgs),
 
     /// Probe SSH authentication to a host and explain what to fix.
@@ -122,6 +145,7 @@ pub enum Command {
     Doctor(DoctorArgs),
 
     /// Print a shell completion script.
+    #[command(after_long_help = "With --json: {shell, script}.")]
     Completions(CompletionsArgs),
 
     /// Write the man pages (maintainers: keeps man/ in step with this file).
@@ -315,6 +339,16 @@ pub struct ValidateArgs {
     /// Connection timeout in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub timeout: u64,
+
+    /// Predict `ssh -o BatchMode=yes` (scripts, cron, CI, git in an IDE): no host-key or
+    /// passphrase prompts. Default: as ssh runs here, prompting only when stdin is a terminal.
+    #[arg(long)]
+    pub batch: bool,
+
+    /// At most N queries about keys ssh would not offer (each rejected one is a failed login
+    /// in the server's log, and failed-login bans count them).
+    #[arg(long, default_value_t = crate::probe::report::DEFAULT_MAX_EXTRA, value_name = "N")]
+    pub max_extra: usize,
 }
 
 #[derive(Debug, Args)]

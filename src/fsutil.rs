@@ -4,10 +4,19 @@
 //! The rules, in one place: write a temp file in the same directory, fsync it, rename it over
 //! the target, fsync the directory; keep (or set) the mode; when the target is a symlink,
 //! replace the file it points to and leave the link alone. A failure at any step leaves the
-//! original untouched.
+//! original untouched. Only a regular file (or a symlink to one) is ever replaced: a device,
+//! FIFO or socket at the target is refused, so `keygen --force -f /dev/null` run as root cannot
+//! swap the system's /dev/null for a file holding a private key.
+//!
+//! Reading has its rules here too ([`read_limited`]): every file herossh reads that someone
+//! else may have put there (keys, ssh_config and its Includes, known_hosts, netrc, login.json)
+//! is opened without blocking on a FIFO, refused when it is a kind of file that makes no sense
+//! for what it should hold, and read only up to a generous size limit per kind, so neither
+//! `IdentityFile /some/fifo` (a hang) nor `Include /dev/zero` (gigabytes of memory) can hurt.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, io_error};
@@ -23,7 +32,9 @@ pub enum Mode {
 }
 
 /// Follow symlinks to the file that will really be written. A dangling link resolves to its
-/// target path (the file will be created there); a link loop is an error.
+/// target path (the file will be created there); a link loop is an error, and so is a target
+/// that exists and is not a regular file (a directory, device, FIFO or socket): every writer
+/// resolves its target here first, so none ever replaces one, or even opens it to read.
 pub fn resolve_target(path: &Path) -> Result<PathBuf> {
     let mut current = path.to_path_buf();
     for _ in 0..40 {
@@ -41,15 +52,54 @@ pub fn resolve_target(path: &Path) -> Result<PathBuf> {
                 return Err(Error::failed(format!(
                     "{} is a directory, not a file",
                     current.display()
-                )));
+                ))
+                .with_code("not_a_regular_file"));
             }
-            _ => return Ok(current),
+            Ok(md) => {
+                if let Some(what) = special_kind(&md.file_type()) {
+                    return Err(Error::failed(format!(
+                        "{} is {what}, not a regular file: refusing to replace it",
+                        current.display()
+                    ))
+                    .with_code("not_a_regular_file"));
+                }
+                return Ok(current);
+            }
+            Err(_) => return Ok(current),
         }
     }
     Err(Error::failed(format!(
         "{}: too many levels of symbolic links",
         path.display()
     )))
+}
+
+/// What an existing non-regular file is, in words ("a FIFO (named pipe)"); None for a regular
+/// file. Used by the writers' refusal and the readers' errors so both name it the same way.
+pub fn special_kind(file_type: &fs::FileType) -> Option<&'static str> {
+    Some(if file_type.is_file() {
+        return None;
+    } else if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    })
+}
+
+/// The file a write to `path` would replace, after following symlinks; an error when it exists
+/// and is not a regular file (see [`resolve_target`]). Nothing is changed either way.
+pub fn check_replaceable(path: &Path) -> Result<PathBuf> {
+    resolve_target(path)
 }
 
 /// Atomically replace (or create) `path` with `contents`. Returns the path actually written
@@ -79,7 +129,7 @@ struct Staged {
 /// Every step of [`atomic_write`] but the rename: resolve symlinks, choose the mode, keep the
 /// owner, write, fsync.
 fn stage(path: &Path, contents: &[u8], mode: Mode) -> Result<Staged> {
-    let target = resolve_target(path)?;
+    let target = check_replaceable(path)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -222,6 +272,181 @@ pub fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
     perms::set_mode(dir, mode).map_err(|e| io_error(dir, "set the mode of", e))
 }
 
+/// What a file read with [`read_limited`] should hold: decides the size limit and which
+/// special files are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// An identity (private key) file. ssh reads at most 1 MiB of one (`MAX_KEY_FILE_SIZE`).
+    PrivateKey,
+    /// A `.pub` file or a key someone pastes into `keys add`.
+    PublicKey,
+    /// An OpenSSH certificate (`CertificateFile`).
+    Certificate,
+    /// An ssh_config file or one it Includes. ssh reads `-F /dev/null` (the usual way to say
+    /// "no config") and `-F <(...)` (a pipe), so devices and pipes are accepted.
+    SshConfig,
+    /// A known_hosts file: `UserKnownHostsFile /dev/null` is common, so devices are accepted.
+    KnownHosts,
+    /// `~/.netrc` (or `$NETRC`, which may be /dev/null).
+    Netrc,
+    /// The Heroku CLI's `login.json`.
+    LoginJson,
+}
+
+impl FileKind {
+    /// The most herossh reads of such a file: far above any real one, far below trouble.
+    pub fn limit(self) -> u64 {
+        const MIB: u64 = 1024 * 1024;
+        match self {
+            FileKind::PrivateKey | FileKind::PublicKey | FileKind::Certificate => MIB,
+            FileKind::SshConfig | FileKind::Netrc => 16 * MIB,
+            FileKind::KnownHosts => 64 * MIB,
+            FileKind::LoginJson => 64 * 1024,
+        }
+    }
+
+    /// How an error names such a file.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileKind::PrivateKey => "private key",
+            FileKind::PublicKey => "public key",
+            FileKind::Certificate => "certificate",
+            FileKind::SshConfig => "ssh_config",
+            FileKind::KnownHosts => "known_hosts",
+            FileKind::Netrc => "netrc",
+            FileKind::LoginJson => "login.json",
+        }
+    }
+
+    /// Whether a character device (/dev/null) is read like a file.
+    fn accepts_devices(self) -> bool {
+        matches!(
+            self,
+            FileKind::SshConfig | FileKind::KnownHosts | FileKind::Netrc
+        )
+    }
+
+    /// Whether a FIFO or pipe is read (only where ssh users pass one: `-F <(...)`).
+    fn accepts_pipes(self) -> bool {
+        self == FileKind::SshConfig
+    }
+}
+
+/// `limit` in words: "1 MiB", "64 KiB".
+fn human_size(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes % 1024 == 0 {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// Read a file someone else may have put there, safely (see the module comment): opened with
+/// `O_NONBLOCK` so a FIFO cannot hang the open, then checked with `fstat` on the open file
+/// (no race with a swapped path): a directory is always refused, a device or pipe unless
+/// `kind` accepts one, and more than `kind.limit()` bytes is an error naming the limit.
+///
+/// Errors are `io::Error`s without the path (callers already name the file in their
+/// messages, as they did for `std::fs::read`); a missing file keeps `ErrorKind::NotFound`.
+pub fn read_limited(path: &Path, kind: FileKind) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error as IoError, ErrorKind};
+    let file = open_nonblocking(path).map_err(|e| {
+        match fs::metadata(path)
+            .ok()
+            .and_then(|m| special_kind(&m.file_type()))
+        {
+            // open(2) on a socket says "No such device or address": name what it is instead.
+            Some(what) if e.raw_os_error() == Some(libc::ENXIO) => IoError::new(
+                ErrorKind::InvalidInput,
+                format!("it is {what}, not a regular file"),
+            ),
+            _ => e,
+        }
+    })?;
+    let md = file.metadata()?;
+    read_open_limited(file, &md, kind)
+}
+
+/// The second half of [`read_limited`], for callers that opened the file themselves (with
+/// [`open_nonblocking`]) to look at it first (ssh_config's permission check): the same checks
+/// of what kind of file it is, and the same size limit.
+pub fn read_open_limited(
+    file: File,
+    md: &fs::Metadata,
+    kind: FileKind,
+) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error as IoError, ErrorKind};
+    let refuse = |what: &str| {
+        IoError::new(
+            ErrorKind::InvalidInput,
+            format!("it is {what}, not a regular file"),
+        )
+    };
+    let ft = md.file_type();
+    if let Some(what) = special_kind(&ft) {
+        let accepted = (ft.is_char_device() && kind.accepts_devices())
+            || (ft.is_fifo() && kind.accepts_pipes());
+        if ft.is_dir() {
+            return Err(IoError::new(ErrorKind::IsADirectory, "it is a directory"));
+        }
+        if !accepted {
+            return Err(refuse(what));
+        }
+        // From here a blocking read is what the user asked for (ssh reads it the same way);
+        // O_NONBLOCK was only there so that open could not hang.
+        use std::os::fd::AsRawFd;
+        // SAFETY: fcntl on a descriptor this function owns, with integer arguments only.
+        unsafe {
+            let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+            if flags >= 0 {
+                libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+        }
+    }
+    let limit = kind.limit();
+    let too_large = || {
+        IoError::new(
+            ErrorKind::FileTooLarge,
+            format!(
+                "larger than {}, the limit for {} files",
+                human_size(limit),
+                kind.name()
+            ),
+        )
+    };
+    if ft.is_file() && md.len() > limit {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(if ft.is_file() { md.len() as usize } else { 0 });
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// `open(2)` for reading with `O_NONBLOCK`, for a look at a file (is it there, what is it)
+/// that must not hang when the path is a FIFO with no writer.
+pub fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+}
+
+/// [`read_limited`] as UTF-8 text (`ErrorKind::InvalidData` otherwise, like
+/// `std::fs::read_to_string`).
+pub fn read_limited_text(path: &Path, kind: FileKind) -> std::io::Result<String> {
+    String::from_utf8(read_limited(path, kind)?).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
+}
+
 /// Mode bits of a file (without the type), or None when it cannot be read.
 pub fn mode_of(path: &Path) -> Option<u32> {
     fs::metadata(path).ok().map(|m| perms::mode(&m))
@@ -335,6 +560,104 @@ mod tests {
         assert!(e.message.contains("too many levels"), "{}", e.message);
         let e = atomic_write(dir.path(), b"x", Mode::KeepOr(0o600)).unwrap_err();
         assert!(e.message.contains("is a directory"), "{}", e.message);
+    }
+
+    fn mkfifo(p: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    #[test]
+    fn read_limited_caps_sizes_and_refuses_special_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("k.pub");
+        fs::write(&small, b"ssh-ed25519 AAAA x\n").unwrap();
+        assert_eq!(
+            read_limited(&small, FileKind::PublicKey).unwrap(),
+            b"ssh-ed25519 AAAA x\n"
+        );
+        // One byte over the limit, as a regular file and as an endless device.
+        let big = dir.path().join("big");
+        let f = File::create(&big).unwrap();
+        f.set_len(FileKind::PublicKey.limit() + 1).unwrap();
+        let e = read_limited(&big, FileKind::PublicKey).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "larger than 1 MiB, the limit for public key files"
+        );
+        let e = read_limited(Path::new("/dev/zero"), FileKind::SshConfig).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "larger than 16 MiB, the limit for ssh_config files"
+        );
+        assert_eq!(
+            read_limited(Path::new("/dev/null"), FileKind::KnownHosts).unwrap(),
+            b""
+        );
+        let e = read_limited(Path::new("/dev/null"), FileKind::PrivateKey).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "it is a character device, not a regular file"
+        );
+        let e = read_limited(dir.path(), FileKind::SshConfig).unwrap_err();
+        assert_eq!(e.to_string(), "it is a directory");
+        let e = read_limited(&dir.path().join("missing"), FileKind::Netrc).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+        // A FIFO nobody writes to: refused for a key, empty for a config, and no hang.
+        let fifo = dir.path().join("fifo");
+        mkfifo(&fifo);
+        let started = std::time::Instant::now();
+        let e = read_limited(&fifo, FileKind::PrivateKey).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "it is a FIFO (named pipe), not a regular file"
+        );
+        assert_eq!(read_limited(&fifo, FileKind::SshConfig).unwrap(), b"");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn writers_refuse_special_files_and_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        mkfifo(&fifo);
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+        for (target, shown, what) in [
+            (fifo.clone(), fifo.clone(), "a FIFO (named pipe)"),
+            (
+                link.clone(),
+                PathBuf::from("/dev/null"),
+                "a character device",
+            ),
+        ] {
+            let e = atomic_write(&target, b"secret", Mode::Exactly(0o600)).unwrap_err();
+            assert_eq!(
+                e.message,
+                format!(
+                    "{} is {what}, not a regular file: refusing to replace it",
+                    shown.display()
+                )
+            );
+            assert_eq!(e.code(), "not_a_regular_file");
+        }
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+        // Nothing new in the directory (no temp file left behind).
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]

@@ -25,21 +25,89 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// Parse the command line, run the command, print `herossh: <message>` on failure and turn
-/// the outcome into the documented exit code.
+/// the outcome into the documented exit code. With `--json`, a failure also prints
+/// `{"error": {"code", "message", "exit"}}` on stdout unless the command printed its own JSON
+/// report (validate, doctor, keys remove: the report says what failed). Write failures on
+/// stdout or stderr are errors, except a closed pipe, which ends the program quietly (see
+/// `ui::output`).
 pub fn main_entry() -> ExitCode {
-    // clap prints help/version (exit 0) and usage errors (exit 2) itself.
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(e),
+    };
     init_logging(cli.verbose);
+    platform::set_insecure_http_allowed(cli.insecure);
     let ctx = commands::Ctx::new(&cli);
-    match commands::run(&ctx, &cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            if !err.message.is_empty() {
-                eprintln!("herossh: {}", err.message);
-            }
-            ExitCode::from(err.exit_code())
-        }
+    let result = commands::run(&ctx, &cli.command);
+    finish(cli.json, result)
+}
+
+/// The exit code, after reporting `result` and any write failure.
+fn finish(json: bool, result: error::Result<()>) -> ExitCode {
+    use ui::output::{self, Stream};
+    let failures = output::failures();
+    let stdout_failed = failures.iter().any(|f| f.stream == Stream::Stdout);
+    // A write failure other than a closed pipe is an error of its own; it wins over success.
+    let write_error = failures.iter().find(|f| !f.is_closed_pipe()).map(|f| {
+        error::Error::failed(format!("cannot write to {}: {}", f.stream.name(), f.error))
+            .with_code("output_error")
+    });
+    let err = match (result, write_error) {
+        (Err(e), _) => e,
+        (Ok(()), Some(w)) => w,
+        (Ok(()), None) => return ExitCode::SUCCESS,
+    };
+    if !err.message.is_empty() {
+        output::stderr_line(&format!("herossh: {}", ui::untrusted_lines(&err.message)));
     }
+    if json && !stdout_failed && !output::json_emitted() {
+        output::stdout_line(&err.to_json_line());
+    }
+    ExitCode::from(err.exit_code())
+}
+
+/// A command line clap refused (exit 2), or `--help`/`--version` (exit 0). With `--json`
+/// anywhere on the line a usage error is also the JSON error object on stdout.
+fn clap_exit(e: clap::Error) -> ExitCode {
+    use std::io::IsTerminal;
+    use ui::output::{self, Stream};
+    let rendered = e.render().to_string();
+    let tty = if e.use_stderr() {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    if !e.use_stderr() {
+        if tty {
+            // clap's own printing keeps its colours; a terminal does not fill up.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        // Help and version: stdout, and a failed write is still an error.
+        if output::write(Stream::Stdout, rendered.as_bytes()) {
+            return ExitCode::SUCCESS;
+        }
+        return finish(false, Ok(()));
+    }
+    if tty {
+        let _ = e.print();
+    } else {
+        output::write(Stream::Stderr, rendered.as_bytes());
+    }
+    let json = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    if json {
+        let message = rendered
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string();
+        output::stdout_line(&error::Error::usage(message).to_json_line());
+    }
+    ExitCode::from(2)
 }
 
 /// `-v` shows herossh's own debug logs, `-vv` adds trace level and what russh logs through the
@@ -60,6 +128,9 @@ fn init_logging(verbose: u8) {
         .with_target(verbose > 1)
         .with_ansi(false)
         .without_time()
+        // Its own complaint about a failed write would be an eprintln!, which panics when
+        // stderr is the thing that failed.
+        .log_internal_errors(false)
         .try_init();
     // try_init installed the `log` bridge with the same level; narrow it for `-v`.
     if verbose < 2 {

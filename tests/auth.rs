@@ -38,10 +38,14 @@ fn netrc_path(env: &TestEnv) -> std::path::PathBuf {
     env.home().join(".netrc")
 }
 
-/// The API host / git host herossh derives from the fake API's URL.
+/// A git host of its own (HEROKU_GIT_HOST), so tests see two netrc machines as with the real
+/// `HEROKU_HOST=heroku.com`; with a URL-form HEROKU_HOST alone both are the URL's authority.
+const GIT_HOST: &str = "git.fake.test";
+
+/// The API host herossh derives from the fake API's URL, and [`GIT_HOST`].
 fn hosts(api: &FakeApi) -> (String, String) {
     let authority = api.url().trim_start_matches("http://").to_string();
-    (authority, "git.127.0.0.1".to_string())
+    (authority, GIT_HOST.to_string())
 }
 
 #[test]
@@ -54,6 +58,7 @@ fn login_without_keychain_writes_both_netrc_machines_in_heroku_layout_and_logout
 
     let o = run(herossh(&env)
         .env("HEROKU_HOST", api.url())
+        .env("HEROKU_GIT_HOST", GIT_HOST)
         .args(["auth", "login", "--token-stdin"])
         .write_stdin(format!("{token}\n")));
     let (so, se) = out(&o);
@@ -83,6 +88,7 @@ fn login_without_keychain_writes_both_netrc_machines_in_heroku_layout_and_logout
 
     let o = run(herossh(&env)
         .env("HEROKU_HOST", api.url())
+        .env("HEROKU_GIT_HOST", GIT_HOST)
         .args(["auth", "logout"]));
     let (_, se) = out(&o);
     assert_eq!(o.status.code(), Some(0), "{se}");
@@ -111,6 +117,7 @@ fn relogin_replaces_the_entries_in_place_and_follows_a_symlinked_netrc() {
 
     let o = run(herossh(&env)
         .env("HEROKU_HOST", api.url())
+        .env("HEROKU_GIT_HOST", GIT_HOST)
         .args(["auth", "login", "--token-stdin"])
         .write_stdin(new.clone()));
     assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
@@ -202,6 +209,7 @@ fn netrc_write_true_stores_in_netrc_even_with_a_keychain() {
     let o = run(k
         .herossh(&env)
         .env("HEROKU_HOST", api.url())
+        .env("HEROKU_GIT_HOST", GIT_HOST)
         .env("HEROKU_NETRC_WRITE", "TRUE")
         .args(["auth", "login", "--token-stdin"])
         .write_stdin(token.clone()));
@@ -338,14 +346,150 @@ fn status_reports_a_rejected_token() {
         &env,
         &netrc_entry(&api_host, "n@example.com", &tok("stale")),
     );
+    // `herossh auth status || herossh auth login` must log in again: exit 4, the report on
+    // stdout with the error in it, and one error line.
     let (code, v) = status_json(herossh(&env).env("HEROKU_HOST", api.url()));
-    assert_eq!(code, 0);
+    assert_eq!(code, 4);
     assert_eq!(v["source"], "netrc");
     assert_eq!(v["account"], "n@example.com");
     assert_eq!(v["verified"], false);
+    assert_eq!(v["warnings"], serde_json::json!([]));
+    let message = "the Platform API rejected this token (Invalid credentials provided.): log in \
+                   again with `herossh auth login`";
     assert_eq!(
-        v["warnings"][0],
-        "the Platform API rejected this token: log in again with `herossh auth login`"
+        v["error"],
+        serde_json::json!({"code": "unauthorized", "message": message, "exit": 4})
+    );
+    let o = run(herossh(&env)
+        .env("HEROKU_HOST", api.url())
+        .args(["auth", "status"]));
+    assert_eq!(o.status.code(), Some(4));
+    let (so, se) = out(&o);
+    assert!(so.contains("(token rejected by the Platform API)"), "{so}");
+    assert_eq!(se, format!("herossh: {message}\n"));
+}
+
+/// A URL-form HEROKU_HOST names one netrc machine, its `host:port`, for the API and git alike
+/// (the Heroku CLI's `apiHost` and `httpGitHost` are both `url.parse(HEROKU_HOST).host`), and
+/// the git credential helper answers for it.
+#[test]
+fn url_form_heroku_host_is_one_netrc_machine_like_the_heroku_cli() {
+    let env = TestEnv::new();
+    let token = tok("one-machine");
+    let api = api_with_token(&token);
+    let authority = api.url().trim_start_matches("http://").to_string();
+    let o = run(herossh(&env)
+        .env("HEROKU_HOST", api.url())
+        .args(["auth", "login", "--token-stdin"])
+        .write_stdin(format!("{token}\n")));
+    assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
+    assert_eq!(
+        out(&o).1,
+        format!("Token stored in ~/.netrc (machine {authority})\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(netrc_path(&env)).unwrap(),
+        netrc_entry(&authority, EMAIL, &token)
+    );
+    let o = run_printing_token(
+        herossh(&env)
+            .env("HEROKU_HOST", api.url())
+            .args(["git-credential", "get"])
+            .write_stdin(format!("protocol=https\nhost={authority}\n\n")),
+    );
+    assert_eq!(
+        out(&o).0,
+        format!("protocol=https\nhost={authority}\nusername=heroku\npassword={token}\n")
+    );
+    let o = run(herossh(&env)
+        .env("HEROKU_HOST", api.url())
+        .args(["auth", "logout"]));
+    assert_eq!(
+        out(&o).1,
+        format!("Removed the {authority} entry of ~/.netrc\n")
+    );
+    assert_eq!(std::fs::read_to_string(netrc_path(&env)).unwrap(), "");
+}
+
+/// `user:password@` in HEROKU_HOST is never printed, logged or sent: the request carries the
+/// bearer token only, and one warning says the userinfo is ignored.
+#[test]
+fn heroku_host_userinfo_is_redacted_everywhere() {
+    let env = TestEnv::new();
+    let token = tok("userinfo");
+    let api = api_with_token(&token);
+    let with_userinfo = api.url().replacen("http://", "http://bob:hunter2pw@", 1);
+    for args in [
+        &["-vv", "auth", "whoami"][..],
+        &["-vv", "--json", "auth", "status"],
+        &["-vv", "keys"],
+    ] {
+        let o = run(herossh(&env)
+            .env("HEROKU_HOST", &with_userinfo)
+            .env("HEROKU_API_KEY", &token)
+            .args(args));
+        let (so, se) = out(&o);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {se}");
+        assert!(
+            !so.contains("hunter2pw") && !se.contains("hunter2pw"),
+            "{args:?}: {so}{se}"
+        );
+        assert!(!se.contains("bob"), "{args:?}: {se}");
+        assert_eq!(
+            se.matches("HEROKU_HOST holds a user name or password (not shown)")
+                .count(),
+            1,
+            "{se}"
+        );
+    }
+    for r in api.requests() {
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {token}").as_str())
+        );
+    }
+    // An unreachable one is redacted in the error too.
+    let o = run(herossh(&env)
+        .env("HEROKU_HOST", "http://bob:hunter2pw@127.0.0.1:9")
+        .env("HEROKU_API_KEY", &token)
+        .args(["auth", "whoami"]));
+    let se = out(&o).1;
+    assert_eq!(o.status.code(), Some(3));
+    assert!(se.contains("http://127.0.0.1:9"), "{se}");
+    assert!(!se.contains("hunter2pw") && !se.contains("bob"), "{se}");
+}
+
+/// A token never goes over plain http to a host that is not loopback without --insecure.
+#[test]
+fn plain_http_to_another_host_needs_insecure() {
+    let env = TestEnv::new();
+    let o = run(herossh(&env)
+        .env("HEROKU_HOST", "http://api.example.invalid")
+        .env("HEROKU_API_KEY", tok("plain"))
+        .args(["--json", "keys"]));
+    assert_eq!(o.status.code(), Some(2));
+    let (so, se) = out(&o);
+    let v: Value = serde_json::from_str(&so).unwrap();
+    assert_eq!(v["error"]["code"], "insecure_transport");
+    assert_eq!(
+        se,
+        "herossh: refusing to send your Heroku API token over plain http to \
+         http://api.example.invalid: anyone on the way could read it. Use https://, or pass \
+         --insecure if you mean it\n"
+    );
+    // With --insecure it warns and tries (and fails to resolve the .invalid name).
+    let o = run(herossh(&env)
+        .env("HEROKU_HOST", "http://api.example.invalid")
+        .env("HEROKU_API_KEY", tok("plain"))
+        .args(["--insecure", "keys"]));
+    assert_eq!(o.status.code(), Some(3));
+    let se = out(&o).1;
+    assert!(
+        se.starts_with(
+            " ›   Warning: --insecure: sending your Heroku API token over plain http to \
+             http://api.example.invalid\n"
+        ),
+        "{se}"
     );
 }
 
@@ -412,6 +556,7 @@ fn login_with_the_token_flag_and_logout_when_nothing_is_stored() {
     let api = api_with_token(&token);
     let o = run(herossh(&env)
         .env("HEROKU_HOST", api.url())
+        .env("HEROKU_GIT_HOST", GIT_HOST)
         .args(["--json", "auth", "login", "--token", &token]));
     assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
     let (api_host, git_host) = hosts(&api);
@@ -425,6 +570,7 @@ fn login_with_the_token_flag_and_logout_when_nothing_is_stored() {
     let o = run_printing_token(
         herossh(&env)
             .env("HEROKU_HOST", api.url())
+            .env("HEROKU_GIT_HOST", GIT_HOST)
             .args(["--json", "auth", "token"]),
     );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -436,6 +582,7 @@ fn login_with_the_token_flag_and_logout_when_nothing_is_stored() {
     let logout = |env: &TestEnv| {
         let o = run(herossh(env)
             .env("HEROKU_HOST", api.url())
+            .env("HEROKU_GIT_HOST", GIT_HOST)
             .args(["auth", "logout"]));
         (o.status.code(), out(&o).1)
     };
@@ -495,4 +642,67 @@ fn login_prompts_for_the_token_without_echo_on_a_terminal() {
             .unwrap()
             .starts_with(&netrc_entry(&api_host, EMAIL, &token))
     );
+}
+
+/// A CRLF `~/.netrc` (edited on Windows, or by a tool that writes CRLF) stays CRLF: the lines
+/// login adds end like the file's own, and logout gives back every byte.
+#[test]
+fn login_and_logout_keep_a_crlf_netrc_crlf() {
+    let env = TestEnv::new();
+    let token = tok("crlf");
+    let api = api_with_token(&token);
+    let original = "machine ftp.example.org\r\n  login alice\r\n  password s3cret\r\n";
+    let p = write_netrc(&env, original);
+    let o = run(herossh(&env)
+        .env("HEROKU_HOST", api.url())
+        .env("HEROKU_GIT_HOST", GIT_HOST)
+        .args(["auth", "login", "--token-stdin"])
+        .write_stdin(format!("{token}\n")));
+    assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
+    let (api_host, git_host) = hosts(&api);
+    let crlf = |e: String| e.replace('\n', "\r\n");
+    assert_eq!(
+        std::fs::read_to_string(&p).unwrap(),
+        format!(
+            "{original}{}{}",
+            crlf(netrc_entry(&api_host, EMAIL, &token)),
+            crlf(netrc_entry(&git_host, EMAIL, &token))
+        )
+    );
+    let o = run(herossh(&env)
+        .env("HEROKU_HOST", api.url())
+        .env("HEROKU_GIT_HOST", GIT_HOST)
+        .args(["auth", "logout"]));
+    assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), original);
+}
+
+/// The Heroku CLI's `auth:*` spellings do what `auth *` does, like the `keys:*` ones.
+#[test]
+fn heroku_cli_auth_spellings_work() {
+    let env = TestEnv::new();
+    let token = tok("spelling");
+    let api = api_with_token(&token);
+    let with = |args: &[&str]| {
+        let mut c = herossh(&env);
+        c.env("HEROKU_HOST", api.url()).args(args);
+        c
+    };
+    let o = run(with(&["auth:login", "--token-stdin"]).write_stdin(format!("{token}\n")));
+    assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
+    assert_eq!(out(&o).0, format!("Logged in as {EMAIL}\n"));
+    for (alias, plain) in [("auth:whoami", "whoami"), ("auth:token", "token")] {
+        let a = run_printing_token(&mut with(&[alias]));
+        let b = run_printing_token(&mut with(&["auth", plain]));
+        assert_eq!(a.status.code(), Some(0), "{alias}: {:?}", out(&a));
+        assert_eq!(out(&a), out(&b), "{alias}");
+    }
+    assert_eq!(
+        out(&run_printing_token(&mut with(&["auth:token"]))).0,
+        format!("{token}\n")
+    );
+    let o = run(&mut with(&["auth:logout"]));
+    assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
+    let (code, _, _) = crate::credentials::token_of(&mut with(&[]));
+    assert_eq!(code, 4, "logged out");
 }

@@ -186,10 +186,11 @@ fn netrc_status_reports_source_account_and_loose_mode() {
         &netrc_entry(LOOPBACK_MACHINE, "n@example.com", &tok("netrc")),
     );
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // Offline (nothing listens on the harness's API port): the token could not be verified,
+    // so exit 3, and the account is the netrc login.
     let (code, v) = status_json(&mut herossh(&env));
-    assert_eq!(code, 0);
+    assert_eq!(code, 3);
     assert_eq!(v["source"], "netrc");
-    // Offline (nothing listens on the harness's API port): the account is the netrc login.
     assert_eq!(v["account"], "n@example.com");
     assert_eq!(v["verified"], Value::Null);
     assert_eq!(v["stored"], "~/.netrc (machine 127.0.0.1:9)");
@@ -201,10 +202,13 @@ fn netrc_status_reports_source_account_and_loose_mode() {
         .collect();
     assert_eq!(
         warnings,
-        [
-            "~/.netrc is readable or writable by other users (mode 0644): run `chmod 600 ~/.netrc`",
-            "could not confirm the account: cannot connect to the Platform API at http://127.0.0.1:9: Connection refused (os error 111)"
-        ]
+        ["~/.netrc is readable or writable by other users (mode 0644): run `chmod 600 ~/.netrc`"]
+    );
+    let unconfirmed = "could not confirm the account: cannot connect to the Platform API at \
+                       http://127.0.0.1:9: Connection refused (os error 111)";
+    assert_eq!(
+        v["error"],
+        serde_json::json!({"code": "network", "message": unconfirmed, "exit": 3})
     );
     // Human form: same facts, warnings on stderr.
     let o = run(herossh(&env).args(["auth", "status"]));
@@ -217,6 +221,8 @@ fn netrc_status_reports_source_account_and_loose_mode() {
     assert!(
         se.contains(" ›   Warning: ~/.netrc is readable or writable by other users (mode 0644)")
     );
+    assert!(se.ends_with(&format!("herossh: {unconfirmed}\n")), "{se}");
+    assert_eq!(o.status.code(), Some(3));
 }
 
 #[test]
@@ -233,8 +239,9 @@ fn keychain_tier_reads_the_item_secret_tool_stored_like_the_heroku_cli() {
         (code, so, se),
         (0, format!("{}\n", tok("keychain")), String::new())
     );
+    // Nothing answers on the harness's API port: stored, but not verified (exit 3).
     let (code, v) = status_json(&mut k.herossh(&env));
-    assert_eq!(code, 0);
+    assert_eq!(code, 3);
     assert_eq!(v["source"], "keychain");
     assert_eq!(v["account"], "k@example.com");
     assert_eq!(v["keychain"], "available");

@@ -464,12 +464,15 @@ fn client_does_not_follow_redirects() {
         headers: vec![("Location".into(), "http://127.0.0.1:9/account".into())],
         body: String::new(),
     });
+    // Not the API answering: a server-side problem (exit 3), whatever the redirect says.
     let e = client(&api).account().unwrap_err();
     assert_eq!(
-        (e.kind, e.message.as_str()),
+        (e.kind, e.code(), e.message.as_str()),
         (
-            Kind::Failed,
-            "unexpected response from the Platform API (HTTP 302)"
+            Kind::Network,
+            "redirect",
+            "unexpected response from the Platform API (HTTP 302): it redirects elsewhere, so \
+             HEROKU_HOST does not name the Platform API (or a proxy or captive portal answered)"
         )
     );
     assert_eq!(api.request_lines(), ["GET /account"]);

@@ -2,10 +2,13 @@
 //! (`~/.ssh/config`, `~/.netrc`, a private key) is made to fail at each step of the write —
 //! the write itself (a file-size limit, a full tmpfs), the fsync, the rename (real syscalls
 //! failed by `strace --inject`), a SIGKILL at spread-out moments and exactly on the rename —
-//! and is pointed at read-only directories, files of another user, symlink loops and
-//! directories. Each time the original must be intact (bytes and mode), nothing may be left
-//! behind except, after a SIGKILL, herossh's own temp file (which `doctor` then names), and
-//! the error must be one clear `herossh:` line.
+//! and is pointed at read-only directories, files of another user, symlink loops,
+//! directories, and real devices (`mknod` in a temp dir), FIFOs and sockets in place of the
+//! file. Each time the original must be intact (bytes and mode; a special file its kind and
+//! device number), nothing may be left behind except, after a SIGKILL, herossh's own temp file
+//! (which `doctor` then names), and the error must be one clear `herossh:` line. Readers get
+//! the same treatment: FIFOs, endless devices and a 2 GiB file as keys, configs, Includes,
+//! netrc and login.json must end quickly, in little memory (measured), with a clear answer.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -766,4 +769,370 @@ fn config_resolve_skips_an_unreadable_config_like_ssh_and_says_so() {
             )
         );
     }
+}
+
+/// A special file at `path`, made for real: `mknod` for devices (root only), `mkfifo`, or a
+/// bound Unix socket (kept open by the returned listener).
+fn make_special(path: &Path, kind: &str) -> Option<std::os::unix::net::UnixListener> {
+    let status = |c: &mut Command| assert!(c.status().unwrap().success(), "{c:?}");
+    match kind {
+        // The kernel's /dev/null and /dev/zero, as new device nodes in the temp dir.
+        "null" => status(Command::new("mknod").arg(path).args(["c", "1", "3"])),
+        "zero" => status(Command::new("mknod").arg(path).args(["c", "1", "5"])),
+        "fifo" => status(Command::new("mkfifo").arg(path)),
+        "socket" => return Some(std::os::unix::net::UnixListener::bind(path).unwrap()),
+        _ => unreachable!("{kind}"),
+    }
+    None
+}
+
+fn file_kind(path: &Path) -> String {
+    use std::os::unix::fs::FileTypeExt;
+    let md = std::fs::symlink_metadata(path).unwrap();
+    let t = md.file_type();
+    let kind = if t.is_char_device() {
+        "char"
+    } else if t.is_fifo() {
+        "fifo"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_file() {
+        "file"
+    } else {
+        "other"
+    };
+    format!("{kind} {:x}", md.rdev())
+}
+
+/// `keygen --force -f /dev/null` as root once replaced the system's /dev/null with a private
+/// key. No writer replaces a device, FIFO or socket: a clear error naming it, and the special
+/// file (and everything else) as it was. Reads of them never hang.
+#[test]
+fn devices_fifos_and_sockets_in_place_of_files_are_never_replaced() {
+    let kinds: &[&str] = if is_root() {
+        &["null", "zero", "fifo", "socket"]
+    } else {
+        eprintln!("devices_fifos_and_sockets...: not root, no mknod: FIFOs and sockets only");
+        &["fifo", "socket"]
+    };
+    for w in WRITERS {
+        for &kind in kinds {
+            let cell = Cell::new();
+            let target = cell.home().join(w.target());
+            std::fs::remove_file(&target).unwrap();
+            let _listener = make_special(&target, kind);
+            let made = file_kind(&target);
+            let before = tree_snapshot(&cell.home());
+            let started = Instant::now();
+            let o = assert_cmd::Command::from_std(cell.command(w, &herossh_bin()))
+                .write_stdin(format!("{TOKEN}\n"))
+                .timeout(std::time::Duration::from_secs(30))
+                .output()
+                .unwrap();
+            let after = tree_snapshot(&cell.home());
+            let what = format!("{w:?} on {kind}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "{what}: hung"
+            );
+            assert_eq!(file_kind(&target), made, "{what}: the special file changed");
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            // Logout reads a /dev/null netrc as empty: nothing to remove is a success.
+            if matches!(w, Writer::Logout) && kind == "null" {
+                assert_eq!(o.status.code(), Some(0), "{what}: {stderr}");
+                assert_eq!(differences(&before, &after), Vec::<String>::new(), "{what}");
+                continue;
+            }
+            expect_clean_failure(&what, &o, named(w), &before, &after);
+            // Readers refuse what a netrc cannot be; /dev/zero as a config is too long; the
+            // rest is the writers' refusal.
+            let says = match (w, kind) {
+                (Writer::Login | Writer::Logout, "fifo") => {
+                    "it is a FIFO (named pipe), not a regular file"
+                }
+                (Writer::Login | Writer::Logout, "socket") => "it is a socket, not a regular file",
+                (Writer::Login | Writer::Logout, "zero") => {
+                    "larger than 16 MiB, the limit for netrc files"
+                }
+                (Writer::FixConfig, "zero") => "larger than 16 MiB, the limit for ssh_config files",
+                (Writer::FixConfig, "socket") => "it is a socket, not a regular file",
+                (_, "null" | "zero") => {
+                    "is a character device, not a regular file: refusing to replace it"
+                }
+                (_, "fifo") => "is a FIFO (named pipe), not a regular file: refusing to replace it",
+                _ => "is a socket, not a regular file: refusing to replace it",
+            };
+            assert!(
+                stderr.contains(says),
+                "{what}: expected {says:?} in:\n{stderr}"
+            );
+        }
+    }
+}
+
+/// The peak resident memory (KiB) and the output of a herossh run, from wait4's rusage.
+fn run_measured(env: &TestEnv, args: &[&str]) -> (Output, i64) {
+    run_measured_with(env, args, Stdio::null(), true)
+}
+
+/// [`run_measured`] with `stdin`, and with or without the token in HEROKU_API_KEY.
+fn run_measured_with(env: &TestEnv, args: &[&str], stdin: Stdio, token: bool) -> (Output, i64) {
+    let mut c = Command::new(herossh_bin());
+    env.apply(&mut c);
+    // A token, so `keys add` gets as far as the file (which it refuses before any request).
+    if token {
+        c.env("HEROKU_API_KEY", TOKEN);
+    }
+    let child = c
+        .current_dir(env.home())
+        .args(args)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    // Collect the pipes on threads while wait4 reaps the child (and gives its rusage).
+    let mut child = child;
+    let (mut so, mut se) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let t_out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut so, &mut b).unwrap();
+        b
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut se, &mut b).unwrap();
+        b
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(rc, pid);
+    use std::os::unix::process::ExitStatusExt;
+    let o = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: t_out.join().unwrap(),
+        stderr: t_err.join().unwrap(),
+    };
+    (o, usage.ru_maxrss)
+}
+
+/// Keys, configs (and their Includes), netrc and login.json are read without blocking on a
+/// FIFO and without reading an endless device or a huge file into memory: each of these runs
+/// ends quickly, in little memory, with the documented answer.
+#[test]
+fn readers_never_hang_on_fifos_nor_read_devices_or_huge_files() {
+    let env = TestEnv::new();
+    let d = env.scratch();
+    let fifo = d.join("fifo");
+    make_special(&fifo, "fifo");
+    let zero = if is_root() {
+        make_special(&d.join("zero"), "zero");
+        d.join("zero")
+    } else {
+        PathBuf::from("/dev/zero")
+    };
+    // 2 GiB, sparse: reading it whole would take seconds and gigabytes.
+    let huge = d.join("huge.pub");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let include_zero = env.write("include-zero", format!("Include {}\n", zero.display()));
+    let include_fifo = env.write(
+        "include-fifo",
+        format!("Include {}\nHost x\n  User u\n", fifo.display()),
+    );
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let cases: Vec<(Vec<String>, i32, String)> = vec![
+        (
+            vec!["keys".into(), "add".into(), s(&fifo)],
+            1,
+            format!(
+                "herossh: cannot read {}: it is a FIFO (named pipe), not a regular file",
+                fifo.display()
+            ),
+        ),
+        (
+            vec!["keys".into(), "add".into(), s(&zero)],
+            1,
+            format!(
+                "herossh: cannot read {}: it is a character device, not a regular file",
+                zero.display()
+            ),
+        ),
+        (
+            vec!["keys".into(), "add".into(), s(&huge)],
+            1,
+            format!(
+                "herossh: cannot read {}: larger than 1 MiB, the limit for public key files",
+                huge.display()
+            ),
+        ),
+        (
+            vec![
+                "config".into(),
+                "resolve".into(),
+                "h".into(),
+                "-F".into(),
+                s(&include_zero),
+            ],
+            2,
+            format!(
+                "herossh: Can't open user config file {}: larger than 16 MiB, the limit for \
+                 ssh_config files",
+                zero.display()
+            ),
+        ),
+        (
+            vec![
+                "config".into(),
+                "resolve".into(),
+                "h".into(),
+                "-F".into(),
+                s(&zero),
+            ],
+            2,
+            "larger than 16 MiB, the limit for ssh_config files".into(),
+        ),
+        // A FIFO nobody writes to reads as empty, as a config (`-F <(...)` is a pipe too).
+        (
+            vec![
+                "config".into(),
+                "resolve".into(),
+                "x".into(),
+                "-F".into(),
+                s(&include_fifo),
+            ],
+            0,
+            String::new(),
+        ),
+        (
+            vec![
+                "validate".into(),
+                "--plan".into(),
+                "-F".into(),
+                "none".into(),
+                "-i".into(),
+                s(&fifo),
+                "git@127.0.0.1".into(),
+            ],
+            0,
+            String::new(),
+        ),
+        (
+            vec![
+                "validate".into(),
+                "--plan".into(),
+                "-F".into(),
+                "none".into(),
+                "-i".into(),
+                s(&zero),
+                "git@127.0.0.1".into(),
+            ],
+            0,
+            String::new(),
+        ),
+        (
+            vec![
+                "validate".into(),
+                "--plan".into(),
+                "-F".into(),
+                "none".into(),
+                "-i".into(),
+                s(&huge),
+                "git@127.0.0.1".into(),
+            ],
+            0,
+            String::new(),
+        ),
+    ];
+    for (args, code, says) in cases {
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let started = Instant::now();
+        let (o, max_rss_kib) = run_measured(&env, &argv);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{args:?}: took {:?}",
+            started.elapsed()
+        );
+        assert!(
+            max_rss_kib < 150 * 1024,
+            "{args:?}: peak RSS {max_rss_kib} KiB"
+        );
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&says),
+            "{args:?}: expected {says:?} in\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+
+    // Tokens, passphrases and git's request on stdin are read up to a limit too.
+    for (args, code, says) in [
+        (
+            &["auth", "login", "--token-stdin"][..],
+            2,
+            "cannot read the token from stdin: its first line is longer than 65536 bytes",
+        ),
+        (
+            &["keygen", "--passphrase-stdin", "-f", "never"],
+            2,
+            "cannot read the passphrase from stdin: its first line is longer than 65536 bytes",
+        ),
+        (
+            &[
+                "validate",
+                "--plan",
+                "--passphrase-stdin",
+                "-F",
+                "none",
+                "x",
+            ],
+            2,
+            "cannot read the passphrase from stdin: its first line is longer than 65536 bytes",
+        ),
+        (&["git-credential", "get"], 0, ""),
+    ] {
+        let zero = std::fs::File::open("/dev/zero").unwrap();
+        let started = Instant::now();
+        // login refuses to run with HEROKU_API_KEY set; the others do not need it.
+        let (o, max_rss_kib) = run_measured_with(&env, args, Stdio::from(zero), false);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{args:?}"
+        );
+        assert!(
+            max_rss_kib < 150 * 1024,
+            "{args:?}: peak RSS {max_rss_kib} KiB"
+        );
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+
+    // ~/.netrc and login.json as FIFOs: no hang; the netrc is refused, login.json ignored.
+    std::fs::rename(&fifo, env.home().join(".netrc")).unwrap();
+    let data = env.home().join(".local/share/heroku");
+    std::fs::create_dir_all(&data).unwrap();
+    make_special(&data.join("login.json"), "fifo");
+    let started = Instant::now();
+    let o = env
+        .herossh()
+        .args(["auth", "token"])
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!(
+            "herossh: cannot read {}: it is a FIFO (named pipe), not a regular file\n",
+            env.home().join(".netrc").display()
+        )
+    );
 }

@@ -63,7 +63,18 @@ fn get_answers_only_https_on_the_git_host() {
             String::new()
         )
     );
+    // The default port written out is the same host; the answer names it as git sent it.
+    let o = run_printing_token(
+        herossh_default_hosts(&env)
+            .args(["git-credential", "get"])
+            .write_stdin("protocol=https\nhost=git.heroku.com:443\n\n"),
+    );
+    assert_eq!(
+        out(&o).0,
+        format!("protocol=https\nhost=git.heroku.com:443\nusername=heroku\npassword={token}\n")
+    );
     for other in [
+        "protocol=https\nhost=git.heroku.com:8443\n",
         "protocol=http\nhost=git.heroku.com\n",
         "protocol=https\nhost=github.com\n",
         "protocol=https\nhost=api.heroku.com\n",
@@ -171,6 +182,40 @@ fn install_is_idempotent_and_a_real_git_credential_fill_gets_the_token() {
         format!("protocol=https\nhost=git.heroku.com\nusername=heroku\npassword={token}\n"),
         "{}",
         String::from_utf8_lossy(&o.stderr)
+    );
+
+    // A remote URL with the explicit default port: git sends `host=git.heroku.com:443` (and
+    // still picks this helper); it is the same server, so it gets the token.
+    let mut fill = git(&env)
+        .args(["credential", "fill"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    fill.stdin
+        .take()
+        .unwrap()
+        .write_all(b"url=https://git.heroku.com:443/app.git\n\n")
+        .unwrap();
+    let o = fill.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("protocol=https\nhost=git.heroku.com:443\nusername=heroku\npassword={token}\n"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // --json: one document, the human line stays on stderr.
+    let o = run(herossh_default_hosts(&env).args(["--json", "git-credential", "install"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"key": KEY, "value": ours(), "changed": false})
+    );
+    assert_eq!(
+        out(&o).1,
+        format!("Already installed: {KEY} = {}\n", ours())
     );
 
     // Other hosts still go to the inherited helper.

@@ -303,6 +303,7 @@ fn json_report_matches_ssh_keygen_fingerprints() {
             "encrypted": true,
             "uploaded": false,
             "pinned": null,
+            "error": null,
         })
     );
 }

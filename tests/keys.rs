@@ -293,7 +293,8 @@ fn slow_response_times_out_per_herossh_timeout() {
     assert_eq!(code, 2);
     assert_eq!(
         se,
-        "herossh: HEROSSH_TIMEOUT must be a number of seconds between 0 and 86400, not \"soon\"\n"
+        "herossh: HEROSSH_TIMEOUT must be a number of seconds greater than 0 and at most 86400 \
+         (fractions allowed, e.g. 2.5), not \"soon\"\n"
     );
 }
 
@@ -463,6 +464,213 @@ fn add_rejects_private_empty_and_malformed_files_before_any_request() {
     assert!(w.api.requests().is_empty());
     // The private key is untouched.
     assert_eq!(mode(&private), 0o600);
+}
+
+/// The key a converted file must give: `ssh-keygen -i -f FILE`'s output (type and base64).
+fn ssh_keygen_import(file: &Path) -> String {
+    let o = std::process::Command::new("ssh-keygen")
+        .args(["-i", "-f"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap().trim_end().to_string()
+}
+
+fn puttygen(args: &[&str]) -> std::process::Output {
+    let o = std::process::Command::new("puttygen")
+        .args(args)
+        .output()
+        .expect("puttygen (putty-tools) is installed by scripts/test");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+/// `keys add` takes what people paste or save: an authorized_keys line with options (the key
+/// is uploaded, the options are dropped and it says so), an RFC 4716 key from `ssh-keygen -e`
+/// and PuTTYgen's public key file (converted as `ssh-keygen -i` does), and a file with a BOM,
+/// CRLF and trailing blanks. What reaches the API is the plain OpenSSH line each time.
+#[test]
+fn add_accepts_options_ssh2_putty_and_sloppy_files() {
+    let w = World::new();
+    let upload = |file: &Path| -> (String, String) {
+        let (code, so, se) = w.run(&["keys", "add", file.to_str().unwrap()]);
+        assert_eq!((code, so.as_str()), (0, ""), "{se}");
+        let sent = w.api.requests().last().unwrap().body.clone();
+        let v: Value = serde_json::from_str(&sent).unwrap();
+        (v["public_key"].as_str().unwrap().to_string(), se)
+    };
+
+    // An authorized_keys line: quoted options with a blank and an escaped quote inside.
+    let (_, line) = w.scratch_key("opts", "opts@laptop");
+    let options = r#"from="10.0.0.1,192.168.0.0/16",command="echo \"hi there\"",no-pty"#;
+    let f = w.env.write("authorized.pub", format!("{options} {line}\n"));
+    let (sent, se) = upload(&f);
+    assert_eq!(sent, line);
+    assert_eq!(
+        se,
+        "~/authorized.pub: the authorized_keys options `from=\"10.0.0.1,192.168.0.0/16\",\
+         command=\"echo \\\"hi there\\\"\",no-pty` were dropped: Heroku stores the key only\n\
+         Uploading ~/authorized.pub SSH key... done\n"
+    );
+
+    // RFC 4716 as `ssh-keygen -e` writes it: the same key as `ssh-keygen -i` reads back, with
+    // the Comment header as its comment.
+    let (p, _) = w.scratch_key("ssh2", "ssh2@laptop");
+    let e = std::process::Command::new("ssh-keygen")
+        .args(["-e", "-f"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let f = w.env.write("ssh2.pub", &e.stdout);
+    let header = String::from_utf8_lossy(&e.stdout)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Comment: \"")
+                .map(|c| c.trim_end_matches('"').to_string())
+        })
+        .unwrap();
+    let (sent, se) = upload(&f);
+    assert_eq!(sent, format!("{} {header}", ssh_keygen_import(&f)));
+    assert!(
+        se.starts_with(&format!(
+            "~/ssh2.pub: converted from the SSH2 (RFC 4716) format, as `ssh-keygen -i` does; \
+             its Comment header \"{header}\" is the key's comment\n"
+        )),
+        "{se}"
+    );
+
+    // PuTTYgen's public key file (RFC 4716, quoted comment with escapes), RSA and Ed25519:
+    // the same line PuTTYgen itself exports in OpenSSH form.
+    for kind in ["ed25519", "rsa"] {
+        let ppk = w.env.scratch().join(format!("putty-{kind}.ppk"));
+        let ppk_s = ppk.to_str().unwrap();
+        puttygen(&[
+            "-t",
+            kind,
+            "-o",
+            ppk_s,
+            "--new-passphrase",
+            "/dev/null",
+            "-C",
+            r#"putty "key""#,
+        ]);
+        let pubf = w.env.scratch().join(format!("putty-{kind}.pub"));
+        puttygen(&[ppk_s, "-O", "public", "-o", pubf.to_str().unwrap()]);
+        let openssh = String::from_utf8(puttygen(&[ppk_s, "-O", "public-openssh"]).stdout).unwrap();
+        let (sent, _) = upload(&pubf);
+        assert_eq!(sent, openssh.trim_end(), "{kind}");
+        assert!(sent.starts_with(&format!("{} ", ssh_keygen_import(&pubf))));
+    }
+
+    // A byte-order mark, CRLF, trailing blanks and a tab between the fields.
+    let (_, line) = w.scratch_key("sloppy", "sloppy@laptop");
+    let fields: Vec<&str> = line.split(' ').collect();
+    let f = w.env.write(
+        "sloppy.pub",
+        format!(
+            "\u{feff}{}\t{}  {}  \r\n\r\n",
+            fields[0], fields[1], fields[2]
+        ),
+    );
+    let (sent, se) = upload(&f);
+    assert_eq!(sent, line);
+    assert_eq!(se, "Uploading ~/sloppy.pub SSH key... done\n");
+    assert_eq!(w.api.keys(EMAIL).len(), 5);
+}
+
+/// Things that are not a key to upload are refused before any request, with what to do:
+/// a certificate names the key it certifies, a PuTTY private key gets the puttygen command
+/// (which, run as told, gives a file `keys add` takes).
+#[test]
+fn add_refuses_certificates_and_putty_private_keys_with_the_fix() {
+    let w = World::new();
+    let (key_pub, _) = w.scratch_key("user", "user@laptop");
+    let (ca, _) = w.scratch_key("ca", "ca");
+    let st = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-s"])
+        .arg(ca.with_extension(""))
+        .args(["-I", "id", "-n", "user"])
+        .arg(&key_pub)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let cert = w.env.scratch().join("user-cert.pub");
+    let (code, so, se) = w.run(&["keys", "add", cert.to_str().unwrap()]);
+    assert_eq!((code, so.as_str()), (1, ""));
+    assert_eq!(
+        se,
+        format!(
+            "herossh: {} line 1: an OpenSSH certificate, not a key: Heroku stores plain public keys. \
+             Upload the key it certifies ({}) instead: herossh keys add {}\n",
+            cert.display(),
+            ssh_keygen_fingerprint(&key_pub, "sha256"),
+            key_pub.display()
+        )
+    );
+
+    let ppk = w.env.scratch().join("putty.ppk");
+    puttygen(&[
+        "-t",
+        "ed25519",
+        "-o",
+        ppk.to_str().unwrap(),
+        "--new-passphrase",
+        "/dev/null",
+    ]);
+    let (code, so, se) = w.run(&["--json", "keys", "add", ppk.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let advice = format!(
+        "puttygen {} -O public-openssh -o {}",
+        ppk.display(),
+        ppk.with_extension("pub").display()
+    );
+    assert_eq!(
+        se,
+        format!(
+            "herossh: {}: a PuTTY private key (.ppk), not a public key; export its public half \
+             in OpenSSH form and upload that: {advice}\n",
+            ppk.display()
+        )
+    );
+    let v: Value = serde_json::from_str(&so).unwrap();
+    assert_eq!(v["error"]["code"], "invalid_key");
+    assert_eq!(v["error"]["exit"], 1);
+    assert!(w.api.requests().is_empty());
+    // The advice works.
+    let args: Vec<&str> = advice.split(' ').skip(1).collect();
+    puttygen(&args);
+    let (code, _, se) = w.run(&["keys", "add", ppk.with_extension("pub").to_str().unwrap()]);
+    assert_eq!(code, 0, "{se}");
+}
+
+/// An ECDSA or DSA upload carries the warning keygen gives for that type, word for word.
+#[test]
+fn add_of_ecdsa_or_dsa_warns_like_keygen() {
+    let w = World::new();
+    for (kind, flag) in [("ecdsa", "ecdsa"), ("dsa", "dsa")] {
+        let (p, _) = ssh_keygen(&w.env.scratch(), &format!("k-{kind}"), kind, "c");
+        let (code, _, se) = w.run(&["keys", "add", pub_of(&p).to_str().unwrap()]);
+        assert_eq!(code, 0, "{se}");
+        let warning = se.lines().next().unwrap().to_string();
+        assert!(warning.starts_with(" ›   Warning: "), "{se}");
+        let (_, _, keygen_se) = w.run(&[
+            "keygen",
+            "-t",
+            flag,
+            "--no-passphrase",
+            "-f",
+            w.env
+                .scratch()
+                .join(format!("new-{kind}"))
+                .to_str()
+                .unwrap(),
+        ]);
+        assert!(
+            keygen_se.lines().any(|l| l == warning),
+            "{warning}\n{keygen_se}"
+        );
+    }
 }
 
 #[test]

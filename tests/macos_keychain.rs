@@ -513,20 +513,27 @@ fn auth_login_writes_through_security_i_an_item_the_heroku_cli_reads_and_logout_
 fn auth_status_names_the_macos_keychain_as_the_tier() {
     let env = TestEnv::new();
     let s = Security::start(&env);
+    let api = FakeApi::start();
+    api.add_token(&tok("status"), EMAIL);
     s.store_like_heroku_cli(EMAIL, &tok("status"));
     write_login_json(&env, EMAIL);
-    let o = run(s.herossh(&env).args(["auth", "status"]));
-    let (code, so, _) = text(&o);
-    assert_eq!(code, 0);
+    let o = run(s
+        .herossh(&env)
+        .env("HEROKU_HOST", api.url())
+        .args(["auth", "status"]));
+    let (code, so, se) = text(&o);
+    // The API confirms the token: status exits 0 (it exits 3 when it cannot check).
+    assert_eq!(code, 0, "{so}{se}");
     assert_eq!(
         so,
         format!(
-            "Source:    keychain\nAccount:   {EMAIL}\n\
+            "Source:    keychain\nAccount:   {EMAIL} (confirmed by the Platform API)\n\
              Stored in: the macOS keychain (service heroku-cli, account {EMAIL})\n\
-             API host:  127.0.0.1:9\nKeychain:  available (macOS keychain)\n"
+             API host:  {}\nKeychain:  available (macOS keychain)\n",
+            api.url().trim_start_matches("http://")
         )
     );
-    let (_, v) = status_json(&mut s.herossh(&env));
+    let (_, v) = status_json(s.herossh(&env).env("HEROKU_HOST", api.url()));
     assert_eq!(v["source"], "keychain");
     assert_eq!(v["keychain"], "available");
     assert_eq!(

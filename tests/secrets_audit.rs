@@ -182,7 +182,8 @@ fn audit(store: Store) {
         None if store == Store::Netrc => netrc.clone(),
         None => home.join(".local/share/keyrings"),
     };
-    let git_host = "git.127.0.0.1";
+    // A URL-form HEROKU_HOST: git's host is the URL's host:port, as for the Heroku CLI.
+    let git_host = api.url().trim_start_matches("http://").to_string();
     let target = sshd.target();
     let cred_request = format!("protocol=https\nhost={git_host}\npath=app.git\n\n");
 
@@ -356,12 +357,16 @@ fn audit(store: Store) {
     assert!(sshd.log().contains("Accepted publickey"), "{}", sshd.log());
     let git_seen = std::fs::read_to_string(&git_log).unwrap();
     // git-credential install/uninstall and doctor all ran git through the recorder.
+    let helper_key = format!(
+        "credential.https://{}.helper",
+        api.url().trim_start_matches("http://")
+    );
     for call in [
-        "argv: [config] [--global] [--add] [credential.https://git.127.0.0.1.helper]",
-        "argv: [config] [--global] [--fixed-value] [--unset-all] [credential.https://git.127.0.0.1.helper]",
-        "argv: [remote] [-v]",
+        format!("argv: [config] [--global] [--add] [{helper_key}]"),
+        format!("argv: [config] [--global] [--fixed-value] [--unset-all] [{helper_key}]"),
+        "argv: [remote] [-v]".to_string(),
     ] {
-        assert!(git_seen.contains(call), "{call}\n{git_seen}");
+        assert!(git_seen.contains(&call), "{call}\n{git_seen}");
     }
     assert!(!git_seen.contains(TOKEN), "{git_seen}");
     assert!(!git_seen.contains(PASS), "{git_seen}");

@@ -1,8 +1,6 @@
 //! `herossh auth status|whoami|token|login|logout`: the credential resolver and storage in
 //! `crate::credentials`, shown and driven from the command line.
 
-use std::io::BufRead;
-
 use serde_json::json;
 
 use super::Ctx;
@@ -10,6 +8,7 @@ use crate::cli::{AuthAction, AuthArgs, LoginArgs};
 use crate::credentials::{self, Secret, git_helper, storage};
 use crate::error::{Error, Kind, Result};
 use crate::platform::{Client, Endpoint};
+use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &AuthArgs) -> Result<()> {
     match &args.action {
@@ -21,12 +20,16 @@ pub fn run(ctx: &Ctx, args: &AuthArgs) -> Result<()> {
     }
 }
 
+/// Report every tier; exit 0 when the token works, 4 when there is none or the Platform API
+/// rejects it, 3 when it could not be checked (unreachable, server error): `herossh auth
+/// status || herossh auth login` then logs in again exactly when it has to.
 fn status(ctx: &Ctx) -> Result<()> {
     let st = credentials::status()?;
-    let mut warnings = st.warnings.clone();
+    let warnings = st.warnings.clone();
     // The account: the API's answer when it can be reached, else what the tier recorded.
     let mut account = st.resolved.as_ref().and_then(|c| c.account.clone());
     let mut verified = None;
+    let mut failure: Option<Error> = None;
     if let Some(c) = &st.resolved {
         let spinner = ctx
             .ui
@@ -40,19 +43,38 @@ fn status(ctx: &Ctx) -> Result<()> {
             }
             Err(e) if e.kind == Kind::Auth => {
                 verified = Some(false);
-                warnings.push(
-                    "the Platform API rejected this token: log in again with `herossh auth login`"
-                        .to_string(),
+                let why = e.message.lines().next().unwrap_or_default().to_string();
+                failure = Some(
+                    Error::new(
+                        e.kind,
+                        format!(
+                            "the Platform API rejected this token ({why}): log in again with \
+                             `herossh auth login`"
+                        ),
+                    )
+                    .with_code(e.code()),
                 );
             }
-            // Unreachable, or an answer that says nothing about the token (5xx, garbage):
-            // status still reports what is stored, and says why the account is unconfirmed.
+            // Unreachable, or an answer that says nothing about the token (5xx, garbage, a
+            // 4xx other than 401/403: GET /account does not refuse a good token that way):
+            // status still reports what is stored, says why the account is unconfirmed, and
+            // exits 3 — or 2 when the settings themselves are wrong (HEROSSH_TIMEOUT,
+            // HEROKU_HOST), which no retry fixes.
             Err(e) => {
                 tracing::debug!("auth status: account lookup failed: {e}");
                 let why = e.message.lines().next().unwrap_or_default();
-                warnings.push(format!("could not confirm the account: {why}"));
+                let code = match e.kind {
+                    Kind::Usage | Kind::Network => e.code(),
+                    _ => "server_error",
+                };
+                failure = Some(
+                    Error::new(e.kind, format!("could not confirm the account: {why}"))
+                        .with_code(code),
+                );
             }
         }
+    } else {
+        failure = Some(credentials::not_logged_in());
     }
     let keychain = match &st.keychain {
         Ok(name) => format!("available ({name})"),
@@ -74,6 +96,7 @@ fn status(ctx: &Ctx) -> Result<()> {
             "login_json_account": st.login_account,
             "netrc": st.netrc_path,
             "warnings": warnings,
+            "error": failure.as_ref().map(|e| e.to_json()["error"].clone()),
         }))?;
     } else {
         let source_text = match source {
@@ -90,26 +113,23 @@ fn status(ctx: &Ctx) -> Result<()> {
                 Some(false) => " (token rejected by the Platform API)",
                 None => "",
             };
-            ctx.ui.out(format!("Account:   {a}{note}"));
+            ctx.ui.out(format!("Account:   {}{note}", ui::untrusted(a)));
         }
         if let Some(s) = &st.stored {
-            ctx.ui.out(format!("Stored in: {s}"));
+            ctx.ui.out(format!("Stored in: {}", ui::untrusted(s)));
         }
         ctx.ui.out(format!("API host:  {}", st.endpoint.api_host));
-        ctx.ui.out(format!("Keychain:  {keychain}"));
+        ctx.ui
+            .out(format!("Keychain:  {}", ui::untrusted(&keychain)));
         for w in &warnings {
-            ctx.ui.warn(w);
+            ctx.ui.warn(ui::untrusted(w));
         }
     }
-    if st.resolved.is_none() {
-        if !ctx.ui.json {
-            ctx.ui.info(
-                "Not logged in: run `herossh auth login` (or `heroku login`), or set HEROKU_API_KEY",
-            );
-        }
-        return Err(Error::reported(Kind::Auth));
+    match failure {
+        None => Ok(()),
+        // The report says it; the error line repeats only what went wrong.
+        Some(e) => Err(e),
     }
-    Ok(())
 }
 
 fn whoami(ctx: &Ctx) -> Result<()> {
@@ -122,7 +142,7 @@ fn whoami(ctx: &Ctx) -> Result<()> {
         ctx.ui
             .emit_json(&json!({"email": account.email, "id": account.id}))
     } else {
-        ctx.ui.out(&account.email);
+        ctx.ui.out(ui::untrusted(&account.email));
         Ok(())
     }
 }
@@ -143,12 +163,8 @@ fn login_token(ctx: &Ctx, args: &LoginArgs) -> Result<Secret> {
     let raw = if let Some(t) = &args.token {
         t.clone()
     } else if args.token_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| Error::usage(format!("cannot read the token from stdin: {e}")))?;
-        line
+        ui::read_stdin_line(ui::STDIN_LINE_MAX)
+            .map_err(|e| Error::usage(format!("cannot read the token from stdin: {e}")))?
     } else {
         ctx.ui.require_interactive(
             "login",
@@ -163,7 +179,7 @@ fn login_token(ctx: &Ctx, args: &LoginArgs) -> Result<Secret> {
     Ok(Secret::new(token))
 }
 
-fn login(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
+pub fn login(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
     if std::env::var("HEROKU_API_KEY").is_ok_and(|k| !k.trim().is_empty()) {
         return Err(Error::usage(
             "Cannot log in with HEROKU_API_KEY set: unset it first (it would override the stored login)",
@@ -187,21 +203,37 @@ fn login(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
         ),
         storage::Stored::Netrc(path) => (
             "netrc",
-            format!(
-                "{} (machines {} and {})",
-                crate::paths::display_tilde(path),
-                endpoint.api_host,
-                endpoint.git_host
-            ),
+            match netrc_machines(&endpoint) {
+                (names, true) => {
+                    format!("{} (machines {names})", crate::paths::display_tilde(path))
+                }
+                (name, false) => format!("{} (machine {name})", crate::paths::display_tilde(path)),
+            },
         ),
     };
     if ctx.ui.json {
         ctx.ui
             .emit_json(&json!({"account": account.email, "stored": kind, "location": place}))
     } else {
-        ctx.ui.out(format!("Logged in as {}", account.email));
-        ctx.ui.info(format!("Token stored in {place}"));
+        ctx.ui
+            .out(format!("Logged in as {}", ui::untrusted(&account.email)));
+        ctx.ui
+            .info(format!("Token stored in {}", ui::untrusted(&place)));
         Ok(())
+    }
+}
+
+/// The netrc machines login writes: api and git, or one when a URL-form HEROKU_HOST makes
+/// them the same machine (as the Heroku CLI names them). Returns the names and whether there
+/// are two, for "machines A and B" / "machine A".
+fn netrc_machines(endpoint: &Endpoint) -> (String, bool) {
+    if endpoint.api_host == endpoint.git_host {
+        (endpoint.api_host.clone(), false)
+    } else {
+        (
+            format!("{} and {}", endpoint.api_host, endpoint.git_host),
+            true,
+        )
     }
 }
 
@@ -224,10 +256,10 @@ fn logout(ctx: &Ctx) -> Result<()> {
         removed.push(crate::paths::display_tilde(p));
     }
     if let Some(p) = &done.netrc {
+        let (names, two) = netrc_machines(&endpoint);
+        let entries = if two { "entries" } else { "entry" };
         removed.push(format!(
-            "the {} and {} entries of {}",
-            endpoint.api_host,
-            endpoint.git_host,
+            "the {names} {entries} of {}",
             crate::paths::display_tilde(p)
         ));
     }
@@ -241,10 +273,11 @@ fn logout(ctx: &Ctx) -> Result<()> {
         if removed.is_empty() && done.problems.is_empty() {
             ctx.ui.info("Nothing to remove: not logged in");
         } else if !removed.is_empty() {
-            ctx.ui.info(format!("Removed {}", removed.join(", ")));
+            ctx.ui
+                .info(format!("Removed {}", ui::untrusted(&removed.join(", "))));
         }
         for p in &done.problems {
-            ctx.ui.warn(p);
+            ctx.ui.warn(ui::untrusted(p));
         }
     }
     if std::env::var("HEROKU_API_KEY").is_ok_and(|k| !k.trim().is_empty()) {

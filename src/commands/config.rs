@@ -21,6 +21,7 @@ fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
         user: args.user.clone(),
         port: args.port,
         allow_exec: args.allow_exec,
+        ..Default::default()
     };
     let dest = crate::openssh::Destination::parse(&args.host)?;
     let resolved = sshconfig::resolve_destination(&dest, &opts)?;
@@ -52,7 +53,9 @@ fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
                 Some(o) => format!("{}:{}", o.file.display(), o.line),
                 None => "(default)".to_string(),
             };
-            ctx.ui.out(format!("{k} {v}\t# {from}"));
+            // The value stays as `ssh -G` prints it; the file name is herossh's addition.
+            ctx.ui
+                .out(format!("{k} {v}\t# {}", crate::ui::untrusted(&from)));
         } else {
             ctx.ui.out(format!("{k} {v}"));
         }

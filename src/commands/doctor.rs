@@ -13,9 +13,7 @@ use crate::diagnose::{self, Finding, Severity, account, local};
 use crate::error::{Error, Kind, Result};
 use crate::platform::Endpoint;
 use crate::probe::agent::{self, AgentState};
-use crate::probe::plan::HostSettings;
 use crate::probe::report::{self, ProbeOptions, Report};
-use crate::sshconfig::{self, ResolveOptions};
 
 /// One section of the report.
 struct Section {
@@ -141,7 +139,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
     } else {
         let ui = &ctx.ui;
         for s in &sections {
-            ui.out(ui.bold(&format!("== {}", s.title)));
+            ui.out(ui.bold(&format!("== {}", crate::ui::untrusted(&s.title))));
             match &s.probe {
                 Some(r) => render(ui, r, &s.findings),
                 None if s.findings.is_empty() => ui.out(format!(" {} no problems", ui.green("✓"))),
@@ -165,18 +163,16 @@ fn probe_section(
     port: Option<u16>,
     check_account: bool,
 ) -> Result<Section> {
-    let resolved = sshconfig::resolve(
-        host,
-        &ResolveOptions {
-            config: args.config.clone(),
-            user,
-            port,
-            allow_exec: false,
-        },
-    )?;
-    let settings = HostSettings::from_resolved(host, &resolved, &[]);
+    let dest = crate::openssh::Destination {
+        user,
+        host: host.to_string(),
+        port,
+    };
+    let settings = super::validate::settings_for(&dest, args.config.as_deref(), &[])?;
     let opts = ProbeOptions {
         timeout: Duration::from_secs(args.timeout),
+        interactive: std::io::IsTerminal::is_terminal(&std::io::stdin()),
+        max_extra: crate::probe::report::DEFAULT_MAX_EXTRA,
         ..Default::default()
     };
     let report = block_on(report::run(settings, &opts))??;
@@ -244,7 +240,7 @@ fn agent_findings(state: &AgentState) -> Vec<Finding> {
             Severity::Ok,
             "no ssh-agent (SSH_AUTH_SOCK is not set): encrypted keys need their passphrase each time",
         )],
-        AgentState::Unreachable { socket, error } => {
+        AgentState::Unreachable { socket, error, .. } => {
             vec![diagnose::agent_unreachable(socket, error)]
         }
         AgentState::Keys { keys, .. } => vec![Finding::new(
@@ -253,7 +249,7 @@ fn agent_findings(state: &AgentState) -> Vec<Finding> {
             format!(
                 "the ssh-agent holds {} key(s){}",
                 keys.len(),
-                if keys.len() > diagnose::DEFAULT_MAX_AUTH_TRIES {
+                if keys.len() > crate::probe::verdict::DEFAULT_MAX_AUTH_TRIES {
                     " — more than a server's default MaxAuthTries (6): use IdentitiesOnly per host"
                 } else {
                     ""

@@ -1,7 +1,7 @@
 //! `herossh git-credential get|store|erase|install|uninstall`: git's credential-helper
 //! protocol for Heroku's git HTTPS host, answered from the credential resolver.
 
-use std::io::Write;
+use serde_json::json;
 
 use super::Ctx;
 use crate::cli::GitCredentialArgs;
@@ -15,7 +15,7 @@ pub fn run(ctx: &Ctx, args: &GitCredentialArgs) -> Result<()> {
         "get" => get(&endpoint),
         // herossh does not keep passwords git hands it, but the request must still be read
         // so git never writes into a closed pipe.
-        "store" | "erase" => git_helper::read_request(std::io::stdin().lock()).map(|_| ()),
+        "store" | "erase" => git_helper::read_request(request_input()).map(|_| ()),
         "install" => install(ctx, &endpoint),
         "uninstall" => uninstall(ctx, &endpoint),
         other => {
@@ -27,8 +27,15 @@ pub fn run(ctx: &Ctx, args: &GitCredentialArgs) -> Result<()> {
     }
 }
 
+/// git's request on stdin, at most 1 MiB (git's own attribute lines are far shorter): a
+/// runaway writer cannot fill the memory.
+fn request_input() -> impl std::io::BufRead {
+    use std::io::Read;
+    std::io::stdin().lock().take(1 << 20)
+}
+
 fn get(endpoint: &Endpoint) -> Result<()> {
-    let req = git_helper::read_request(std::io::stdin().lock())?;
+    let req = git_helper::read_request(request_input())?;
     if !git_helper::answers(&req, &endpoint.git_host) {
         tracing::debug!(
             "git-credential: not for https://{} ({:?}, {:?}), no answer",
@@ -39,11 +46,12 @@ fn get(endpoint: &Endpoint) -> Result<()> {
         return Ok(());
     }
     let creds = credentials::require()?;
-    let answer = git_helper::answer(&endpoint.git_host, &creds.token)?;
-    let mut out = std::io::stdout().lock();
-    out.write_all(answer.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(|e| Error::failed(format!("cannot answer git: {e}")))
+    // Echo the host as git sent it (with its `:443`, if any), so git matches the answer.
+    let host = req.host.as_deref().unwrap_or(&endpoint.git_host);
+    let answer = git_helper::answer(host, &creds.token)?;
+    // A failed write is reported by main (git hanging up first is a closed pipe: quiet).
+    crate::ui::output::write(crate::ui::output::Stream::Stdout, answer.as_bytes());
+    Ok(())
 }
 
 fn install(ctx: &Ctx, endpoint: &Endpoint) -> Result<()> {
@@ -51,24 +59,35 @@ fn install(ctx: &Ctx, endpoint: &Endpoint) -> Result<()> {
         .map_err(|e| Error::failed(format!("cannot find the herossh binary's path: {e}")))?;
     let key = git_helper::config_key(&endpoint.git_host);
     let value = git_helper::helper_value(&exe);
-    match git_helper::install(&key, &value)? {
-        git_helper::Change::AlreadyThere => {
-            ctx.ui.info(format!("Already installed: {key} = {value}"))
-        }
-        _ => ctx.ui.info(format!(
-            "Installed in the global git config: {key} = {value}"
-        )),
+    let change = git_helper::install(&key, &value)?;
+    let shown = crate::ui::untrusted(&value);
+    if change == git_helper::Change::AlreadyThere {
+        ctx.ui.info(format!("Already installed: {key} = {shown}"));
+    } else {
+        ctx.ui.info(format!(
+            "Installed in the global git config: {key} = {shown}"
+        ));
     }
-    Ok(())
+    report(ctx, &key, Some(&value), change == git_helper::Change::Done)
 }
 
 fn uninstall(ctx: &Ctx, endpoint: &Endpoint) -> Result<()> {
     let key = git_helper::config_key(&endpoint.git_host);
-    match git_helper::uninstall(&key)? {
-        git_helper::Change::Done => ctx.ui.info(format!("Removed herossh's {key} entries")),
-        _ => ctx
-            .ui
-            .info(format!("Not installed: no herossh entry under {key}")),
+    let change = git_helper::uninstall(&key)?;
+    if change == git_helper::Change::Done {
+        ctx.ui.info(format!("Removed herossh's {key} entries"));
+    } else {
+        ctx.ui
+            .info(format!("Not installed: no herossh entry under {key}"));
+    }
+    report(ctx, &key, None, change == git_helper::Change::Done)
+}
+
+/// `--json` of install/uninstall: `{key, value, changed}` (the human lines stay on stderr).
+fn report(ctx: &Ctx, key: &str, value: Option<&str>, changed: bool) -> Result<()> {
+    if ctx.ui.json {
+        ctx.ui
+            .emit_json(&json!({"key": key, "value": value, "changed": changed}))?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! (file, overwrite, passphrase) is settled before the slow prime search starts, and off a
 //! terminal nothing is asked: the flags decide or the command says which flag is missing.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::paths;
 use crate::sshkeys::{self, KeySpec};
 use crate::ui;
-use russh::keys::ssh_key::PublicKey;
+use russh::keys::ssh_key::{Algorithm, EcdsaCurve, PublicKey};
 
 /// What `--json` prints (field names are part of the documented interface).
 #[derive(Debug, Serialize)]
@@ -32,6 +32,8 @@ struct KeygenReport {
     uploaded: bool,
     /// The host `--pin` pinned the key for.
     pinned: Option<String>,
+    /// Why `--upload` or `--pin` failed after the key was saved (`{code, message, exit}`).
+    error: Option<serde_json::Value>,
 }
 
 pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
@@ -95,6 +97,7 @@ pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
         encrypted: pass.is_some_and(|p| !p.is_empty()),
         uploaded: false,
         pinned: None,
+        error: None,
     };
     if !ui.json {
         print_report(ctx, args, &report, public);
@@ -125,15 +128,17 @@ pub fn run(ctx: &Ctx, args: &KeygenArgs) -> Result<()> {
             report.pinned = Some(host.clone());
         }
     }
-    if ui.json {
-        ui.emit_json(&report)?;
-    }
-    outcome.map_err(|e| {
+    let outcome = outcome.map_err(|e| {
         e.context(format!(
             "the key was saved in {}, but",
             written.private.display()
         ))
-    })
+    });
+    if ui.json {
+        report.error = outcome.as_ref().err().map(|e| e.to_json()["error"].clone());
+        ui.emit_json(&report)?;
+    }
+    outcome
 }
 
 /// ssh-keygen's report: where the files went, the fingerprint and the randomart.
@@ -141,11 +146,11 @@ fn print_report(ctx: &Ctx, args: &KeygenArgs, report: &KeygenReport, public: &Pu
     let ui = &ctx.ui;
     ui.out(format!(
         "Your identification has been saved in {}",
-        report.path.display()
+        ui::untrusted_path(&report.path)
     ));
     ui.out(format!(
         "Your public key has been saved in {}",
-        report.public_path.display()
+        ui::untrusted_path(&report.public_path)
     ));
     ui.out("The key fingerprint is:");
     ui.out(format!(
@@ -157,17 +162,18 @@ fn print_report(ctx: &Ctx, args: &KeygenArgs, report: &KeygenReport, public: &Pu
     ui.out(sshkeys::randomart(public, args.hash));
 }
 
-/// Keys that will be generated but then not work where people expect them to.
+/// Keys that will be generated but then not work where people expect them to (the same
+/// words `keys add` uses for such a key).
 fn warn_about_type(ctx: &Ctx, key_type: KeyType) {
-    match key_type {
-        KeyType::Dsa => ctx.ui.warn(
-            "DSA: OpenSSH 7.0+ clients do not offer ssh-dss keys by default and OpenSSH 10 \
-             removed DSA; GitHub rejects DSA. Prefer -t ed25519 or -t rsa.",
-        ),
-        KeyType::Ecdsa => ctx.ui.warn(
-            "ECDSA: Heroku does not accept ECDSA keys. Prefer -t ed25519 or -t rsa for Heroku.",
-        ),
-        KeyType::Rsa | KeyType::Ed25519 => {}
+    let algorithm = match key_type {
+        KeyType::Dsa => Algorithm::Dsa,
+        KeyType::Ecdsa => Algorithm::Ecdsa {
+            curve: EcdsaCurve::NistP256,
+        },
+        KeyType::Rsa | KeyType::Ed25519 => return,
+    };
+    if let Some(w) = sshkeys::type_warning(&algorithm) {
+        ctx.ui.warn(w);
     }
 }
 
@@ -214,7 +220,8 @@ fn confirm_overwrite(ctx: &Ctx, args: &KeygenArgs, path: &Path) -> Result<bool> 
         return Err(Error::usage(format!(
             "{} already exists; pass --force to overwrite it",
             existing.display()
-        )));
+        ))
+        .with_code("file_exists"));
     }
     if ui::confirm(
         &format!("{} already exists.\nOverwrite", existing.display()),
@@ -226,7 +233,8 @@ fn confirm_overwrite(ctx: &Ctx, args: &KeygenArgs, path: &Path) -> Result<bool> 
         Err(Error::failed(format!(
             "kept the existing {}; nothing was written",
             existing.display()
-        )))
+        ))
+        .with_code("cancelled"))
     }
 }
 
@@ -247,12 +255,9 @@ fn choose_passphrase(ctx: &Ctx, args: &KeygenArgs) -> Result<Option<Secret>> {
                  flag out to be asked with hidden input",
             ));
         }
-        let mut line = String::new();
-        let n = std::io::stdin()
-            .lock()
-            .read_line(&mut line)
+        let line = ui::read_stdin_line(ui::STDIN_LINE_MAX)
             .map_err(|e| Error::usage(format!("cannot read the passphrase from stdin: {e}")))?;
-        if n == 0 {
+        if line.is_empty() {
             return Err(Error::usage(
                 "--passphrase-stdin: standard input is empty (an empty line means no passphrase)",
             ));

@@ -42,11 +42,17 @@ pub fn list(ctx: &Ctx, args: &KeysListArgs) -> Result<()> {
         ctx.ui.info("You have no SSH keys.");
         return Ok(());
     }
-    ctx.ui
-        .out(ctx.ui.bold(&format!("=== {} keys", account.email)));
+    ctx.ui.out(
+        ctx.ui
+            .bold(&format!("=== {} keys", ui::untrusted(&account.email))),
+    );
     for k in keys.into_iter().map(AccountKey::new) {
         ctx.ui.out(if args.long {
-            format!("{}  {}", k.key.public_key.trim(), sha256_or_note(&k))
+            format!(
+                "{}  {}",
+                ui::untrusted(k.key.public_key.trim()),
+                sha256_or_note(&k)
+            )
         } else {
             key_line(&k)
         });
@@ -56,6 +62,7 @@ pub fn list(ctx: &Ctx, args: &KeysListArgs) -> Result<()> {
 
 /// `TYPE AAAAB3NzaC...lastten COMMENT  SHA256:...` — the Heroku CLI's abbreviation plus the
 /// fingerprint people compare with `ssh-keygen -l`; no comment → nothing, not "undefined".
+/// Every part comes from the API, so the line is escaped for the terminal.
 fn key_line(k: &AccountKey) -> String {
     let mut fields = k.key.public_key.split_whitespace();
     let kind = fields.next().unwrap_or("?");
@@ -75,7 +82,7 @@ fn key_line(k: &AccountKey) -> String {
     }
     line.push_str("  ");
     line.push_str(&sha256_or_note(k));
-    line
+    ui::untrusted(&line).into_owned()
 }
 
 fn sha256_or_note(k: &AccountKey) -> String {
@@ -104,13 +111,20 @@ pub fn add(ctx: &Ctx, args: &KeysAddArgs) -> Result<()> {
 /// chosen, shared with `keygen --upload` so both check, deduplicate and explain the same way.
 pub(super) fn upload(ctx: &Ctx, client: &Client, path: &Path) -> Result<()> {
     // Everything about the file is settled before the first request.
-    let local = sshkeys::parse_public_key_file(path)?;
-    let sha256 = sshkeys::fingerprint_sha256(&local);
-    let md5 = sshkeys::fingerprint_md5(&local);
+    let pasted = sshkeys::read_public_key_file(path)?;
+    let local = &pasted.key;
+    let sha256 = sshkeys::fingerprint_sha256(local);
+    let md5 = sshkeys::fingerprint_md5(local);
+    let shown = ui::untrusted(&paths::display_tilde(path)).into_owned();
     let line = local
         .to_openssh()
-        .map_err(|e| Error::failed(format!("{}: cannot re-encode the key: {e}", path.display())))?;
-    let shown = paths::display_tilde(path);
+        .map_err(|e| Error::failed(format!("{shown}: cannot re-encode the key: {e}")))?;
+    for note in &pasted.notes {
+        ctx.ui.info(format!("{shown}: {note}"));
+    }
+    if let Some(w) = sshkeys::type_warning(&local.algorithm()) {
+        ctx.ui.warn(w);
+    }
 
     let existing = account_keys(client)?;
     if let Some(k) = existing.iter().find(|k| k.same_key_as(&sha256, &md5)) {
@@ -146,7 +160,8 @@ pub(super) fn upload(ctx: &Ctx, client: &Client, path: &Path) -> Result<()> {
                 return Err(Error::failed(in_use_explanation(
                     &shown,
                     failure.error().message.as_str(),
-                )));
+                ))
+                .with_code("key_in_use"));
             }
             Err(failure.into())
         }
@@ -196,7 +211,7 @@ fn choose_key_file(ctx: &Ctx, yes: bool) -> Result<PathBuf> {
         [one] => {
             ctx.ui.info(format!(
                 "Found an SSH public key at {}",
-                paths::display_tilde(one)
+                ui::untrusted(&paths::display_tilde(one))
             ));
             if yes
                 || ui::confirm(
@@ -207,11 +222,14 @@ fn choose_key_file(ctx: &Ctx, yes: bool) -> Result<PathBuf> {
             {
                 Ok(one.clone())
             } else {
-                Err(Error::failed("nothing uploaded"))
+                Err(Error::failed("nothing uploaded").with_code("cancelled"))
             }
         }
         several => {
-            let names: Vec<String> = several.iter().map(|p| paths::display_tilde(p)).collect();
+            let names: Vec<String> = several
+                .iter()
+                .map(|p| ui::untrusted(&paths::display_tilde(p)).into_owned())
+                .collect();
             if !ctx.ui.interactive {
                 return Err(Error::usage(format!(
                     "several SSH public keys found; say which one to upload: \
@@ -261,7 +279,8 @@ fn offer_new_key(ctx: &Ctx, yes: bool, ssh_dir: &Path) -> Result<PathBuf> {
         )? {
             return Err(Error::failed(
                 "nothing uploaded; make a key with `herossh keygen`, then run `herossh keys add`",
-            ));
+            )
+            .with_code("cancelled"));
         }
     }
     ctx.ui.info(format!("Generating a {what}"));
@@ -291,9 +310,9 @@ pub fn remove(ctx: &Ctx, args: &KeysRemoveArgs) -> Result<()> {
         KeyMatch::One(i) => vec![i],
         KeyMatch::SameComment(all) => {
             ctx.ui.info(format!(
-                "{} SSH keys have the comment {:?}:",
+                "{} SSH keys have the comment \"{}\":",
                 all.len(),
-                args.key
+                ui::untrusted(&args.key)
             ));
             for &i in &all {
                 ctx.ui.info(format!("  {}", key_line(&keys[i])));
@@ -305,22 +324,23 @@ pub fn remove(ctx: &Ctx, args: &KeysRemoveArgs) -> Result<()> {
                     "pass -y to remove them all, or name one by its SHA256 fingerprint",
                 )?
             {
-                return Err(Error::failed("nothing removed"));
+                return Err(Error::failed("nothing removed").with_code("cancelled"));
             }
             all
         }
         KeyMatch::Ambiguous(all) => {
             let lines: Vec<String> = all.iter().map(|&i| key_line(&keys[i])).collect();
             return Err(Error::failed(format!(
-                "{:?} matches {} SSH keys; nothing removed. Name one by its comment, SHA256 \
+                "\"{}\" matches {} SSH keys; nothing removed. Name one by its comment, SHA256 \
                  fingerprint or id:\n  {}",
-                args.key,
+                ui::untrusted(&args.key),
                 all.len(),
                 lines.join("\n  ")
-            )));
+            ))
+            .with_code("ambiguous_key"));
         }
         KeyMatch::NotFound => {
-            let mut message = format!("SSH key {} not found", args.key);
+            let mut message = format!("SSH key {} not found", ui::untrusted(&args.key));
             if keys.is_empty() {
                 message.push_str("; you have no SSH keys");
             } else {
@@ -329,7 +349,7 @@ pub fn remove(ctx: &Ctx, args: &KeysRemoveArgs) -> Result<()> {
                     message.push_str(&format!("\n  {}", key_line(k)));
                 }
             }
-            return Err(Error::failed(message));
+            return Err(Error::failed(message).with_code("key_not_found"));
         }
     };
     delete_and_report(ctx, &client, &keys, &chosen)
@@ -363,7 +383,7 @@ pub fn clear(ctx: &Ctx, args: &KeysClearArgs) -> Result<()> {
             ));
         }
         if !ui::confirm("Remove them all?", false, "pass -y")? {
-            return Err(Error::failed("nothing removed"));
+            return Err(Error::failed("nothing removed").with_code("cancelled"));
         }
     }
     let all: Vec<usize> = (0..keys.len()).collect();
@@ -406,7 +426,7 @@ fn delete_and_report(
                 ctx.ui.error(format!(
                     "could not remove {}: {}",
                     key_line(k),
-                    e.message.replace('\n', " ")
+                    ui::untrusted(&e.message.replace('\n', " "))
                 ));
                 first_failure.get_or_insert(e.kind);
                 report.failed.push(FailedRemoval {

@@ -13,7 +13,7 @@ mod keys;
 mod man;
 mod validate;
 
-use crate::cli::{Cli, Command, KeysAction, KeysListArgs};
+use crate::cli::{AuthAction, AuthArgs, Cli, Command, KeysAction, KeysListArgs};
 use crate::error::Result;
 use crate::ui::Ui;
 
@@ -48,12 +48,31 @@ pub fn run(ctx: &Ctx, command: &Command) -> Result<()> {
         Command::KeysRemove(x) => keys::remove(ctx, x),
         Command::KeysClear(x) => keys::clear(ctx, x),
         Command::Auth(a) => auth::run(ctx, a),
+        Command::AuthWhoami => auth::run(
+            ctx,
+            &AuthArgs {
+                action: AuthAction::Whoami,
+            },
+        ),
+        Command::AuthToken => auth::run(
+            ctx,
+            &AuthArgs {
+                action: AuthAction::Token,
+            },
+        ),
+        Command::AuthLogin(l) => auth::login(ctx, l),
+        Command::AuthLogout => auth::run(
+            ctx,
+            &AuthArgs {
+                action: AuthAction::Logout,
+            },
+        ),
         Command::GitCredential(a) => git_credential::run(ctx, a),
         Command::Validate(a) => validate::run(ctx, a),
         Command::Config(a) => config::run(ctx, a),
         Command::FixConfig(a) => fix_config::run(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
-        Command::Completions(a) => completions::run(a),
+        Command::Completions(a) => completions::run(ctx, a),
         Command::GenerateMan(a) => man::run(a),
     }
 }

@@ -10,28 +10,20 @@ use crate::credentials::Secret;
 use crate::diagnose::{self, Finding, Severity};
 use crate::error::{Error, Kind, Result};
 use crate::openssh::Destination;
-use crate::probe::client::{ConnectFailure, Verdict};
+use crate::probe::client::{ConnectFailure, Login, Verdict};
 use crate::probe::known_hosts::Status;
 use crate::probe::plan::HostSettings;
 use crate::probe::report::{self, ProbeOptions, Report};
 use crate::sshconfig::{self, ResolveOptions};
-use crate::ui::Ui;
+use crate::ui::{Ui, untrusted};
+use std::io::IsTerminal;
 
 pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
     let target = Destination::parse_with_port(&args.target)?;
     if args.timeout == 0 {
         return Err(Error::usage("--timeout must be at least 1 second"));
     }
-    let resolved = sshconfig::resolve(
-        &target.host,
-        &ResolveOptions {
-            config: args.config.clone(),
-            user: target.user.clone(),
-            port: target.port,
-            allow_exec: false,
-        },
-    )?;
-    let settings = HostSettings::from_resolved(&target.host, &resolved, &args.identities);
+    let settings = settings_for(&target, args.config.as_deref(), &args.identities)?;
     let passphrase = if args.passphrase_stdin {
         Some(read_passphrase()?)
     } else {
@@ -42,6 +34,9 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
         accept_new: args.accept_new,
         passphrase,
         timeout: Duration::from_secs(args.timeout),
+        // A passphrase handed over on stdin is one the user types at ssh's prompt.
+        interactive: !args.batch && (args.passphrase_stdin || std::io::stdin().is_terminal()),
+        max_extra: args.max_extra,
     };
     let spinner = ctx.ui.spinner(format!("Probing {}", args.target));
     let report = block_on(report::run(settings, &opts))??;
@@ -57,17 +52,54 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
     if args.plan {
         return Ok(());
     }
-    outcome(&report)
+    outcome(&report, &findings)
 }
 
-/// Exit 0 authenticated, 1 not (or host key changed: we stopped), 3 could not connect.
-pub fn outcome(report: &Report) -> Result<()> {
+/// The host as ssh sees it: the destination's user and port like `-l`/`-p`, the config
+/// evaluated as ssh evaluates it. When ssh would refuse the config, the settings are read
+/// past the errors (which travel with them, see `HostSettings::config_errors`), so the rest
+/// of the report still runs.
+pub fn settings_for(
+    target: &Destination,
+    config: Option<&std::path::Path>,
+    identities: &[std::path::PathBuf],
+) -> Result<HostSettings> {
+    let opts = ResolveOptions {
+        config: config.map(std::path::Path::to_path_buf),
+        ..Default::default()
+    };
+    let resolved = match sshconfig::resolve_destination(target, &opts) {
+        Ok(r) => r,
+        Err(failure) => {
+            let lenient = ResolveOptions {
+                lenient: true,
+                ..opts
+            };
+            let mut r = sshconfig::resolve_destination(target, &lenient)
+                .map_err(|_| Error::from(failure.clone()))?;
+            // What ssh stops on, as ssh reports it (the lenient pass may see fewer).
+            r.skipped = failure.errors;
+            r
+        }
+    };
+    let mut settings = HostSettings::from_resolved(&target.host, &resolved, identities);
+    settings.config_file = config.map(std::path::Path::to_path_buf);
+    Ok(settings)
+}
+
+/// Exit 0 when ssh, run as the user runs it, logs in (and no finding is an error); 3 when
+/// the host could not be reached; 1 otherwise (denied, host key changed, negotiation, config).
+pub fn outcome(report: &Report, findings: &[Finding]) -> Result<()> {
+    let error = findings.iter().any(|f| f.severity == Severity::Error);
     match &report.connection {
+        _ if !report.settings.config_errors.is_empty() => Err(Error::reported(Kind::Failed)),
         Some(Err(
-            ConnectFailure::HostKeyChanged { .. } | ConnectFailure::HostKeyRevoked { .. },
+            ConnectFailure::HostKeyChanged { .. }
+            | ConnectFailure::HostKeyRevoked { .. }
+            | ConnectFailure::Negotiation { .. },
         )) => Err(Error::reported(Kind::Failed)),
         Some(Err(_)) => Err(Error::reported(Kind::Network)),
-        _ if report.authenticated() => Ok(()),
+        _ if report.authenticated() && !error => Ok(()),
         _ => Err(Error::reported(Kind::Failed)),
     }
 }
@@ -85,9 +117,7 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
 }
 
 fn read_passphrase() -> Result<Secret> {
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
+    let line = crate::ui::read_stdin_line(crate::ui::STDIN_LINE_MAX)
         .map_err(|e| Error::usage(format!("cannot read the passphrase from stdin: {e}")))?;
     let p = line.trim_end_matches(['\n', '\r']);
     if p.is_empty() {
@@ -145,9 +175,17 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
             })
         })
         .collect();
+    let error = findings.iter().any(|f| f.severity == Severity::Error);
     json!({
         "target": r.target(),
-        "authenticated": r.authenticated(),
+        "authenticated": r.authenticated() && !error,
+        "outcome": r.outcome,
+        "interactive": r.interactive,
+        "client": crate::openssh::installed().describe(),
+        "attempts": {
+            "connections": r.connections,
+            "failed_logins": r.failed_attempts,
+        },
         "server": server,
         "keys": keys,
         "findings": findings,
@@ -156,7 +194,8 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
 
 /// The human report: server, plan table with verdicts, findings, fixes.
 pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
-    ui.out(format!("{} {}", ui.bold("Target:"), r.target()));
+    // Server strings, agent comments, file names and findings quoting them are untrusted.
+    ui.out(format!("{} {}", ui.bold("Target:"), untrusted(&r.target())));
     if let Some(s) = r.server() {
         let status = match &s.host_key_status {
             Some(Status::Known(_)) => "known".to_string(),
@@ -168,7 +207,9 @@ pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
         if !s.version.is_empty() {
             ui.out(format!(
                 "Server: {} (kex {}, cipher {})",
-                s.version, s.kex, s.cipher
+                untrusted(&s.version),
+                untrusted(&s.kex),
+                untrusted(&s.cipher)
             ));
         }
         ui.out(format!(
@@ -177,7 +218,10 @@ pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
             s.host_key_fingerprint().unwrap_or_default()
         ));
         if !r.methods.is_empty() {
-            ui.out(format!("Allowed methods: {}", r.methods.join(",")));
+            ui.out(format!(
+                "Allowed methods: {}",
+                untrusted(&r.methods.join(","))
+            ));
         }
     }
     ui.out("");
@@ -196,7 +240,7 @@ pub fn render_plan(ui: &Ui, r: &Report) {
         .iter()
         .map(|id| {
             [
-                id.label(),
+                untrusted(&id.label()).into_owned(),
                 id.key_type().unwrap_or_else(|| "-".into()),
                 id.fingerprint().unwrap_or_else(|| "-".into()),
                 serde_json::to_value(id.source)
@@ -216,11 +260,11 @@ pub fn render_plan(ui: &Ui, r: &Report) {
         let mark = match r.verdict(i) {
             Some(Verdict::Accepted) => ui.green("✓ accepted"),
             Some(Verdict::Rejected) => ui.red("✗ rejected"),
-            Some(Verdict::Unknown(why)) => ui.yellow(&format!("? {why}")),
+            Some(Verdict::Unknown(why)) => ui.yellow(&format!("? {}", untrusted(why))),
             None => String::new(),
         };
         let proven = match &r.proof {
-            Some(p) if p.index == i && p.result == Ok(true) => " (signed login OK)",
+            Some(p) if p.index == i && p.result == Ok(Login::Success) => " (signed login OK)",
             _ => "",
         };
         let skipped = id
@@ -252,9 +296,9 @@ pub fn render_findings_list(ui: &Ui, findings: &[Finding]) {
             Severity::Warning => ui.yellow("!"),
             Severity::Error => ui.red("✗"),
         };
-        ui.out(format!(" {mark} {}: {}", f.code, f.message));
+        ui.out(format!(" {mark} {}: {}", f.code, untrusted(&f.message)));
         if let Some(fix) = &f.fix {
-            ui.out(format!("     fix: {fix}"));
+            ui.out(format!("     fix: {}", untrusted(fix)));
         }
     }
 }

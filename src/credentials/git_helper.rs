@@ -46,13 +46,22 @@ pub fn read_request(input: impl BufRead) -> Result<Request> {
 }
 
 /// Whether this helper should answer: HTTPS to exactly `git_host` (case-insensitive, as host
-/// names are). Anything else gets no answer so git asks its other helpers or the user.
+/// names are). git sends the port when the remote URL names one, and
+/// `https://git.heroku.com:443/app.git` is the same server, so `git_host:443` counts too
+/// (unless `git_host` names a port of its own). Anything else gets no answer so git asks its
+/// other helpers or the user.
 pub fn answers(req: &Request, git_host: &str) -> bool {
-    req.protocol.as_deref() == Some("https")
-        && req
-            .host
-            .as_deref()
-            .is_some_and(|h| h.eq_ignore_ascii_case(git_host))
+    let Some(host) = req.host.as_deref() else {
+        return false;
+    };
+    let has_port = git_host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let host = match host.strip_suffix(":443") {
+        Some(bare) if !has_port => bare,
+        _ => host,
+    };
+    req.protocol.as_deref() == Some("https") && host.eq_ignore_ascii_case(git_host)
 }
 
 /// The answer lines for `git_host`. A token with a line break would inject attributes into
@@ -191,6 +200,15 @@ mod tests {
         assert!(!answers(&http, "git.heroku.com"));
         let other = read_request(&b"protocol=https\nhost=github.com"[..]).unwrap();
         assert!(!answers(&other, "git.heroku.com"));
+        let port = |h: &str| Request {
+            protocol: Some("https".into()),
+            host: Some(h.into()),
+        };
+        assert!(answers(&port("git.heroku.com:443"), "git.heroku.com"));
+        assert!(!answers(&port("git.heroku.com:8443"), "git.heroku.com"));
+        assert!(!answers(&port("git.heroku.com:"), "git.heroku.com"));
+        assert!(answers(&port("127.0.0.1:5000"), "127.0.0.1:5000"));
+        assert!(!answers(&port("127.0.0.1:5000:443"), "127.0.0.1:5000"));
         assert!(!answers(&Request::default(), "git.heroku.com"));
     }
 

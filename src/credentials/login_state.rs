@@ -36,7 +36,7 @@ pub fn path() -> PathBuf {
 /// malformed one (logged at `-v`): login.json only points at the keychain, so a broken one
 /// must not stop the netrc tier from working.
 pub fn read(path: &Path) -> Option<String> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match fsutil::read_limited(path, fsutil::FileKind::LoginJson) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => {

@@ -103,7 +103,7 @@ pub fn resolve() -> Result<Option<Credentials>> {
     if let Some(w) = api_token_warning() {
         // Same prefix as `Ui::warn` without colour: the resolver has no Ui, and this one
         // line must reach every API command.
-        eprintln!(" ›   Warning: {w}");
+        crate::ui::output::stderr_line(&format!(" ›   Warning: {w}"));
     }
     resolve_tiers(&Endpoint::from_env())
 }
@@ -118,6 +118,7 @@ pub fn not_logged_in() -> Error {
     Error::auth(
         "not logged in: run `herossh auth login` (or `heroku login`), or set HEROKU_API_KEY",
     )
+    .with_code("not_logged_in")
 }
 
 /// The tiers in order, without printing anything.

@@ -22,7 +22,9 @@
 //! error. Known byte-level differences after an add and a remove: a file without a final
 //! newline keeps the one added before the appended entry, and a file ending inside an
 //! unterminated `macdef` body keeps the blank line added to close it. In CRLF files a macdef
-//! body only ends at a bare `\n\n` (as in ftp on Unix).
+//! body only ends at a bare `\n\n` (as in ftp on Unix). Lines herossh writes end like the
+//! file's first line (CRLF stays CRLF, as Windows-edited files are), except the bare `\n`
+//! that closes an unterminated macdef, which must be bare to close it.
 
 use std::path::{Path, PathBuf};
 
@@ -96,7 +98,7 @@ impl Netrc {
 
     /// Read `path`; a missing file is an empty netrc.
     pub fn load(path: &Path) -> Result<Netrc> {
-        match std::fs::read(path) {
+        match fsutil::read_limited(path, fsutil::FileKind::Netrc) {
             Ok(bytes) => Ok(Netrc::parse(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Netrc::parse(Vec::new())),
             Err(e) => Err(io_error(path, "read", e)),
@@ -135,7 +137,8 @@ impl Netrc {
         }
         check_token("password", password, true)?;
         let original = self.text.clone();
-        let block = format!("machine {machine}\n  login {login}\n  password {password}");
+        let nl = self.line_ending();
+        let block = format!("machine {machine}{nl}  login {login}{nl}  password {password}");
         if let Some(e) = self.machine(machine) {
             let (start, end) = (e.start, e.end);
             self.text.splice(start..end, block.into_bytes());
@@ -153,7 +156,7 @@ impl Netrc {
                 .iter()
                 .all(u8::is_ascii_whitespace)
             {
-                b.push(b'\n');
+                b.extend_from_slice(nl.as_bytes());
                 self.text.splice(line..line, b);
             } else {
                 // A separating blank, which `remove` takes back.
@@ -162,7 +165,7 @@ impl Netrc {
             }
         } else {
             if !self.text.is_empty() && !self.text.ends_with(b"\n") {
-                self.text.push(b'\n');
+                self.text.extend_from_slice(nl.as_bytes());
             }
             // A macdef body runs to the first empty line: end an unterminated one first.
             let open_macdef = self.entries.last().is_some_and(|e| {
@@ -172,9 +175,17 @@ impl Netrc {
                 self.text.push(b'\n');
             }
             self.text.extend_from_slice(block.as_bytes());
-            self.text.push(b'\n');
+            self.text.extend_from_slice(nl.as_bytes());
         }
         self.verify(machine, login, password, original)
+    }
+
+    /// The line ending of the file's first line (LF for a file without one).
+    fn line_ending(&self) -> &'static str {
+        match self.text.iter().position(|&b| b == b'\n') {
+            Some(i) if i > 0 && self.text[i - 1] == b'\r' => "\r\n",
+            _ => "\n",
+        }
     }
 
     /// Re-read the edited text and make sure the entry reads back as written and nothing else
@@ -554,6 +565,31 @@ mod tests {
     }
 
     #[test]
+    fn crlf_file_gets_crlf_lines() {
+        let src = "machine a\r\n  login b\r\n  password c";
+        let mut n = Netrc::parse(src);
+        n.set("api.heroku.com", "e", "t").unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(n.as_bytes()),
+            "machine a\r\n  login b\r\n  password c\r\n\
+             machine api.heroku.com\r\n  login e\r\n  password t\r\n"
+        );
+        // Before a `default`, and rewriting an entry in place, too.
+        let mut n = Netrc::parse("default login x password y\r\n");
+        n.set("git.heroku.com", "e", "t").unwrap();
+        n.set("git.heroku.com", "e2", "t2").unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(n.as_bytes()),
+            "machine git.heroku.com\r\n  login e2\r\n  password t2\r\n\
+             default login x password y\r\n"
+        );
+        // An LF file stays LF.
+        let mut n = Netrc::parse("machine a login b password c\n");
+        n.set("api.heroku.com", "e", "t").unwrap();
+        assert!(!n.as_bytes().contains(&b'\r'));
+    }
+
+    #[test]
     fn rejects_values_that_would_not_read_back_and_never_echoes_passwords() {
         let mut n = Netrc::parse("");
         let e = n.set("api.heroku.com", "a b", "t").unwrap_err();
@@ -692,8 +728,11 @@ mod tests {
             if has_default || text.is_empty() || text.ends_with('\n') {
                 assert_eq!(got, text);
             } else {
-                // Known: a file without a final newline gains one when an entry is appended.
-                assert_eq!(got, format!("{text}\n"), "{text:?}");
+                // Known: a file without a final newline gains one (in the file's line ending)
+                // when an entry is appended.
+                let crlf = text.find('\n').is_some_and(|i| text[..i].ends_with('\r'));
+                let added = if crlf { "\r\n" } else { "\n" };
+                assert_eq!(got, format!("{text}{added}"), "{text:?}");
             }
         }
     }

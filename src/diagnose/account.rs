@@ -27,11 +27,7 @@ pub enum AccountKeys {
 /// The SSH host of the platform this invocation talks to: `heroku.com` by default, the
 /// `HEROKU_HOST` domain otherwise (so a local stand-in API pairs with a local sshd).
 pub fn platform_ssh_host(endpoint: &Endpoint) -> String {
-    endpoint
-        .git_host
-        .strip_prefix("git.")
-        .unwrap_or(&endpoint.git_host)
-        .to_string()
+    endpoint.ssh_host.clone()
 }
 
 /// Is `host` where the platform's account keys apply?

@@ -1,6 +1,6 @@
 //! Findings for the keys ssh cannot use, one per identity the plan marks: what ssh says
 //! (its exact words where it prints any), why, and a fix that runs as printed on the real
-//! path, or a step labelled "manual step:" when no command can do it (a new certificate from a
+//! path, or a step labelled "manual:" when no command can do it (a new certificate from a
 //! CA, a key restored from a backup).
 //!
 //! Severity: a refused identity is an error, unless another identity in the same plan is
@@ -76,10 +76,7 @@ impl Ctx<'_> {
         }
     }
     fn pin_fix(&self, key: &str) -> String {
-        format!(
-            "herossh fix-config --host {} -i {key}",
-            sh_quote(&self.r.settings.alias)
-        )
+        super::fix_config(&self.r.settings, &format!("-i {key}"))
     }
 }
 
@@ -141,6 +138,7 @@ fn finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
             }
             _ => format!("ssh-add {path}"),
         }),
+        SkipReason::HiddenByIdentitiesOnly => return None,
         SkipReason::Missing => Finding::new(
             "identity-missing",
             Severity::Warning,
@@ -162,7 +160,7 @@ fn finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
             format!("{label} is not a regular file{}", c.ssh_says()),
         )
         .fix(format!(
-            "manual step: point IdentityFile (or -i) for {} at the key file itself, not {label}",
+            "manual: point IdentityFile (or -i) for {} at the key file itself, not {label}",
             c.r.settings.alias
         )),
         SkipReason::Blocks => {
@@ -179,7 +177,7 @@ fn finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
                 ),
             )
             .fix(format!(
-                "manual step: start the program that writes the key into {at}, or replace it with the key file"
+                "manual: start the program that writes the key into {at}, or replace it with the key file"
             ))
         }
         SkipReason::InvalidFormat => invalid_format(c, sev),
@@ -199,7 +197,7 @@ fn finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
                     c.ssh_says()
                 ),
             )
-            .fix("manual step: create a key this ssh reads (herossh keygen -t ed25519) and register its .pub with the server")
+            .fix("manual: create a key this ssh reads (herossh keygen -t ed25519) and register its .pub with the server")
         }
         SkipReason::RsaTooSmall => {
             let bits = c.id.key.as_ref().map(crate::sshkeys::key_bits).unwrap_or(0);
@@ -217,7 +215,7 @@ fn finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
                     "{label} is a {bits}-bit RSA key; this ssh uses RSA keys of at least {min} bits (RequiredRSASize), so it ignores it{said}"
                 ),
             )
-            .fix("manual step: create a stronger key (herossh keygen -t ed25519) and register its .pub with the server")
+            .fix("manual: create a stronger key (herossh keygen -t ed25519) and register its .pub with the server")
         }
         SkipReason::CertificateExpired
         | SkipReason::CertificateNotYetValid
@@ -235,7 +233,7 @@ fn finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
             ),
         )
         .fix(format!(
-            "manual step: put the certificate's private key beside it or in the agent (ssh-add KEY), or name it with IdentityFile for {}",
+            "manual: put the certificate's private key beside it or in the agent (ssh-add KEY), or name it with IdentityFile for {}",
             c.r.settings.alias
         )),
         SkipReason::CertificateKeyMismatch => Finding::new(
@@ -249,7 +247,7 @@ fn finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
             ),
         )
         .fix(format!(
-            "manual step: get a certificate for the key itself (inspect this one: ssh-keygen -L -f {})",
+            "manual: get a certificate for the key itself (inspect this one: ssh-keygen -L -f {})",
             sh_quote(&cert_file(c))
         )),
     })
@@ -312,11 +310,11 @@ fn invalid_format(c: &Ctx, sev: Severity) -> Finding {
     match repair {
         Some(prog) => f.fix(format!("perl -0777 -pi -e '{prog}' {path}")),
         None if damage.contains(&Damage::NotAPrivateKey) || damage.contains(&Damage::Empty) => f.fix(format!(
-            "manual step: point IdentityFile for {} at the private key file",
+            "manual: point IdentityFile for {} at the private key file",
             c.r.settings.alias
         )),
         None => f.fix(format!(
-            "manual step: restore {label} from a backup, or create a new key (herossh keygen -t ed25519) and register its .pub"
+            "manual: restore {label} from a backup, or create a new key (herossh keygen -t ed25519) and register its .pub"
         )),
     }
 }
@@ -424,7 +422,7 @@ fn public_only(c: &Ctx, sev: Severity) -> Finding {
     match private {
         Some(p) => f.fix(c.pin_fix(&sh_quote(&display_tilde(&p)))),
         None => f.fix(
-            "manual step: unlock or start the agent that holds this key (or point IdentityAgent at it), then check with: ssh-add -l"
+            "manual: unlock or start the agent that holds this key (or point IdentityAgent at it), then check with: ssh-add -l"
                 .to_string(),
         ),
     }
@@ -457,7 +455,7 @@ fn cert_finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
             format!(
                 "the certificate {file} expired ({window}): the server refuses it (\"Certificate invalid: expired\")"
             ),
-            format!("manual step: have your CA issue a new certificate (inspect it: {inspect})"),
+            format!("manual: have your CA issue a new certificate (inspect it: {inspect})"),
         ),
         SkipReason::CertificateNotYetValid => (
             "certificate-not-yet-valid",
@@ -467,7 +465,7 @@ fn cert_finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
                 cert::format_time(cert::now())
             ),
             format!(
-                "manual step: wait until it is valid, fix this machine's clock, or have your CA issue one valid now (inspect it: {inspect})"
+                "manual: wait until it is valid, fix this machine's clock, or have your CA issue one valid now (inspect it: {inspect})"
             ),
         ),
         SkipReason::CertificatePrincipalMissing => (
@@ -478,7 +476,7 @@ fn cert_finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
                 sum.principals.join(", ")
             ),
             format!(
-                "manual step: log in as one of its principals, or have your CA add {user} (inspect it: {inspect})"
+                "manual: log in as one of its principals, or have your CA add {user} (inspect it: {inspect})"
             ),
         ),
         SkipReason::CertificateNoPrincipals => (
@@ -487,7 +485,7 @@ fn cert_finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
             format!(
                 "the certificate {file} lists no principals: a server trusting its CA with TrustedUserCAKeys refuses it (\"Certificate lacks principal list\")"
             ),
-            format!("manual step: have your CA issue it with -n {user} (inspect it: {inspect})"),
+            format!("manual: have your CA issue it with -n {user} (inspect it: {inspect})"),
         ),
         SkipReason::CertificateCaSignatureRefused => (
             "certificate-ca-signature-refused",
@@ -497,14 +495,14 @@ fn cert_finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
                 sum.signature_algorithm
             ),
             format!(
-                "manual step: have your CA re-sign it with rsa-sha2-512 (ssh-keygen -s CA_KEY -t rsa-sha2-512 ...) (inspect it: {inspect})"
+                "manual: have your CA re-sign it with rsa-sha2-512 (ssh-keygen -s CA_KEY -t rsa-sha2-512 ...) (inspect it: {inspect})"
             ),
         ),
         SkipReason::CertificateNotUser => (
             "certificate-not-user",
             c.severity(),
             format!("{file} is a host certificate, not a user certificate: ssh ignores it"),
-            format!("manual step: use a user certificate (inspect this one: {inspect})"),
+            format!("manual: use a user certificate (inspect this one: {inspect})"),
         ),
         _ => return None,
     };

@@ -6,19 +6,18 @@
 //! so validate and doctor can never explain the same situation differently.
 
 pub mod account;
+pub mod config;
 pub mod keys;
 pub mod local;
 
 use serde::Serialize;
 
 use crate::paths::display_tilde;
-use crate::probe::client::{ConnectFailure, Verdict, describe};
+use crate::probe::client::{ConnectFailure, Login, Verdict, describe};
 use crate::probe::known_hosts::Status;
-use crate::probe::plan::HostSettings;
+use crate::probe::plan::{HostSettings, SkipReason};
 use crate::probe::report::Report;
-
-/// OpenSSH's default MaxAuthTries, assumed when the server did not show a lower one.
-pub const DEFAULT_MAX_AUTH_TRIES: usize = 6;
+use crate::probe::verdict::{self, Failure as VerdictFailure, Outcome, Prompt};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -123,8 +122,29 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
     let s = &r.settings;
     let target_arg = sh_quote(&r.target());
 
-    if let crate::probe::agent::AgentState::Unreachable { socket, error } = &r.agent {
-        out.push(agent_unreachable(socket, error));
+    out.extend(config::error_findings(
+        &s.config_errors,
+        s.config_file.as_deref(),
+    ));
+    out.extend(config::shadowed_findings(
+        &s.resolved,
+        &s.alias,
+        s.config_file.as_deref(),
+    ));
+    out.extend(config::home_findings());
+    if let crate::probe::agent::AgentState::Unreachable {
+        socket,
+        error,
+        hangs,
+    } = &r.agent
+    {
+        let mut f = agent_unreachable(socket, error);
+        if *hangs {
+            f.severity = Severity::Error;
+            f.message
+                .push_str("; ssh waits for it forever (the connection hangs)");
+        }
+        out.push(f);
     }
 
     // Connection-level outcomes.
@@ -142,37 +162,7 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
         }
         Some(Ok(server)) => {
             if let Some(Status::Unknown { other_types }) = &server.host_key_status {
-                let fp = server.host_key_fingerprint().unwrap_or_default();
-                match &r.accepted_new_into {
-                    Some(file) => out.push(Finding::new(
-                        "host-key-unknown",
-                        Severity::Ok,
-                        format!(
-                            "the host key {fp} was not known; added it to {}",
-                            display_tilde(file)
-                        ),
-                    )),
-                    None => {
-                        let also = if other_types.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (known_hosts holds only {})", other_types.join(", "))
-                        };
-                        out.push(
-                            Finding::new(
-                                "host-key-unknown",
-                                Severity::Warning,
-                                format!(
-                                    "the host key of {} ({} {fp}) is not in known_hosts{also}; \
-                                     ssh will ask (and fail in BatchMode)",
-                                    s.known_hosts_name(),
-                                    server.host_key_type().unwrap_or_default()
-                                ),
-                            )
-                            .fix(format!("herossh validate --accept-new {target_arg}")),
-                        );
-                    }
-                }
+                out.push(host_key_unknown(r, server, other_types, &target_arg));
             }
         }
         None => {}
@@ -183,7 +173,109 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
         out.extend(account::findings(r, account));
     }
     out.extend(plan_findings(r));
+    calibrate(r, &mut out);
     out
+}
+
+/// An error finding means ssh fails; when ssh logs in, the rest are warnings (a spare key
+/// with a bad mode costs nothing), and when it fails, at least one finding says so.
+fn calibrate(r: &Report, out: &mut Vec<Finding>) {
+    if r.outcome.logged_in() {
+        for f in out.iter_mut() {
+            if f.severity == Severity::Error {
+                f.severity = Severity::Warning;
+            }
+        }
+    } else if r.connection.is_some() && !out.iter().any(|f| f.severity == Severity::Error) {
+        let why = match &r.outcome {
+            Outcome::Unknown { why } => why.clone(),
+            other => format!("{other:?}"),
+        };
+        out.push(Finding::new(
+            "outcome-unknown",
+            Severity::Error,
+            format!(
+                "herossh cannot say that ssh logs in to {}: {why}",
+                r.target()
+            ),
+        ));
+    }
+}
+
+/// The host key is not in known_hosts: ssh asks at a terminal, fails without one (or with
+/// StrictHostKeyChecking yes).
+fn host_key_unknown(
+    r: &Report,
+    server: &crate::probe::client::ServerInfo,
+    other_types: &[String],
+    target_arg: &str,
+) -> Finding {
+    let s = &r.settings;
+    let fp = server.host_key_fingerprint().unwrap_or_default();
+    if let Some(file) = &r.accepted_new_into {
+        return Finding::new(
+            "host-key-unknown",
+            Severity::Ok,
+            format!(
+                "the host key {fp} was not known; added it to {}",
+                display_tilde(file)
+            ),
+        );
+    }
+    let also = if other_types.is_empty() {
+        String::new()
+    } else {
+        format!(" (known_hosts holds only {})", other_types.join(", "))
+    };
+    let (severity, consequence) = match s.strict_host_key_checking.as_str() {
+        "false" | "accept-new" => (
+            Severity::Ok,
+            "ssh adds it without asking (StrictHostKeyChecking)".to_string(),
+        ),
+        "true" => (
+            Severity::Error,
+            "StrictHostKeyChecking yes: ssh refuses it (\"Host key verification failed.\")".into(),
+        ),
+        _ if r.interactive => (
+            Severity::Warning,
+            "ssh will ask you to confirm it; scripts and BatchMode fail".into(),
+        ),
+        _ => (
+            Severity::Error,
+            "ssh cannot ask here (BatchMode or no terminal): \"Host key verification failed.\""
+                .into(),
+        ),
+    };
+    Finding::new(
+        "host-key-unknown",
+        severity,
+        format!(
+            "the host key of {} ({} {fp}) is not in known_hosts{also}; {consequence}",
+            s.known_hosts_name(),
+            server.host_key_type().unwrap_or_default()
+        ),
+    )
+    .fix(format!(
+        "herossh validate --accept-new{} {target_arg}",
+        config_arg(s)
+    ))
+}
+
+/// ` -F FILE` when the probe ran with one, for commands that must read the same config.
+pub fn config_arg(s: &HostSettings) -> String {
+    match &s.config_file {
+        Some(f) => format!(" -F {}", sh_quote(&f.display().to_string())),
+        None => String::new(),
+    }
+}
+
+/// `herossh fix-config --host ALIAS [-F FILE] ARGS`.
+pub fn fix_config(s: &HostSettings, args: &str) -> String {
+    format!(
+        "herossh fix-config --host {}{} {args}",
+        sh_quote(&s.alias),
+        config_arg(s)
+    )
 }
 
 fn connection_finding(r: &Report, e: &ConnectFailure) -> Finding {
@@ -253,6 +345,59 @@ fn connection_finding(r: &Report, e: &ConnectFailure) -> Finding {
                 server.host_key_fingerprint().unwrap_or_default()
             ),
         ),
+        ConnectFailure::Negotiation {
+            what,
+            their_offer,
+            supported,
+            ..
+        } => negotiation_finding(r, *what, their_offer, supported),
+    }
+}
+
+/// ssh and the server have no algorithm in common: ssh's message, and the per-host edit
+/// that enables one the server offers (when this ssh supports one), else a manual step.
+fn negotiation_finding(
+    r: &Report,
+    what: crate::probe::negotiate::Category,
+    their_offer: &[String],
+    supported: &[String],
+) -> Finding {
+    use crate::probe::negotiate::Category;
+    let s = &r.settings;
+    let code = match what {
+        Category::Kex => "no-matching-kex",
+        Category::HostKey => "no-matching-host-key-type",
+        Category::Cipher => "no-matching-cipher",
+        Category::Mac => "no-matching-mac",
+        Category::Compression => "no-matching-compression",
+    };
+    let f = Finding::new(
+        code,
+        Severity::Error,
+        format!(
+            "Unable to negotiate with {} port {}: no matching {} found. Their offer: {} \
+             (the server offers only algorithms this ssh no longer enables by default)",
+            s.hostname,
+            s.port,
+            what.words(),
+            their_offer.join(",")
+        ),
+    );
+    match (what, supported.first()) {
+        (Category::Compression, _) | (_, None) => f.fix(format!(
+            "manual: ask the admin of {} to enable a current {} on the server (this ssh supports none of {})",
+            s.hostname,
+            what.keyword(),
+            their_offer.join(",")
+        )),
+        (_, Some(alg)) => {
+            let mut fix = fix_config(s, &format!("--set '{} +{alg}'", what.keyword()));
+            // An ssh-rsa host key usually means ssh-rsa user signatures too.
+            if what == Category::HostKey && alg == "ssh-rsa" {
+                fix.push_str(" --set 'PubkeyAcceptedAlgorithms +ssh-rsa'");
+            }
+            f.fix(fix)
+        }
     }
 }
 
@@ -268,153 +413,383 @@ fn auth_findings(r: &Report) -> Vec<Finding> {
     let accepted: Vec<usize> = (0..r.plan.len())
         .filter(|&i| r.verdict(i) == Some(&Verdict::Accepted))
         .collect();
+    let order = verdict::offer_order(r);
 
-    if r.none_accepted {
-        out.push(Finding::new(
-            "authenticated",
-            Severity::Ok,
-            format!("{} lets {} in without any key", s.hostname, s.user),
-        ));
-        return out;
-    }
-    if let Some(p) = &r.proof {
-        let id = &r.plan[p.index];
-        match &p.result {
-            Ok(true) => out.push(Finding::new(
+    match &r.outcome {
+        Outcome::LoggedIn { key: None, .. } => {
+            out.push(Finding::new(
+                "authenticated",
+                Severity::Ok,
+                format!("{} lets {} in without any key", s.hostname, s.user),
+            ));
+            return out;
+        }
+        Outcome::LoggedIn {
+            key: Some(i),
+            prompts,
+        } => {
+            let id = &r.plan[*i];
+            let after = if prompts.is_empty() {
+                String::new()
+            } else {
+                let p: Vec<&str> = prompts
+                    .iter()
+                    .map(|p| match p {
+                        Prompt::ConfirmHostKey => "you confirm the host key",
+                        Prompt::Passphrase { .. } => "you enter the key's passphrase",
+                    })
+                    .collect();
+                format!(" (after {})", p.join(" and "))
+            };
+            let proven =
+                matches!(&r.proof, Some(p) if p.index == *i && p.result == Ok(Login::Success));
+            out.push(Finding::new(
                 "authenticated",
                 Severity::Ok,
                 format!(
-                    "authenticated as {} with {} ({})",
+                    "ssh logs in as {} with {} ({}){after}{}",
                     s.user,
                     id.label(),
-                    id.fingerprint().unwrap_or_default()
+                    id.fingerprint().unwrap_or_default(),
+                    if proven {
+                        "; signed login verified"
+                    } else {
+                        ""
+                    }
                 ),
-            )),
-            Ok(false) => out.push(Finding::new(
-                "signature-rejected",
+            ));
+        }
+        Outcome::Fails(failure) => out.extend(failure_findings(r, failure, &accepted)),
+        Outcome::Unknown { .. } => {}
+    }
+
+    // The accepted key ssh uses, and what it tries (and the server refuses) before it.
+    if let Some(&best) = order
+        .iter()
+        .find(|&&i| r.verdict(i) == Some(&Verdict::Accepted))
+    {
+        let id = &r.plan[best];
+        let pos = order.iter().position(|&i| i == best).unwrap_or(0);
+        let rejected_before: Vec<String> = order[..pos]
+            .iter()
+            .filter(|&&i| r.verdict(i) == Some(&Verdict::Rejected))
+            .map(|&i| r.plan[i].label())
+            .collect();
+        if !rejected_before.is_empty() && r.outcome.logged_in() {
+            let mut f = Finding::new(
+                "wrong-key-offered-first",
+                Severity::Warning,
+                format!(
+                    "{} is accepted but ssh offers {} first ({} rejected before it; each is a \
+                     failed login in the server's log)",
+                    id.label(),
+                    rejected_before[0],
+                    rejected_before.len()
+                ),
+            );
+            if let Some(p) = &id.path {
+                f = f.fix(fix_config(
+                    s,
+                    &format!("-i {}", sh_quote(&display_tilde(p))),
+                ));
+            }
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// The findings that explain why ssh fails.
+fn failure_findings(r: &Report, failure: &VerdictFailure, accepted: &[usize]) -> Vec<Finding> {
+    let s = &r.settings;
+    let mut out = Vec::new();
+    let pin = |i: usize| {
+        r.plan[i]
+            .pin_path()
+            .map(|p| fix_config(s, &format!("-i {}", sh_quote(&display_tilde(&p)))))
+    };
+    match failure {
+        VerdictFailure::Config
+        | VerdictFailure::AgentHangs
+        | VerdictFailure::Connect
+        | VerdictFailure::Negotiation { .. }
+        | VerdictFailure::HostKeyChanged
+        | VerdictFailure::HostKeyRevoked
+        | VerdictFailure::HostKeyUnknown => {}
+        VerdictFailure::NoPublickey => {
+            let f = Finding::new(
+                "publickey-not-offered",
+                Severity::Error,
+                if s.pubkey_authentication {
+                    format!(
+                        "{} does not take public keys for {} (it offers: {}); no key can help",
+                        s.hostname,
+                        s.user,
+                        if r.methods.is_empty() {
+                            "nothing".to_string()
+                        } else {
+                            r.methods.join(",")
+                        }
+                    )
+                } else {
+                    format!(
+                        "the configuration for {} turns public keys off \
+                         (PubkeyAuthentication no, or PreferredAuthentications without publickey)",
+                        s.alias
+                    )
+                },
+            );
+            out.push(if s.pubkey_authentication {
+                f.fix(format!(
+                    "manual: ask the admin of {} to enable PubkeyAuthentication for {}",
+                    s.hostname, s.user
+                ))
+            } else {
+                f.fix(fix_config(
+                    s,
+                    "--set 'PubkeyAuthentication yes' --set 'PreferredAuthentications publickey'",
+                ))
+            });
+        }
+        VerdictFailure::TooManyAuthFailures {
+            accepted_key,
+            position,
+            limit,
+        } => {
+            let id = &r.plan[*accepted_key];
+            let mut f = Finding::new(
+                "too-many-auth-failures",
                 Severity::Error,
                 format!(
-                    "the server accepts {} but refused the signed login",
+                    "{} is accepted, but it is key #{position} in ssh's offer order and the \
+                     server allows {limit} attempts: ssh fails with \"Too many authentication \
+                     failures\" before reaching it",
                     id.label()
                 ),
-            )),
-            Err(e) => out.push(Finding::new(
-                "signature-failed",
-                Severity::Error,
-                format!("could not sign with {}: {e}", id.label()),
-            )),
-        }
-    }
-
-    if accepted.is_empty() {
-        if r.plan.iter().all(|id| id.key.is_none()) {
-            out.push(
-                Finding::new(
-                    "no-key-accepted",
-                    Severity::Error,
-                    "there is no key to offer: no identity file and no agent key".to_string(),
-                )
-                .fix("herossh keygen"),
             );
-        } else {
-            let candidate = r
-                .plan
-                .iter()
-                .find(|id| id.usable() && id.path.is_some())
-                .and_then(|id| id.path.as_ref())
-                .map(|p| sh_quote(&format!("{}.pub", display_tilde(p))))
-                .unwrap_or_else(|| "KEY.pub".to_string());
-            let fix = if targets_platform(s) {
-                format!("herossh keys add {candidate}")
+            if let Some(fix) = pin(*accepted_key) {
+                f = f.fix(fix);
             } else {
-                format!(
-                    "add {candidate} to ~{}/.ssh/authorized_keys on {} (e.g. ssh-copy-id -i {candidate})",
-                    s.user, s.hostname
-                )
-            };
+                f = f.fix(fix_config(s, "--set 'IdentitiesOnly yes'"));
+            }
+            out.push(f);
+        }
+        VerdictFailure::PartialSuccess { key, remaining } => {
             out.push(
                 Finding::new(
-                    "no-key-accepted",
+                    "partial-success",
                     Severity::Error,
                     format!(
-                        "{} accepts none of the {} key(s) offered for {} (Permission denied (publickey))",
+                        "{} is accepted, but {} also requires {} (AuthenticationMethods): the key \
+                         alone does not log in, and herossh cannot check the rest",
+                        r.plan[*key].label(),
                         s.hostname,
-                        r.verdicts.iter().flatten().count(),
-                        s.user
+                        remaining.join(" or ")
                     ),
                 )
-                .fix(fix),
+                .fix(format!(
+                    "manual: complete the second step in an interactive ssh{} {}",
+                    config_arg(s),
+                    sh_quote(&r.target())
+                )),
             );
-            if targets_heroku(s) {
-                out.push(heroku_ssh_git_ended(&format!(
-                    "{} denied every key",
-                    s.hostname
-                )));
+        }
+        VerdictFailure::SignatureFailed { key, why } => {
+            let id = &r.plan[*key];
+            let code = if id.in_agent {
+                "agent-refused-signature"
+            } else {
+                "signature-rejected"
+            };
+            let mut f = Finding::new(
+                code,
+                Severity::Error,
+                format!(
+                    "the server accepts {} but the signed login failed: {why}",
+                    id.label()
+                ),
+            );
+            if id.in_agent {
+                f = f.fix(match &id.path {
+                    Some(p) => format!(
+                        "ssh-add -d {0} && ssh-add {0}",
+                        sh_quote(&display_tilde(p))
+                    ),
+                    None => "manual: unlock or confirm the key in your agent (a hardware key may need a touch)".into(),
+                });
             }
+            out.push(f);
         }
-        return out;
+        VerdictFailure::PassphraseNeeded { key } => {
+            let id = &r.plan[*key];
+            let path = id
+                .path
+                .as_ref()
+                .map(|p| sh_quote(&display_tilde(p)))
+                .unwrap_or_default();
+            out.push(
+                Finding::new(
+                    "passphrase-needed",
+                    Severity::Error,
+                    format!(
+                        "{} is accepted but encrypted, and ssh cannot ask for its passphrase here \
+                         (BatchMode or no terminal)",
+                        id.label()
+                    ),
+                )
+                .fix(format!("ssh-add {path}")),
+            );
+        }
+        VerdictFailure::NoKeyAccepted => {
+            out.extend(no_key_accepted(r, accepted));
+        }
     }
+    out
+}
 
-    // The first accepted key ssh could really use, and where it sits in ssh's offer order.
-    let best = accepted
-        .iter()
-        .copied()
-        .filter(|&i| r.plan[i].usable())
-        .min_by_key(|&i| r.plan[i].offered_order);
-    let Some(best) = best else {
-        return out;
-    };
-    let id = &r.plan[best];
-    let order = id.offered_order.unwrap_or(0);
-    let fix = id.path.as_ref().map(|p| {
-        format!(
-            "herossh fix-config --host {} -i {}",
-            sh_quote(&s.alias),
-            sh_quote(&display_tilde(p))
-        )
-    });
-    let rejected_before: Vec<String> = r
-        .plan
-        .iter()
-        .enumerate()
-        .filter(|(i, other)| {
-            other.offered_order.is_some_and(|o| o < order)
-                && r.verdict(*i) == Some(&Verdict::Rejected)
-        })
-        .map(|(_, other)| other.label())
-        .collect();
-    if !rejected_before.is_empty() {
-        let mut f = Finding::new(
-            "wrong-key-offered-first",
-            Severity::Warning,
-            format!(
-                "{} is accepted but ssh offers {} first ({} rejected before it)",
-                id.label(),
-                rejected_before[0],
-                rejected_before.len()
-            ),
-        );
-        if let Some(fix) = &fix {
-            f = f.fix(fix.clone());
+/// Nothing ssh offers is accepted: a key the server takes that ssh does not offer (pin it),
+/// an RSA key ssh cannot sign for this server, or no key at all (add one).
+fn no_key_accepted(r: &Report, accepted: &[usize]) -> Vec<Finding> {
+    let s = &r.settings;
+    let mut out = Vec::new();
+    let order = verdict::offer_order(r);
+    let rsa_sig = r.server().and_then(|x| x.rsa_sig);
+    // Accepted keys ssh does not send.
+    for &i in accepted.iter().filter(|i| !order.contains(i)) {
+        let id = &r.plan[i];
+        let no_sig = id.key.as_ref().is_some_and(|k| {
+            matches!(k.algorithm(), russh::keys::ssh_key::Algorithm::Rsa { .. })
+                && verdict::signature_algorithm(
+                    &k.algorithm(),
+                    rsa_sig,
+                    &s.pubkey_accepted_algorithms,
+                )
+                .is_none()
+        });
+        if no_sig && id.skipped.is_none_or(SkipReason::still_offered) {
+            out.push(
+                Finding::new(
+                    "no-mutual-signature",
+                    Severity::Error,
+                    format!(
+                        "{} is accepted, but {} only verifies ssh-rsa (SHA-1) signatures, which \
+                         this ssh no longer sends (\"no mutual signature algorithm\"): it skips \
+                         the key",
+                        id.label(),
+                        s.hostname
+                    ),
+                )
+                .fix(fix_config(s, "--set 'PubkeyAcceptedAlgorithms +ssh-rsa'")),
+            );
+        } else if id.skipped.is_none() || id.in_agent {
+            let why = match id.skipped {
+                Some(SkipReason::HiddenByIdentitiesOnly) => {
+                    " (it is in the agent, and IdentitiesOnly yes offers only the listed files)"
+                }
+                _ => "",
+            };
+            let f = Finding::new(
+                "key-not-offered",
+                Severity::Error,
+                format!(
+                    "{} is accepted by {}, but ssh does not offer it for {}{why}",
+                    id.label(),
+                    s.hostname,
+                    s.alias
+                ),
+            );
+            out.push(match id.pin_path() {
+                Some(p) => f.fix(fix_config(
+                    s,
+                    &format!("-i {}", sh_quote(&display_tilde(&p))),
+                )),
+                None => f.fix(format!(
+                    "manual: save the agent key's public half (ssh-add -L) to a file and run {}",
+                    fix_config(s, "-i FILE.pub")
+                )),
+            });
         }
-        out.push(f);
     }
-    let limit = r.observed_max_auth_tries.unwrap_or(DEFAULT_MAX_AUTH_TRIES);
-    if order > limit {
-        let mut f = Finding::new(
-            "too-many-auth-failures",
+    for &i in &r.sha1_only {
+        let id = &r.plan[i];
+        out.push(
+            Finding::new(
+                "server-wants-ssh-rsa",
+                Severity::Error,
+                format!(
+                    "{} takes {} only with ssh-rsa (SHA-1) signatures; ssh signs with SHA-2 (the \
+                     server says it supports it) and is refused",
+                    s.hostname,
+                    id.label()
+                ),
+            )
+            .fix(fix_config(s, "--set 'PubkeyAcceptedAlgorithms ^ssh-rsa'")),
+        );
+    }
+    if !out.is_empty() {
+        return out;
+    }
+    if r.plan.iter().all(|id| id.key.is_none()) {
+        out.push(
+            Finding::new(
+                "no-key-accepted",
+                Severity::Error,
+                "there is no key to offer: no identity file and no agent key".to_string(),
+            )
+            .fix("herossh keygen"),
+        );
+        return out;
+    }
+    let candidate = order
+        .iter()
+        .map(|&i| &r.plan[i])
+        .chain(r.plan.iter())
+        .find(|id| id.path.is_some() && id.key.is_some())
+        .and_then(|id| id.path.as_ref())
+        .map(|p| sh_quote(&format!("{}.pub", display_tilde(p))));
+    let fix = match candidate {
+        Some(c) if targets_platform(s) => format!("herossh keys add {c}"),
+        Some(c) => format!(
+            "ssh-copy-id -i {c}{} -p {} {}@{}",
+            match &s.config_file {
+                Some(f) => format!(" -F {}", sh_quote(&f.display().to_string())),
+                None => String::new(),
+            },
+            s.port,
+            s.user,
+            s.alias
+        ),
+        None => "herossh keygen".to_string(),
+    };
+    let hint = match r.server().and_then(|x| x.offer.as_ref()) {
+        Some(o)
+            if !o.host_key.iter().any(|a| a == "ssh-ed25519")
+                && order
+                    .iter()
+                    .any(|&i| r.plan[i].key_type().as_deref() == Some("ssh-ed25519")) =>
+        {
+            " (the server does not use Ed25519 itself: if it is old, it may not take Ed25519 keys either)"
+        }
+        _ => "",
+    };
+    out.push(
+        Finding::new(
+            "no-key-accepted",
             Severity::Error,
             format!(
-                "{} is key #{order} in ssh's offer order but the server allows {limit} attempts: \
-                 ssh fails with \"Too many authentication failures\" before reaching it",
-                id.label()
+                "{} accepts none of the {} key(s) ssh offers for {} (Permission denied (publickey)){hint}",
+                s.hostname,
+                order.len(),
+                s.user
             ),
-        );
-        f =
-            f.fix(fix.clone().unwrap_or_else(|| {
-                format!("set IdentitiesOnly yes and IdentityFile for {}", s.alias)
-            }));
-        out.push(f);
+        )
+        .fix(fix),
+    );
+    if targets_heroku(s) {
+        out.push(heroku_ssh_git_ended(&format!(
+            "{} denied every key",
+            s.hostname
+        )));
     }
     out
 }

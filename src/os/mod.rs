@@ -3,7 +3,7 @@
 //!
 //! - [`user`]: who runs herossh (uid, the passwd entry, the host name);
 //! - [`perms`]: Unix permission bits and file owners;
-//! - [`files`]: file types, and reading a file without blocking on a FIFO;
+//! - [`files`]: file types (a FIFO, a directory...) as a value;
 //! - [`agent`]: reaching an ssh-agent;
 //! - [`glob`]: file name patterns as ssh's `Include` expands them;
 //! - [`net`]: the machine's own addresses (`Match localnetwork`).

@@ -72,6 +72,26 @@ impl Client {
                 endpoint.api_url
             ))
         })?;
+        if endpoint.insecure() {
+            if !super::insecure_http_allowed() {
+                return Err(Error::usage(format!(
+                    "refusing to send your Heroku API token over plain http to {}: anyone on \
+                     the way could read it. Use https://, or pass --insecure if you mean it",
+                    endpoint.api_url
+                ))
+                .with_code("insecure_transport"));
+            }
+            warn_once(&format!(
+                "--insecure: sending your Heroku API token over plain http to {}",
+                endpoint.api_url
+            ));
+        }
+        if endpoint.userinfo_dropped {
+            warn_once(
+                "HEROKU_HOST holds a user name or password (not shown): herossh ignores it, \
+                 the API token is the credential",
+            );
+        }
         let mut auth =
             HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
                 Error::auth(
@@ -258,6 +278,16 @@ impl Inner {
     }
 }
 
+/// A warning on stderr, once per run however many clients a command makes.
+fn warn_once(text: &str) {
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.iter().any(|s| s == text) {
+        said.push(text.to_string());
+        crate::ui::output::stderr_line(&format!(" ›   Warning: {text}"));
+    }
+}
+
 /// Percent-encodes a path segment, so a key argument like `a/b?c` cannot change the route.
 fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -301,6 +331,22 @@ mod tests {
                 e.message
             );
         }
+    }
+
+    #[test]
+    fn plain_http_to_another_host_is_refused_without_insecure() {
+        let e = Client::with_timeouts(
+            &Endpoint::from_values(Some("http://user:pw@example.com"), None),
+            &Secret::new("t"),
+            Timeouts::default(),
+        )
+        .unwrap_err();
+        assert_eq!((e.exit_code(), e.code()), (2, "insecure_transport"));
+        assert_eq!(
+            e.message,
+            "refusing to send your Heroku API token over plain http to http://example.com: \
+             anyone on the way could read it. Use https://, or pass --insecure if you mean it"
+        );
     }
 
     #[test]

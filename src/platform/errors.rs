@@ -1,10 +1,14 @@
 //! Turning what went wrong on the wire into an [`Error`] a person can act on.
 //!
-//! One mapping for every call: the API's own `{id, message}` becomes the message plus
-//! `Error ID: <id>` (what Heroku support asks for), and the HTTP status decides the exit code —
-//! 401/403 are authentication (4), 429/5xx and transport failures are network/server (3),
-//! anything else (404, 422, ...) means the request itself was wrong (1). Nothing here ever sees
-//! the token: requests carry it in a header that no message quotes.
+//! One mapping for every call ([`code_for_status`], documented by [`HTTP_OUTCOMES`] in the
+//! man page and README): the API's own `{id, message}` becomes the message plus `Error ID:
+//! <id>` (what Heroku support asks for), and the HTTP outcome decides the error code and so
+//! the exit code. 401/403 are authentication (4); whatever says the server or the way to it
+//! failed — no answer, 5xx, 429, a proxy's 407/408, a redirect (the Platform API never
+//! redirects; a captive portal or a wrong HEROKU_HOST does) and a success status whose body is
+//! not the API's JSON (an HTML page) — is network/server (3); any other 4xx (400, 404, 409,
+//! 422, ...) is the API refusing the request itself (1). Nothing here ever sees the token:
+//! requests carry it in a header that no message quotes.
 
 use std::time::Duration;
 
@@ -36,6 +40,9 @@ impl ApiFailure {
         let Ok(api) = serde_json::from_slice::<ApiErrorBody>(body) else {
             return Self::unexpected(status);
         };
+        if (300..400).contains(&status) {
+            return Self::unexpected(status);
+        }
         let mut message = format!("{}\nError ID: {}", api.message.trim(), api.id);
         if let Some(url) = api.url.as_deref().filter(|u| !u.is_empty()) {
             message.push_str(&format!("\nSee {url}"));
@@ -56,26 +63,31 @@ impl ApiFailure {
             status: Some(status),
             id: Some(api.id),
             api_message: Some(api.message),
-            error: Error::new(kind_for_status(status), message),
+            error: Error::new(Kind::Failed, message).with_code(code_for_status(status)),
         }
     }
 
-    /// A body that is not what the API sends (not JSON, truncated, wrong shape). On a success
-    /// status the server is at fault, so it counts as a server error.
+    /// A body that is not what the API sends (not JSON, truncated, wrong shape, an HTML page).
+    /// On a success status the server is at fault, so it counts as a server error; a redirect
+    /// says HEROKU_HOST (or a proxy, or a captive portal) is not the API.
     pub(crate) fn unexpected(status: u16) -> Self {
-        let kind = if (200..300).contains(&status) {
-            Kind::Network
+        let code = if (200..300).contains(&status) {
+            "server_error"
         } else {
-            kind_for_status(status)
+            code_for_status(status)
         };
+        let mut message = format!("unexpected response from the Platform API (HTTP {status})");
+        if code == "redirect" {
+            message.push_str(
+                ": it redirects elsewhere, so HEROKU_HOST does not name the Platform API (or a \
+                 proxy or captive portal answered)",
+            );
+        }
         ApiFailure {
             status: Some(status),
             id: None,
             api_message: None,
-            error: Error::new(
-                kind,
-                format!("unexpected response from the Platform API (HTTP {status})"),
-            ),
+            error: Error::new(Kind::Failed, message).with_code(code),
         }
     }
 
@@ -113,7 +125,7 @@ impl ApiFailure {
             status: None,
             id: None,
             api_message: None,
-            error: Error::network(message),
+            error: Error::network(message).with_code("network"),
         }
     }
 }
@@ -124,14 +136,49 @@ impl From<ApiFailure> for Error {
     }
 }
 
-/// The exit-code class of an HTTP error status.
-pub fn kind_for_status(status: u16) -> Kind {
+/// The error code (see `error::CODES`, which gives its exit code) of an HTTP status that is
+/// not a success with the expected body. The one mapping every API call uses.
+pub fn code_for_status(status: u16) -> &'static str {
     match status {
-        401 | 403 => Kind::Auth,
-        429 | 500..=599 => Kind::Network,
-        _ => Kind::Failed,
+        401 => "unauthorized",
+        403 => "forbidden",
+        429 => "rate_limited",
+        // Proxy authentication and request timeouts are about the way to the API.
+        407 | 408 => "network",
+        300..=399 => "redirect",
+        400..=499 => "api_refused",
+        // 5xx, 1xx, and statuses no server should send.
+        _ => "server_error",
     }
 }
+
+/// The exit-code class of an HTTP error status (from [`code_for_status`]).
+pub fn kind_for_status(status: u16) -> Kind {
+    Error::failed("").with_code(code_for_status(status)).kind
+}
+
+/// The documented mapping, one row per outcome: (HTTP outcome, error code, exit code). The man
+/// page and README print it; a unit test checks it against [`code_for_status`].
+pub const HTTP_OUTCOMES: &[(&str, &str, u8)] = &[
+    ("2xx with the API's JSON", "-", 0),
+    (
+        "2xx with another body (an HTML page, truncated JSON)",
+        "server_error",
+        3,
+    ),
+    ("3xx (redirects are not followed)", "redirect", 3),
+    ("401", "unauthorized", 4),
+    ("403", "forbidden", 4),
+    ("407, 408", "network", 3),
+    ("429 (after the retries)", "rate_limited", 3),
+    ("other 4xx (400, 404, 409, 422, ...)", "api_refused", 1),
+    ("5xx and any other status", "server_error", 3),
+    (
+        "no answer (DNS, refused, timeout, TLS, hang-up)",
+        "network",
+        3,
+    ),
+];
 
 /// The innermost cause ("Connection refused (os error 111)"), which is what tells the person
 /// what happened; reqwest's outer layers only repeat the URL.
@@ -188,12 +235,48 @@ mod tests {
             (404, Kind::Failed),
             (422, Kind::Failed),
             (400, Kind::Failed),
+            (301, Kind::Network),
+            (302, Kind::Network),
+            (307, Kind::Network),
+            (407, Kind::Network),
             (429, Kind::Network),
             (500, Kind::Network),
             (503, Kind::Network),
+            (102, Kind::Network),
         ] {
             assert_eq!(kind_for_status(status), kind, "HTTP {status}");
         }
+    }
+
+    #[test]
+    fn documented_table_matches_the_mapping() {
+        let code_exit = |code: &str| {
+            crate::error::CODES
+                .iter()
+                .find(|(c, ..)| *c == code)
+                .map(|(_, e, _)| *e)
+        };
+        for (statuses, code) in [
+            (&[401][..], "unauthorized"),
+            (&[403], "forbidden"),
+            (&[407, 408], "network"),
+            (&[429], "rate_limited"),
+            (&[300, 302, 307, 308], "redirect"),
+            (&[400, 404, 409, 410, 422], "api_refused"),
+            (&[500, 502, 503, 599, 100], "server_error"),
+        ] {
+            for &s in statuses {
+                assert_eq!(code_for_status(s), code, "HTTP {s}");
+            }
+        }
+        for (what, code, exit) in HTTP_OUTCOMES {
+            if *code != "-" {
+                assert_eq!(code_exit(code), Some(*exit), "{what}");
+            }
+        }
+        assert_eq!(ApiFailure::unexpected(200).error().code(), "server_error");
+        assert_eq!(ApiFailure::unexpected(302).error().code(), "redirect");
+        assert_eq!(ApiFailure::unexpected(302).error().exit_code(), 3);
     }
 
     #[test]
@@ -222,6 +305,9 @@ mod tests {
         assert_eq!(f.error().kind, Kind::Network);
         assert_eq!(ApiFailure::unexpected(200).error().kind, Kind::Network);
         assert_eq!(ApiFailure::unexpected(404).error().kind, Kind::Failed);
+        // A redirect's body may be JSON too: it is still not the API answering.
+        let f = ApiFailure::from_response(302, br#"{"id":"x","message":"moved"}"#, None);
+        assert_eq!(f.error().code(), "redirect");
     }
 
     #[test]

@@ -48,7 +48,8 @@ impl Timeouts {
             .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
             .ok_or_else(|| {
                 Error::usage(format!(
-                    "{TIMEOUT_ENV} must be a number of seconds between 0 and 86400, not {raw:?}"
+                    "{TIMEOUT_ENV} must be a number of seconds greater than 0 and at most 86400 \
+                     (fractions allowed, e.g. 2.5), not {raw:?}"
                 ))
             })?;
         let total = Duration::from_secs_f64(secs);
@@ -83,10 +84,19 @@ mod tests {
 
     #[test]
     fn nonsense_is_a_usage_error() {
-        for bad in ["0", "-1", "abc", "NaN", "inf", "1e9"] {
+        for bad in ["0", "0.0", "-1", "abc", "NaN", "inf", "1e9", "86400.5"] {
             let e = Timeouts::from_value(Some(bad)).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad}");
-            assert!(e.message.contains(TIMEOUT_ENV), "{}", e.message);
+            assert_eq!(
+                e.message,
+                format!(
+                    "HEROSSH_TIMEOUT must be a number of seconds greater than 0 and at most \
+                     86400 (fractions allowed, e.g. 2.5), not {bad:?}"
+                )
+            );
         }
+        // The bounds the message states are the bounds applied.
+        assert!(Timeouts::from_value(Some("86400")).is_ok());
+        assert!(Timeouts::from_value(Some("0.001")).is_ok());
     }
 }

@@ -11,8 +11,13 @@ use russh::keys::ssh_key::PublicKey;
 pub enum AgentState {
     /// No socket configured (`SSH_AUTH_SOCK` unset, or `IdentityAgent none`).
     None,
-    /// A socket is configured but does not answer.
-    Unreachable { socket: PathBuf, error: String },
+    /// A socket is configured but does not answer. `hangs`: it accepted the connection and
+    /// then said nothing — ssh waits for it forever; otherwise ssh goes on without an agent.
+    Unreachable {
+        socket: PathBuf,
+        error: String,
+        hangs: bool,
+    },
     /// The agent answered with these keys (certificates are listed by their key).
     Keys {
         socket: PathBuf,
@@ -67,6 +72,7 @@ pub async fn list(socket: Option<PathBuf>) -> AgentState {
             return AgentState::Unreachable {
                 socket,
                 error: e.to_string(),
+                hangs: false,
             };
         }
     };
@@ -87,6 +93,7 @@ pub async fn list(socket: Option<PathBuf>) -> AgentState {
         Err(e) => AgentState::Unreachable {
             socket,
             error: e.to_string(),
+            hangs: false,
         },
     }
 }

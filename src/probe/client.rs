@@ -12,13 +12,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use russh::MethodKind;
 use russh::client::{self, AuthResult, Handle};
 use russh::keys::PrivateKeyWithHashAlg;
 use russh::keys::agent::client::AgentClient;
 use russh::keys::ssh_key::{Algorithm, HashAlg, PrivateKey, PublicKey};
-use russh::{MethodKind, Preferred};
 
+use super::kexinit::{self, ServerOffer};
 use super::known_hosts::{KnownHosts, Status};
+use super::negotiate::Proposal;
+use super::transport::{self, Recorder};
 
 /// Rejections we allow on one connection before reconnecting: one below OpenSSH's default
 /// MaxAuthTries (6), so the server's limit is never what ends a connection by default.
@@ -34,6 +37,8 @@ pub struct ProbeConfig {
     pub known_hosts: Arc<KnownHosts>,
     /// The name to look the host key up under (`[host]:port`, or `HostKeyAlias`).
     pub known_hosts_name: String,
+    /// ssh's proposal for this host: russh is set up to negotiate the same host key.
+    pub proposal: Proposal,
 }
 
 /// Why no SSH session could be set up.
@@ -54,6 +59,15 @@ pub enum ConnectFailure {
     HostKeyRevoked {
         server: Box<ServerInfo>,
     },
+    /// ssh finds nothing in common with the server's offer ("Unable to negotiate"): it stops,
+    /// and so does the probe.
+    Negotiation {
+        what: super::negotiate::Category,
+        their_offer: Vec<String>,
+        /// Their algorithms this ssh could enable (for the fix).
+        supported: Vec<String>,
+        server: Box<ServerInfo>,
+    },
 }
 
 /// What the server told us about itself.
@@ -64,6 +78,12 @@ pub struct ServerInfo {
     pub cipher: String,
     pub host_key: Option<PublicKey>,
     pub host_key_status: Option<Status>,
+    /// The server's identification and KEXINIT, as it sent them.
+    pub offer: Option<ServerOffer>,
+    /// What `server-sig-algs` says about RSA signatures: None, no extension (ssh then signs
+    /// RSA only with `ssh-rsa`); Some(None), the extension lists no `rsa-sha2-*`; Some(Some(h)),
+    /// the best SHA-2 hash it takes.
+    pub rsa_sig: Option<Option<HashAlg>>,
 }
 
 impl ServerInfo {
@@ -86,6 +106,18 @@ pub enum Verdict {
     Unknown(String),
 }
 
+/// How a real (signed) login ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    /// The server let us in.
+    Success,
+    /// The key was accepted, but the server requires more methods (`AuthenticationMethods
+    /// publickey,password`): what it still allows.
+    Partial(Vec<String>),
+    /// The signature was refused.
+    Refused,
+}
+
 #[derive(Debug, Default)]
 struct Shared {
     version: String,
@@ -94,6 +126,8 @@ struct Shared {
     host_key: Option<PublicKey>,
     status: Option<Status>,
     disconnect: Option<String>,
+    /// The first bytes the server sent (identification and KEXINIT).
+    recorded: Option<Arc<Mutex<Vec<u8>>>>,
 }
 
 struct ProbeHandler {
@@ -211,12 +245,15 @@ pub struct Prober {
     pub connections: usize,
     /// The server let us in with `none` (no key needed at all).
     pub none_accepted: bool,
+    /// Authentication requests the server counted as failures (rejected keys), over every
+    /// connection: what a failed-login ban (fail2ban) sees.
+    pub failed_attempts: usize,
 }
 
 impl Prober {
-    /// Connect (TCP, handshake, host key) and try `none`.
-    pub async fn connect(cfg: ProbeConfig) -> Result<Prober, ConnectFailure> {
-        let mut p = Prober {
+    /// A prober for `cfg`, not connected yet (see [`Prober::reconnect`]).
+    pub fn new(cfg: ProbeConfig) -> Prober {
+        Prober {
             cfg,
             conn: None,
             shared: Arc::new(Mutex::new(Shared::default())),
@@ -226,14 +263,27 @@ impl Prober {
                 cipher: String::new(),
                 host_key: None,
                 host_key_status: None,
+                offer: None,
+                rsa_sig: None,
             },
             methods: Vec::new(),
             observed_max_auth_tries: None,
             connections: 0,
             none_accepted: false,
-        };
+            failed_attempts: 0,
+        }
+    }
+
+    /// Connect (TCP, handshake, host key) and try `none`.
+    pub async fn connect(cfg: ProbeConfig) -> Result<Prober, ConnectFailure> {
+        let mut p = Prober::new(cfg);
         p.reconnect().await?;
         Ok(p)
+    }
+
+    /// What the server told us so far (also after a failed handshake).
+    pub fn server_info(&self) -> ServerInfo {
+        self.snapshot()
     }
 
     fn snapshot(&self) -> ServerInfo {
@@ -243,11 +293,22 @@ impl Prober {
             cipher: s.cipher.clone(),
             host_key: s.host_key.clone(),
             host_key_status: s.status.clone(),
+            offer: s
+                .recorded
+                .as_ref()
+                .and_then(|r| r.lock().ok().and_then(|b| kexinit::parse(&b))),
+            rsa_sig: self.server.rsa_sig,
         });
         s.unwrap_or_else(|_| self.server.clone())
     }
 
-    async fn reconnect(&mut self) -> Result<(), ConnectFailure> {
+    /// The server's offer as recorded so far (also after a failed handshake).
+    pub fn offer(&self) -> Option<ServerOffer> {
+        self.snapshot().offer
+    }
+
+    /// (Re)open the connection: TCP or the route, the handshake, the host key, `none`.
+    pub async fn reconnect(&mut self) -> Result<(), ConnectFailure> {
         if let Some(old) = self.conn.take() {
             let _ = old
                 .handle
@@ -272,9 +333,11 @@ impl Prober {
             rejections: 0,
             rsa_hash: Some(HashAlg::Sha256),
         };
-        conn.rsa_hash = match conn.handle.best_supported_rsa_hash().await {
-            Ok(Some(h)) => h,
-            _ => Some(HashAlg::Sha256),
+        let rsa = conn.handle.best_supported_rsa_hash().await.ok().flatten();
+        self.server.rsa_sig = rsa;
+        conn.rsa_hash = match rsa {
+            Some(h) => h,
+            None => Some(HashAlg::Sha256),
         };
         let none = tokio::time::timeout(t, conn.handle.authenticate_none(self.cfg.user.clone()))
             .await
@@ -297,46 +360,17 @@ impl Prober {
         Ok(())
     }
 
-    /// DNS, TCP and the SSH handshake, each failure told apart.
+    /// DNS, TCP and the SSH handshake, each failure told apart. The server's first bytes
+    /// are recorded (see [`transport::Recorder`]).
     async fn open(&self) -> Result<Handle<ProbeHandler>, ConnectFailure> {
-        let host = self.cfg.hostname.as_str();
-        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, self.cfg.port))
-            .await
-            .map_err(|e| ConnectFailure::Dns(e.to_string()))?
-            .collect();
-        if addrs.is_empty() {
-            return Err(ConnectFailure::Dns(format!("no address for {host}")));
+        let stream =
+            transport::connect_direct(&self.cfg.hostname, self.cfg.port, self.cfg.timeout).await?;
+        let (stream, recorded) = Recorder::new(stream);
+        if let Ok(mut s) = self.shared.lock() {
+            s.recorded = Some(recorded);
         }
-        let mut last = None;
-        let mut stream = None;
-        for a in &addrs {
-            match tokio::net::TcpStream::connect(a).await {
-                Ok(s) => {
-                    stream = Some(s);
-                    break;
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        let stream = match (stream, last) {
-            (Some(s), _) => s,
-            (None, Some(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                return Err(ConnectFailure::Refused(e.to_string()));
-            }
-            (None, e) => {
-                return Err(ConnectFailure::Closed(
-                    e.map(|e| e.to_string()).unwrap_or_default(),
-                ));
-            }
-        };
-        let _ = stream.set_nodelay(true);
         let config = client::Config {
-            preferred: preferred_for(
-                &self
-                    .cfg
-                    .known_hosts
-                    .key_types_for(&self.cfg.known_hosts_name),
-            ),
+            preferred: self.cfg.proposal.for_russh(),
             inactivity_timeout: Some(self.cfg.timeout),
             ..Default::default()
         };
@@ -389,8 +423,18 @@ impl Prober {
         }
     }
 
-    /// Ask whether the server accepts `key` for the user, without signing.
+    /// Ask whether the server accepts `key` for the user, without signing, with the RSA
+    /// signature algorithm ssh would use.
     pub async fn query(&mut self, key: &PublicKey) -> Verdict {
+        self.query_as(key, None).await
+    }
+
+    /// [`Prober::query`] with an explicit RSA hash (`None`: `ssh-rsa`, SHA-1).
+    pub async fn query_with_hash(&mut self, key: &PublicKey, hash: Option<HashAlg>) -> Verdict {
+        self.query_as(key, Some(hash)).await
+    }
+
+    async fn query_as(&mut self, key: &PublicKey, force: Option<Option<HashAlg>>) -> Verdict {
         let mut retried = false;
         loop {
             if self.needs_reconnect()
@@ -401,7 +445,10 @@ impl Prober {
             let Some(conn) = self.conn.as_mut() else {
                 return Verdict::Unknown("no connection".into());
             };
-            let hash = rsa_hash_for(key, conn.rsa_hash);
+            let hash = match force {
+                Some(h) => rsa_hash_for(key, h),
+                None => rsa_hash_for(key, conn.rsa_hash),
+            };
             let mut signer = QuerySigner;
             let fut = conn.handle.authenticate_publickey_with(
                 self.cfg.user.clone(),
@@ -420,12 +467,14 @@ impl Prober {
                     remaining_methods, ..
                 }) if !remaining_methods.is_empty() && !conn.handle.is_closed() => {
                     conn.rejections += 1;
+                    self.failed_attempts += 1;
                     return Verdict::Rejected;
                 }
                 Ok(AuthResult::Failure { .. }) | Err(QueryError::Gone) => {
                     // The server hung up: MaxAuthTries reached (this query was its last
                     // failure), or it went away. Ask again on a fresh connection.
                     let limit = conn.rejections + 1;
+                    self.failed_attempts += 1;
                     tracing::debug!("probe: server closed the connection after {limit} failures");
                     self.observed_max_auth_tries = Some(
                         self.observed_max_auth_tries
@@ -457,7 +506,7 @@ impl Prober {
     }
 
     /// Log in for real with `key`, signing with the agent or the private key.
-    pub async fn prove(&mut self, key: &PublicKey, proof: Proof<'_>) -> Result<bool, String> {
+    pub async fn prove(&mut self, key: &PublicKey, proof: Proof<'_>) -> Result<Login, String> {
         if self.needs_reconnect() {
             self.reconnect().await.map_err(|e| describe(&e))?;
         }
@@ -490,7 +539,22 @@ impl Prober {
             .map_err(|_| "timed out".to_string())?
             .map_err(|e| e.to_string())?,
         };
-        Ok(res.success())
+        Ok(match res {
+            AuthResult::Success => Login::Success,
+            AuthResult::Failure {
+                partial_success: true,
+                remaining_methods,
+            } => Login::Partial(
+                remaining_methods
+                    .iter()
+                    .map(|m: &MethodKind| <&str>::from(m).to_string())
+                    .collect(),
+            ),
+            AuthResult::Failure { .. } => {
+                self.failed_attempts += 1;
+                Login::Refused
+            }
+        })
     }
 
     pub async fn close(mut self) {
@@ -509,31 +573,6 @@ fn rsa_hash_for(key: &PublicKey, server: Option<HashAlg>) -> Option<HashAlg> {
         .flatten()
 }
 
-/// russh's host-key preference with the types known_hosts holds for this host first.
-fn preferred_for(known_types: &[String]) -> Preferred {
-    let mut p = Preferred::default();
-    if known_types.is_empty() {
-        return p;
-    }
-    let family = |a: &Algorithm| match a {
-        Algorithm::Rsa { .. } => "ssh-rsa".to_string(),
-        other => other.to_string(),
-    };
-    let mut keys: Vec<Algorithm> = p.key.iter().cloned().collect();
-    // DSA is not in russh's default list; a host known only by its DSA key needs it.
-    if known_types.iter().any(|t| t == "ssh-dss") && !keys.contains(&Algorithm::Dsa) {
-        keys.push(Algorithm::Dsa);
-    }
-    keys.sort_by_key(|a| {
-        known_types
-            .iter()
-            .position(|t| *t == family(a))
-            .unwrap_or(usize::MAX)
-    });
-    p.key = keys.into();
-    p
-}
-
 /// One line for a connection failure.
 pub fn describe(e: &ConnectFailure) -> String {
     match e {
@@ -544,5 +583,12 @@ pub fn describe(e: &ConnectFailure) -> String {
         ConnectFailure::Handshake(m) => format!("SSH handshake failed: {m}"),
         ConnectFailure::HostKeyChanged { .. } => "the host key has changed".into(),
         ConnectFailure::HostKeyRevoked { .. } => "the host key is revoked".into(),
+        ConnectFailure::Negotiation {
+            what, their_offer, ..
+        } => format!(
+            "no matching {} found. Their offer: {}",
+            what.words(),
+            their_offer.join(",")
+        ),
     }
 }

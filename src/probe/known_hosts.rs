@@ -67,7 +67,9 @@ impl KnownHosts {
     pub fn load(paths: &[PathBuf]) -> Self {
         let mut entries = Vec::new();
         for p in paths {
-            if let Ok(text) = std::fs::read_to_string(p) {
+            if let Ok(text) =
+                crate::fsutil::read_limited_text(p, crate::fsutil::FileKind::KnownHosts)
+            {
                 entries.extend(parse(&text, p));
             }
         }
@@ -192,7 +194,7 @@ fn parse_hosts(field: &str) -> Option<Hosts> {
 impl Entry {
     /// Does this line apply to `name` (already in lookup form)? A matching negated pattern
     /// excludes the host even when a positive pattern also matches (match_hostlist in ssh).
-    fn matches(&self, name: &str) -> bool {
+    pub fn matches(&self, name: &str) -> bool {
         match &self.hosts {
             Hosts::Hashed { salt, hash } => hmac_sha1(salt, name.as_bytes())
                 .map(|h| h == *hash)

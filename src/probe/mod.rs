@@ -8,7 +8,11 @@
 pub mod agent;
 pub mod cert_auth;
 pub mod client;
+pub mod kexinit;
 pub mod known_hosts;
+pub mod negotiate;
 pub mod plan;
 pub mod report;
+pub mod transport;
 pub mod unoffered;
+pub mod verdict;

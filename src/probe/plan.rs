@@ -47,6 +47,18 @@ pub struct HostSettings {
     pub required_rsa_size: u32,
     /// The effective `CASignatureAlgorithms`.
     pub ca_signature_algorithms: Vec<String>,
+    /// `stricthostkeychecking` as ssh -G prints it: true, false, ask or accept-new.
+    pub strict_host_key_checking: String,
+    /// PubkeyAuthentication is on and PreferredAuthentications (when set) lists publickey.
+    pub pubkey_authentication: bool,
+    pub batch_mode: bool,
+    pub no_host_authentication_for_localhost: bool,
+    /// The whole `ssh -G` answer, for what the fields above do not carry.
+    pub resolved: Resolved,
+    /// `-F FILE` as given to herossh, repeated in the fixes it prints.
+    pub config_file: Option<PathBuf>,
+    /// What makes ssh refuse this configuration (the settings above were read past it).
+    pub config_errors: Vec<crate::sshconfig::ConfigError>,
 }
 
 impl HostSettings {
@@ -97,6 +109,16 @@ impl HostSettings {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect(),
+            strict_host_key_checking: r.get("stricthostkeychecking").unwrap_or("ask").to_string(),
+            pubkey_authentication: r.get("pubkeyauthentication") != Some("false")
+                && r.get("preferredauthentications")
+                    .is_none_or(|p| p.split(',').any(|m| m == "publickey")),
+            batch_mode: r.get("batchmode") == Some("yes"),
+            no_host_authentication_for_localhost: r.get("nohostauthenticationforlocalhost")
+                == Some("yes"),
+            resolved: r.clone(),
+            config_file: None,
+            config_errors: r.skipped.clone(),
         }
     }
 
@@ -109,6 +131,12 @@ impl HostSettings {
             rules.ca_signature_algorithms = self.ca_signature_algorithms.clone();
         }
         rules
+    }
+
+    /// NoHostAuthenticationForLocalhost applies: ssh skips the host key check.
+    pub fn no_host_auth_for_localhost(&self) -> bool {
+        self.no_host_authentication_for_localhost
+            && matches!(self.hostname.as_str(), "localhost" | "127.0.0.1" | "::1")
     }
 
     /// The name ssh looks the host key up under: `HostKeyAlias` as is, else `host` or
@@ -200,6 +228,9 @@ pub enum SkipReason {
     CertificateNoPrivateKey,
     /// The key beside the certificate is another key.
     CertificateKeyMismatch,
+    /// An agent key that `IdentitiesOnly yes` keeps ssh from offering (the probe may still
+    /// ask about it, to recommend pinning it).
+    HiddenByIdentitiesOnly,
 }
 
 impl SkipReason {
@@ -227,6 +258,7 @@ impl SkipReason {
             SkipReason::CertificateNotUser => "certificate-not-user",
             SkipReason::CertificateNoPrivateKey => "certificate-no-private-key",
             SkipReason::CertificateKeyMismatch => "certificate-key-mismatch",
+            SkipReason::HiddenByIdentitiesOnly => "hidden-by-identities-only",
         }
     }
 
@@ -239,6 +271,7 @@ impl SkipReason {
                 | SkipReason::Blocks
                 | SkipReason::RsaTooSmall
                 | SkipReason::CertificateNotUser
+                | SkipReason::HiddenByIdentitiesOnly
         )
     }
 }
@@ -312,6 +345,42 @@ impl Identity {
     pub fn is_certificate(&self) -> bool {
         self.detail.cert.is_some()
     }
+
+    /// The file to pin with `IdentityFile` for this key: its path, or for an agent key the
+    /// file `ssh-add` read it from (its comment), when that still holds the key.
+    pub fn pin_path(&self) -> Option<PathBuf> {
+        if let Some(p) = &self.path {
+            return Some(p.clone());
+        }
+        let key = self.key.as_ref()?;
+        let holds = |p: &Path| {
+            inspect_file(p)
+                .public
+                .is_some_and(|a| a.key_data() == key.key_data())
+        };
+        if let Some(c) = self.agent_comment.as_deref() {
+            let p = PathBuf::from(c);
+            if p.is_absolute() && p.is_file() && holds(&p) {
+                return Some(p);
+            }
+        }
+        find_key_file(key)
+    }
+}
+
+/// The private key file in ssh's `~/.ssh` that holds `key` (by content, any file name), so an
+/// agent key can be pinned by the file it came from.
+pub fn find_key_file(key: &PublicKey) -> Option<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(paths::ssh_dir())
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "pub"))
+        .collect();
+    entries.sort();
+    entries.into_iter().find(|p| {
+        let fk = inspect_file(p);
+        fk.exists && !fk.pub_mismatch && fk.public.is_some_and(|a| a.key_data() == key.key_data())
+    })
 }
 
 /// What a key file holds, as far as the plan is concerned (kept for callers of

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::agent::{self, AgentState};
-use super::client::{ConnectFailure, ProbeConfig, Prober, Proof, ServerInfo, Verdict};
+use super::client::{ConnectFailure, Login, ProbeConfig, Prober, Proof, ServerInfo, Verdict};
 use super::known_hosts::{self, KnownHosts, Status};
 use super::plan::{self, HostSettings, Identity, SkipReason};
+use super::{negotiate, verdict};
 use crate::credentials::Secret;
 use crate::error::Result;
 use crate::fsutil;
@@ -23,14 +24,24 @@ pub struct ProbeOptions {
     pub accept_new: bool,
     pub passphrase: Option<Secret>,
     pub timeout: Duration,
+    /// ssh would run at a terminal and may ask (host key, passphrase); false for BatchMode,
+    /// scripts, cron, CI.
+    pub interactive: bool,
+    /// At most this many queries about keys ssh would not offer (each rejected one is a failed
+    /// login in the server's log).
+    pub max_extra: usize,
 }
+
+/// The default bound on queries about keys ssh would not offer: enough to find the right key
+/// among a few, few enough that no failed-login ban (fail2ban's default is 5) is reached.
+pub const DEFAULT_MAX_EXTRA: usize = 3;
 
 /// Did the signed login work?
 #[derive(Debug, Clone)]
 pub struct ProofOutcome {
     /// Index into the plan.
     pub index: usize,
-    pub result: std::result::Result<bool, String>,
+    pub result: std::result::Result<Login, String>,
 }
 
 /// Everything one probe learned.
@@ -43,13 +54,23 @@ pub struct Report {
     pub verdicts: Vec<Option<Verdict>>,
     /// None with `--plan`.
     pub connection: Option<std::result::Result<ServerInfo, ConnectFailure>>,
+    /// ssh's negotiation with the server's offer (None when no offer was read).
+    pub negotiation: Option<negotiate::Outcome>,
     pub methods: Vec<String>,
     pub observed_max_auth_tries: Option<usize>,
     pub connections: usize,
+    /// Failed authentication attempts the probe caused (what the server logs).
+    pub failed_attempts: usize,
     pub none_accepted: bool,
     pub proof: Option<ProofOutcome>,
     /// known_hosts file the new host key was added to (`--accept-new`).
     pub accepted_new_into: Option<PathBuf>,
+    /// ssh runs at a terminal (see [`ProbeOptions::interactive`]).
+    pub interactive: bool,
+    /// What ssh would do.
+    pub outcome: verdict::Outcome,
+    /// RSA keys the server refuses with SHA-2 signatures but takes with ssh-rsa (SHA-1).
+    pub sha1_only: Vec<usize>,
 }
 
 impl Report {
@@ -63,15 +84,17 @@ impl Report {
         }
     }
 
+    /// ssh, run as the user runs it, logs in.
     pub fn authenticated(&self) -> bool {
-        self.none_accepted || matches!(&self.proof, Some(p) if p.result == Ok(true))
+        self.outcome.logged_in()
     }
 
     pub fn server(&self) -> Option<&ServerInfo> {
         match &self.connection {
             Some(Ok(s)) => Some(s),
             Some(Err(ConnectFailure::HostKeyChanged { server }))
-            | Some(Err(ConnectFailure::HostKeyRevoked { server })) => Some(server),
+            | Some(Err(ConnectFailure::HostKeyRevoked { server }))
+            | Some(Err(ConnectFailure::Negotiation { server, .. })) => Some(server),
             _ => None,
         }
     }
@@ -81,54 +104,166 @@ impl Report {
     }
 }
 
+/// How long to wait for the agent: a socket that accepts but never answers must not hang
+/// the probe (it is the `agent-unreachable` finding).
+const AGENT_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Run the plan and, unless `plan_only`, the probe.
 pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> {
-    let agent_state = agent::list(agent::socket_path(settings.identity_agent.as_deref())).await;
-    let plan = plan::build_with_passphrase(
+    let socket = agent::socket_path(settings.identity_agent.as_deref());
+    let agent_state = match tokio::time::timeout(
+        AGENT_TIMEOUT.min(opts.timeout.max(Duration::from_secs(1))),
+        agent::list(socket.clone()),
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(_) => AgentState::Unreachable {
+            socket: socket.unwrap_or_default(),
+            error: "it accepted the connection but did not answer".into(),
+            hangs: true,
+        },
+    };
+    let mut plan = plan::build_with_passphrase(
         &settings,
         &agent_state,
         opts.passphrase.as_ref().map(Secret::expose),
     );
+    // Agent keys IdentitiesOnly hides: never offered by ssh, but worth asking about (not
+    // the ones under RequiredRSASize: ssh ignores those even when a file names them).
+    let rules = settings.rules();
+    for a in agent_state
+        .keys()
+        .iter()
+        .filter(|a| rules.rsa_too_small(&a.key).is_none())
+    {
+        let known = plan.iter().any(|id| {
+            id.key
+                .as_ref()
+                .is_some_and(|k| k.key_data() == a.key.key_data())
+        });
+        if !known {
+            plan.push(Identity {
+                path: None,
+                agent_comment: Some(a.comment.clone()),
+                key: Some(a.key.clone()),
+                source: plan::Source::Agent,
+                in_agent: true,
+                encrypted: false,
+                mode: None,
+                skipped: Some(SkipReason::HiddenByIdentitiesOnly),
+                offered_order: None,
+                detail: plan::Detail::default(),
+            });
+        }
+    }
+    let interactive = opts.interactive && !settings.batch_mode;
     let mut report = Report {
         verdicts: vec![None; plan.len()],
         settings,
         agent: agent_state,
         plan,
         connection: None,
+        negotiation: None,
         methods: Vec::new(),
         observed_max_auth_tries: None,
         connections: 0,
+        failed_attempts: 0,
         none_accepted: false,
         proof: None,
         accepted_new_into: None,
+        interactive,
+        outcome: verdict::Outcome::Unknown {
+            why: "not probed (--plan)".into(),
+        },
+        sha1_only: Vec::new(),
     };
     if opts.plan_only {
         return Ok(report);
     }
     let known = Arc::new(KnownHosts::load(&report.settings.known_hosts_files()));
+    let known_name = report.settings.known_hosts_name();
+    let proposal = negotiate::Proposal::for_host(&report.settings.resolved, &known, &known_name);
     let cfg = ProbeConfig {
         hostname: report.settings.hostname.clone(),
         port: report.settings.port,
         user: report.settings.user.clone(),
         timeout: opts.timeout,
         known_hosts: known,
-        known_hosts_name: report.settings.known_hosts_name(),
+        known_hosts_name: known_name,
+        proposal: proposal.clone(),
     };
-    let mut prober = match Prober::connect(cfg).await {
-        Ok(p) => p,
-        Err(e) => {
-            report.connection = Some(Err(e));
+    let mut prober = Prober::new(cfg);
+    let connected = prober.reconnect().await;
+    // ssh's negotiation, from the server's offer (read even when russh's handshake failed).
+    if let Some(offer) = prober.offer() {
+        let outcome = proposal.negotiate(&offer);
+        if let negotiate::Outcome::NoMatch {
+            what,
+            their_offer,
+            supported,
+        } = &outcome
+        {
+            report.negotiation = Some(outcome.clone());
+            report.connections = prober.connections;
+            report.connection = Some(Err(ConnectFailure::Negotiation {
+                what: *what,
+                their_offer: their_offer.clone(),
+                supported: supported.clone(),
+                server: Box::new(prober.server_info()),
+            }));
+            prober.close().await;
+            report.outcome = verdict::simulate(&report, interactive);
             return Ok(report);
         }
-    };
+        report.negotiation = Some(outcome);
+    }
+    if let Err(e) = connected {
+        report.connection = Some(Err(e));
+        report.outcome = verdict::simulate(&report, interactive);
+        return Ok(report);
+    }
+    report.connection = Some(Ok(prober.server_info()));
 
-    // Ask about every key the server could be asked about, in plan order.
-    for (i, id) in report.plan.iter().enumerate() {
+    // The keys ssh offers, in its order, then (bounded) the ones it would not offer.
+    let order = verdict::offer_order(&report);
+    let mut extra_budget = opts.max_extra;
+    let rest: Vec<usize> = (0..report.plan.len())
+        .filter(|i| !order.contains(i))
+        .collect();
+    for i in order.iter().copied().chain(rest) {
+        let id = &report.plan[i];
         if id.source == plan::Source::Certificate {
             continue;
         }
-        if let Some(k) = &id.key {
-            report.verdicts[i] = Some(prober.query(k).await);
+        let Some(k) = id.key.clone() else { continue };
+        if !order.contains(&i) {
+            if extra_budget == 0 {
+                continue;
+            }
+            extra_budget -= 1;
+        }
+        report.verdicts[i] = Some(prober.query(&k).await);
+        report.server_rsa_refresh(&prober);
+    }
+    // An RSA key refused with the SHA-2 signature ssh would use: does the server take it
+    // with ssh-rsa (SHA-1)? (A server whose PubkeyAcceptedAlgorithms is only ssh-rsa.)
+    let rsa_sha2 = matches!(prober.server.rsa_sig, Some(Some(_)));
+    for i in 0..report.plan.len() {
+        let Some(k) = report.plan[i].key.clone() else {
+            continue;
+        };
+        let is_rsa = matches!(k.algorithm(), russh::keys::ssh_key::Algorithm::Rsa { .. });
+        if !is_rsa
+            || !rsa_sha2
+            || report.verdict(i) != Some(&Verdict::Rejected)
+            || extra_budget == 0
+        {
+            continue;
+        }
+        extra_budget -= 1;
+        if prober.query_with_hash(&k, None).await == Verdict::Accepted {
+            report.sha1_only.push(i);
         }
     }
 
@@ -148,8 +283,9 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
     report.methods = prober.methods.clone();
     report.observed_max_auth_tries = prober.observed_max_auth_tries;
     report.connections = prober.connections;
+    report.failed_attempts = prober.failed_attempts;
     report.none_accepted = prober.none_accepted;
-    let server = prober.server.clone();
+    let server = prober.server_info();
     prober.close().await;
 
     if opts.accept_new
@@ -159,25 +295,39 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         report.accepted_new_into = Some(add_known_host(&report.settings, key)?);
     }
     report.connection = Some(Ok(server));
+    report.outcome = verdict::simulate(&report, interactive);
     Ok(report)
 }
 
-/// The first accepted key, in offer order, that ssh could sign with (an encrypted one only
-/// when we were given its passphrase).
+impl Report {
+    /// Keep the server's RSA signature support current (learned on the first connection).
+    fn server_rsa_refresh(&mut self, prober: &Prober) {
+        if let Some(Ok(s)) = &mut self.connection {
+            s.rsa_sig = prober.server.rsa_sig;
+        }
+    }
+}
+
+/// The key to prove with a real signature: the first accepted one in ssh's order that ssh
+/// could sign with (an encrypted one only when we were given its passphrase); else the first
+/// accepted key the probe can sign with at all, so the finding that pins it is proven.
 fn proof_candidate(report: &Report, have_passphrase: bool) -> Option<usize> {
-    let mut order: Vec<usize> = (0..report.plan.len())
-        .filter(|&i| report.plan[i].offered_order.is_some())
-        .collect();
-    order.sort_by_key(|&i| report.plan[i].offered_order);
-    order.into_iter().find(|&i| {
+    let signable = |i: usize| {
         let id = &report.plan[i];
         report.verdict(i) == Some(&Verdict::Accepted)
-            && match id.skipped {
-                None => true,
-                Some(SkipReason::EncryptedNotInAgent) => have_passphrase,
-                Some(_) => false,
-            }
-    })
+            && (id.in_agent
+                || match id.skipped {
+                    None => true,
+                    Some(SkipReason::EncryptedNotInAgent) => have_passphrase,
+                    Some(_) => false,
+                })
+    };
+    let order = verdict::offer_order(report);
+    order
+        .iter()
+        .copied()
+        .find(|&i| signable(i))
+        .or_else(|| (0..report.plan.len()).find(|&i| signable(i)))
 }
 
 fn proof_for<'a>(
@@ -211,7 +361,7 @@ fn add_known_host(
     if let Some(dir) = file.parent() {
         fsutil::ensure_dir(dir, 0o700)?;
     }
-    let mut text = match std::fs::read(&file) {
+    let mut text = match fsutil::read_limited(&file, fsutil::FileKind::KnownHosts) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(crate::error::io_error(&file, "read", e)),

@@ -46,7 +46,24 @@ pub fn unoffered(
     agent: &AgentState,
     ssh_dir: &std::path::Path,
 ) -> Vec<Unoffered> {
-    let rules = settings.rules();
+    list(
+        &settings.rules(),
+        &settings.identity_files,
+        settings.identities_only,
+        plan,
+        agent,
+        ssh_dir,
+    )
+}
+
+fn list(
+    rules: &Rules,
+    identity_files: &[PathBuf],
+    identities_only: bool,
+    plan: &[Identity],
+    agent: &AgentState,
+    ssh_dir: &std::path::Path,
+) -> Vec<Unoffered> {
     let in_plan = |k: &PublicKey| {
         plan.iter()
             .filter_map(|id| id.key.as_ref())
@@ -59,10 +76,10 @@ pub fn unoffered(
             .any(|a| a.key.key_data() == k.key_data())
     };
     let mut exclude: Vec<PathBuf> = plan.iter().filter_map(|id| id.path.clone()).collect();
-    exclude.extend(settings.identity_files.iter().cloned());
+    exclude.extend(identity_files.iter().cloned());
     let mut out = Vec::new();
     let mut seen: Vec<PublicKey> = Vec::new();
-    for load in scan::private_keys(ssh_dir, &exclude, &rules) {
+    for load in scan::private_keys(ssh_dir, &exclude, rules) {
         let Some(key) = load.key().cloned() else {
             continue;
         };
@@ -70,7 +87,7 @@ pub fn unoffered(
             continue;
         }
         seen.push(key.clone());
-        let usable = allowed(&rules, &key)
+        let usable = allowed(rules, &key)
             && (in_agent(&key)
                 || matches!(
                     load.private,
@@ -83,16 +100,16 @@ pub fn unoffered(
             usable_when_pinned: usable,
         });
     }
-    if settings.identities_only {
+    if identities_only {
         for a in agent.keys() {
             if in_plan(&a.key) || seen.iter().any(|s| s.key_data() == a.key.key_data()) {
                 continue;
             }
             seen.push(a.key.clone());
-            let pin = agent_key_file(&a.comment, &a.key);
+            let pin = agent_key_file(&a.comment, &a.key, rules);
             out.push(Unoffered {
                 key: a.key.clone(),
-                usable_when_pinned: allowed(&rules, &a.key),
+                usable_when_pinned: allowed(rules, &a.key),
                 pin,
                 origin: Origin::HiddenAgentKey {
                     comment: a.comment.clone(),
@@ -113,12 +130,12 @@ fn allowed(rules: &Rules, key: &PublicKey) -> bool {
 
 /// The file an agent key's comment names (ssh-add records the path it read), when that file
 /// or its `.pub` holds this key: `IdentityFile` on it selects the agent key.
-fn agent_key_file(comment: &str, key: &PublicKey) -> Option<PathBuf> {
+fn agent_key_file(comment: &str, key: &PublicKey, rules: &Rules) -> Option<PathBuf> {
     let p = PathBuf::from(crate::openssh::home::expand(comment));
     if !p.is_absolute() {
         return None;
     }
-    let load = crate::openssh::keys::load_identity(&p, &Rules::installed());
+    let load = crate::openssh::keys::load_identity(&p, rules);
     load.public
         .as_ref()
         .is_some_and(|k| k.key_data() == key.key_data())
@@ -131,6 +148,7 @@ mod tests {
     use std::process::{Command, Stdio};
 
     use super::*;
+    use crate::probe::plan::Identity;
     use crate::probe::plan::{self, Source};
 
     fn sh(cmd: &str, dir: &Path) {
@@ -147,25 +165,42 @@ mod tests {
         );
     }
 
-    fn settings(dir: &Path, identities_only: bool) -> HostSettings {
-        let rules = Rules::installed();
-        HostSettings {
-            alias: "h".into(),
-            hostname: "127.0.0.1".into(),
-            user: "me".into(),
-            port: 22,
-            identity_files: vec![dir.join("id_ed25519")],
-            identity_source: Source::Config,
-            identities_only,
-            certificate_files: Vec::new(),
-            identity_agent: None,
-            user_known_hosts_files: Vec::new(),
-            global_known_hosts_files: Vec::new(),
-            hash_known_hosts: false,
-            host_key_alias: None,
-            pubkey_accepted_algorithms: rules.pubkey_accepted.clone(),
+    /// OpenSSH 9.x's defaults, without asking the installed ssh (which would write its cache
+    /// into the real home).
+    pub(crate) fn rules() -> Rules {
+        Rules {
             required_rsa_size: 1024,
-            ca_signature_algorithms: rules.ca_signature_algorithms,
+            pubkey_accepted: [
+                "ssh-ed25519",
+                "ecdsa-sha2-nistp256",
+                "ecdsa-sha2-nistp384",
+                "ecdsa-sha2-nistp521",
+                "rsa-sha2-512",
+                "rsa-sha2-256",
+            ]
+            .map(str::to_string)
+            .to_vec(),
+            ca_signature_algorithms: Vec::new(),
+            pem_ed25519: false,
+            dsa: true,
+            uid: crate::os::user::uid(),
+        }
+    }
+
+    /// The configured identity, as the plan holds it.
+    fn configured(path: &Path) -> Identity {
+        let load = crate::openssh::keys::load_identity(path, &rules());
+        Identity {
+            path: Some(path.to_path_buf()),
+            agent_comment: None,
+            key: load.key().cloned(),
+            source: Source::Config,
+            in_agent: false,
+            encrypted: false,
+            mode: load.mode,
+            skipped: None,
+            offered_order: Some(1),
+            detail: plan::Detail::default(),
         }
     }
 
@@ -190,9 +225,10 @@ mod tests {
              && echo 'Host *' > config && echo 'notes' > notes.txt && chmod 600 *",
             d,
         );
-        let s = settings(d, false);
-        let plan = plan::build(&s, &AgentState::None);
-        let found = unoffered(&s, &plan, &AgentState::None, d);
+        let configured_path = d.join("id_ed25519");
+        let plan = vec![configured(&configured_path)];
+        let ids = [configured_path.clone()];
+        let found = list(&rules(), &ids, false, &plan, &AgentState::None, d);
         let names: Vec<(String, bool)> = found
             .iter()
             .map(|u| {
@@ -258,9 +294,7 @@ mod tests {
         let _ = agent.kill();
         let _ = agent.wait();
         for (only, expect) in [(false, 0), (true, 2)] {
-            let s = settings(d, only);
-            let plan = plan::build(&s, &state);
-            let hidden: Vec<Unoffered> = unoffered(&s, &plan, &state, d)
+            let hidden: Vec<Unoffered> = list(&rules(), &ids, only, &plan, &state, d)
                 .into_iter()
                 .filter(|u| matches!(u.origin, Origin::HiddenAgentKey { .. }))
                 .collect();

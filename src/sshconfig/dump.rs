@@ -710,6 +710,19 @@ pub(crate) fn finish(p: Parts) -> Result<Resolved, Failure> {
         pending_exec: p.pending_exec,
         unreadable: p.unreadable,
         notes: p.notes,
+        skipped: p.skipped,
+        shadowed: p.opts.shadowed.clone(),
+        configured: [
+            ("ciphers", Op::Ciphers),
+            ("macs", Op::Macs),
+            ("kexalgorithms", Op::KexAlgorithms),
+            ("hostkeyalgorithms", Op::HostKeyAlgorithms),
+            ("pubkeyacceptedalgorithms", Op::PubkeyAcceptedAlgorithms),
+            ("casignaturealgorithms", Op::CaSignatureAlgorithms),
+        ]
+        .into_iter()
+        .filter_map(|(k, op)| p.opts.string(op).map(|v| (k, v.to_string())))
+        .collect(),
     })
 }
 

@@ -154,7 +154,7 @@ pub fn plan(req: &FixRequest) -> Result<Outcome> {
 }
 
 fn load(path: &Path) -> Result<Source> {
-    match std::fs::read(path) {
+    match crate::fsutil::read_limited(path, crate::fsutil::FileKind::SshConfig) {
         Ok(b) => Ok(Source {
             path: path.to_path_buf(),
             config: syntax::parse(&b),
@@ -258,6 +258,7 @@ fn resolve_all(
                 allow_exec: false,
                 overrides: overrides.clone(),
                 cache: Some(cache.clone()),
+                ..Default::default()
             })
         })
         .collect()

@@ -120,6 +120,11 @@ pub struct Request {
     /// resolve every host named in the file; reading and checking each file once keeps that
     /// fast).
     pub cache: Option<ParseCache>,
+    /// Read on past what ssh refuses: bad lines are skipped and files ssh would refuse (bad
+    /// owner or permissions) are left out, each recorded in [`Resolved::skipped`]. ssh itself
+    /// would not start; this is the configuration as it will be once those errors are fixed,
+    /// so the rest of a report can still run.
+    pub lenient: bool,
 }
 
 /// Prepared files by path.
@@ -227,7 +232,7 @@ impl Request {
         {
             return Ok(Opened::Read(c.clone()));
         }
-        let file = match std::fs::File::open(path) {
+        let file = match crate::fsutil::open_nonblocking(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Opened::Missing),
             Err(e) => return Ok(Opened::Failed(e)),
@@ -248,15 +253,14 @@ impl Request {
                 ErrorKind::Permissions,
             ));
         }
+        // A directory opens and reads as nothing (fopen+getline in ssh); anything else is read
+        // without hanging on a FIFO and up to a size limit.
         let bytes = if md.is_dir() {
             Vec::new()
         } else {
-            use std::io::Read;
-            let mut buf = Vec::new();
-            match (&file).read_to_end(&mut buf) {
-                Ok(_) => buf,
-                // A read error ends getline's loop: what was read so far counts.
-                Err(_) => buf,
+            match crate::fsutil::read_open_limited(file, &md, crate::fsutil::FileKind::SshConfig) {
+                Ok(b) => b,
+                Err(e) => return Ok(Opened::Failed(e)),
             }
         };
         let prepared = prepare(path, syntax::parse(&bytes));
@@ -273,17 +277,18 @@ impl Request {
 /// `user-group-modes` patch also allows group write when the group has the owner as its
 /// only member.
 pub fn secure_permissions(md: &std::fs::Metadata, client: &Client) -> bool {
-    use std::os::unix::fs::MetadataExt;
+    use crate::os::perms;
     let uid = crate::os::user::uid();
-    if md.uid() != 0 && md.uid() != uid {
+    let owner = perms::owner(md);
+    if owner.uid != 0 && owner.uid != uid {
         return false;
     }
-    let mode = md.mode();
+    let mode = perms::mode(md);
     if mode & 0o002 != 0 {
         return false;
     }
     if mode & 0o020 != 0 {
-        return client.has_user_group_modes() && crate::os::user::is_private_group(md.gid(), uid);
+        return client.has_user_group_modes() && crate::os::user::is_private_group(owner.gid, uid);
     }
     true
 }
@@ -299,6 +304,8 @@ struct Evaluator<'a> {
     unreadable: Vec<(PathBuf, String)>,
     /// Non-fatal messages ssh prints ("Unsupported option").
     notes: Vec<String>,
+    /// In lenient mode: the errors read past.
+    skipped: Vec<ConfigError>,
     /// The chain of files being read, to name a loop when the depth limit stops it.
     stack: Vec<PathBuf>,
     local_user: String,
@@ -327,6 +334,7 @@ impl<'a> Evaluator<'a> {
             pending_exec: Vec::new(),
             unreadable: Vec::new(),
             notes: Vec::new(),
+            skipped: Vec::new(),
             stack: Vec::new(),
             local_user: pw
                 .map(|p| p.name.clone())
@@ -374,6 +382,15 @@ impl<'a> Evaluator<'a> {
                     Some(e),
                 ));
             }
+            // Lenient: note what ssh refuses (bad owner or permissions) and read the file
+            // anyway — its settings are the ones that apply once that is fixed.
+            Err(f) if self.req.lenient => {
+                self.skipped.extend(f.errors);
+                match self.req.load(path, false, self.client) {
+                    Ok(Opened::Read(p)) => p,
+                    _ => return Ok(true),
+                }
+            }
             Err(f) => return Err((f, None)),
         };
         self.stack.push(path.to_path_buf());
@@ -415,6 +432,9 @@ impl<'a> Evaluator<'a> {
             }
         }
         self.stack.pop();
+        if self.req.lenient {
+            self.skipped.append(&mut errors);
+        }
         if !errors.is_empty() {
             let n = errors.len();
             let mut message: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
@@ -924,7 +944,7 @@ pub(crate) enum Readability {
 /// Whether a default config file can be read: absent (also a dangling symlink) is normal,
 /// anything else that stops `open` is worth a warning (ssh skips it without a word).
 pub(crate) fn readability(path: &Path) -> Readability {
-    match std::fs::File::open(path) {
+    match crate::fsutil::open_nonblocking(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Readability::Absent,
         Err(e) => Readability::Unreadable(e.to_string()),
         Ok(f) => match f.metadata() {
@@ -955,6 +975,14 @@ pub struct Resolved {
     pub unreadable: Vec<(PathBuf, String)>,
     /// Non-fatal errors ssh prints while reading ("Unsupported option").
     pub notes: Vec<String>,
+    /// Errors read past in lenient mode (see [`Request::lenient`]).
+    pub skipped: Vec<ConfigError>,
+    /// Values later lines gave that ssh ignores (first value wins).
+    pub shadowed: Vec<super::options::Shadowed>,
+    /// The algorithm lists as configured (before `+`/`-`/`^` are applied), by printed keyword:
+    /// ssh orders host key algorithms by known_hosts only when HostKeyAlgorithms is not set
+    /// or only appended to / removed from.
+    pub(crate) configured: std::collections::BTreeMap<&'static str, String>,
 }
 
 /// Evaluate, with ssh's errors as one usage error.
@@ -1103,6 +1131,7 @@ pub(crate) struct Parts {
     pub pending_exec: Vec<PendingExec>,
     pub unreadable: Vec<(PathBuf, String)>,
     pub notes: Vec<String>,
+    pub skipped: Vec<ConfigError>,
 }
 
 /// ssh.c between the first pass and `fill_default_options`: HostName substitution,
@@ -1190,6 +1219,7 @@ fn ev_parts(mut ev: Evaluator, req: &Request) -> std::result::Result<Parts, Fail
         pending_exec: ev.pending_exec,
         unreadable: ev.unreadable,
         notes: ev.notes,
+        skipped: ev.skipped,
     })
 }
 

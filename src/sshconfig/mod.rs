@@ -29,6 +29,8 @@ pub struct ResolveOptions {
     /// Run `Match exec` commands. Without it they count as not matching and are listed in
     /// [`Resolved::pending_exec`], so callers can say the answer depends on them.
     pub allow_exec: bool,
+    /// Read past the errors ssh stops on (see `eval::Request::lenient`).
+    pub lenient: bool,
 }
 
 /// The effective configuration for `host` as `ssh -G host` computes it (`host` without
@@ -47,6 +49,7 @@ pub fn resolve_detailed(host: &str, opts: &ResolveOptions) -> Result<Resolved, F
         allow_exec: opts.allow_exec,
         overrides: Vec::new(),
         cache: None,
+        lenient: opts.lenient,
     })
 }
 
@@ -74,6 +77,11 @@ impl Resolved {
             .iter()
             .find(|(k, _, _)| *k == keyword)
             .map(|(_, v, _)| v.as_str())
+    }
+
+    /// An algorithm list as the configuration wrote it (`+ssh-rsa`), None when not set.
+    pub fn configured(&self, keyword: &str) -> Option<&str> {
+        self.configured.get(keyword).map(String::as_str)
     }
 
     /// Every value of an accumulating keyword (`identityfile`, `sendenv`, ...).

@@ -83,6 +83,31 @@ pub struct Options {
     pub jump: Slot<Jump>,
     /// ProxyCommand was set from a ProxyJump ("none"): it blocks later ProxyCommand lines.
     pub proxy_command_from_jump: bool,
+    /// Later lines that applied to the host but lost to an earlier value (first value wins),
+    /// for the settings where that surprises people (User, Port, HostName, IdentitiesOnly,
+    /// IdentityAgent, ProxyJump, ProxyCommand).
+    pub shadowed: Vec<Shadowed>,
+}
+
+/// A value ssh ignores because an earlier line set the keyword.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shadowed {
+    pub keyword: &'static str,
+    pub winner: At<String>,
+    pub ignored: At<String>,
+}
+
+/// The settings whose shadowing is worth a finding.
+fn watched(op: Op) -> Option<&'static str> {
+    Some(match op {
+        Op::User => "User",
+        Op::Port => "Port",
+        Op::Hostname => "HostName",
+        Op::IdentitiesOnly => "IdentitiesOnly",
+        Op::IdentityAgent => "IdentityAgent",
+        Op::ProxyCommand => "ProxyCommand",
+        _ => return None,
+    })
 }
 
 /// The line being read.
@@ -371,6 +396,28 @@ pub const ESCAPE_NONE: i64 = -2;
 
 impl Options {
     fn set_int(&mut self, op: Op, v: i64, active: bool, line: &Line) {
+        if active
+            && let Some(keyword) = watched(op)
+            && let Some(w) = self.ints.get(&op)
+            && w.v != v
+        {
+            let table = table(op);
+            let show = |x: i64| match table {
+                Some(_) => format_int(op, x),
+                None => x.to_string(),
+            };
+            self.shadowed.push(Shadowed {
+                keyword,
+                winner: At {
+                    v: show(w.v),
+                    origin: w.origin.clone(),
+                },
+                ignored: At {
+                    v: show(v),
+                    origin: line.origin(),
+                },
+            });
+        }
         if active && !self.ints.contains_key(&op) {
             self.ints.insert(
                 op,
@@ -383,6 +430,20 @@ impl Options {
     }
 
     fn set_string(&mut self, op: Op, v: &str, active: bool, line: &Line) {
+        if active
+            && let Some(keyword) = watched(op)
+            && let Some(w) = self.strings.get(&op)
+            && w.v != v
+        {
+            self.shadowed.push(Shadowed {
+                keyword,
+                winner: w.clone(),
+                ignored: At {
+                    v: v.to_string(),
+                    origin: line.origin(),
+                },
+            });
+        }
         if active && !self.strings.contains_key(&op) {
             self.strings.insert(
                 op,

@@ -6,6 +6,7 @@
 mod discover;
 mod fingerprint;
 mod generate;
+pub mod paste;
 mod pubfile;
 mod randomart;
 mod write;
@@ -13,7 +14,8 @@ mod write;
 pub use discover::discover_public_keys;
 pub use fingerprint::{fingerprint, fingerprint_md5, fingerprint_sha256};
 pub use generate::{KeySpec, generate, rsa_search_threads};
-pub use pubfile::{parse_public_key_file, parse_public_key_line};
+pub use paste::{Pasted, type_warning};
+pub use pubfile::{parse_public_key_file, parse_public_key_line, read_public_key_file};
 pub use randomart::randomart;
 pub use write::{KeyPairPaths, check_parent_dir, public_path_for, write_key_pair};
 

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use russh::keys::ssh_key;
 
+use super::paste::Pasted;
 use crate::error::{Error, Result};
 
 /// Parse one `TYPE BASE64 [COMMENT]` line (surrounding whitespace ignored).
@@ -13,60 +14,27 @@ pub fn parse_public_key_line(line: &str) -> Result<ssh_key::PublicKey> {
     parse_line(line).map_err(Error::failed)
 }
 
-/// Parse a public-key file: exactly one key line; blank lines and `#` comments are allowed
-/// around it. Private keys, other encodings (SSH2/RFC 4716, PEM) and junk are rejected with
-/// the file name, the line number and the reason.
-pub fn parse_public_key_file(path: &Path) -> Result<ssh_key::PublicKey> {
-    let bytes = std::fs::read(path).map_err(|e| crate::error::io_error(path, "read", e))?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| Error::failed(format!("{}: not a text file", path.display())))?;
-    if let Some(why) = foreign_format(text) {
-        return Err(Error::failed(format!("{}: {why}", path.display())));
-    }
-    let mut found: Option<(usize, ssh_key::PublicKey)> = None;
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let key = parse_line(trimmed)
-            .map_err(|why| Error::failed(format!("{} line {number}: {why}", path.display())))?;
-        if let Some((first, _)) = found {
-            return Err(Error::failed(format!(
-                "{} line {number}: a second key (the first is on line {first}); a public-key \
-                 file holds one key",
-                path.display()
-            )));
-        }
-        found = Some((number, key));
-    }
-    found
-        .map(|(_, key)| key)
-        .ok_or_else(|| Error::failed(format!("{}: empty, no public key in it", path.display())))
+/// Parse a public-key file as `keys add` reads it (see [`super::paste`]: authorized_keys
+/// options, SSH2/PuTTY public keys, BOM, CRLF are accepted; private keys, certificates and
+/// junk are refused before anything is sent anywhere), read with the public-key size limit.
+/// Errors name the file (escaped for the terminal) and, for a bad line, its number.
+pub fn read_public_key_file(path: &Path) -> Result<Pasted> {
+    let shown = crate::ui::untrusted_path(path);
+    let bytes = crate::fsutil::read_limited(path, crate::fsutil::FileKind::PublicKey)
+        .map_err(|e| Error::failed(format!("cannot read {shown}: {e}")).with_code("file_error"))?;
+    super::paste::normalise(&bytes, Some(path)).map_err(|why| {
+        // "FILE line 3: ..." for a bad line, "FILE: ..." for the file as a whole.
+        let message = match why.strip_prefix("line ") {
+            Some(rest) => format!("{shown} line {rest}"),
+            None => format!("{shown}: {why}"),
+        };
+        Error::failed(message).with_code("invalid_key")
+    })
 }
 
-/// Recognise whole-file formats that are not a one-line OpenSSH public key.
-fn foreign_format(text: &str) -> Option<&'static str> {
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    if first.starts_with("-----BEGIN") && first.contains("PRIVATE KEY") {
-        Some(
-            "this is a private key, not a public key; use the matching .pub file \
-             (or recreate it with `ssh-keygen -y -f PRIVATE_KEY`)",
-        )
-    } else if first.starts_with("---- BEGIN SSH2 PUBLIC KEY") {
-        Some(
-            "an SSH2 (RFC 4716) public key; convert it with `ssh-keygen -i -f FILE` \
-             to the OpenSSH one-line form",
-        )
-    } else if first.starts_with("-----BEGIN") {
-        Some(
-            "a PEM file, not an OpenSSH public key; convert it with \
-             `ssh-keygen -i -m PKCS8 -f FILE`",
-        )
-    } else {
-        None
-    }
+/// [`read_public_key_file`]'s key.
+pub fn parse_public_key_file(path: &Path) -> Result<ssh_key::PublicKey> {
+    read_public_key_file(path).map(|p| p.key)
 }
 
 fn parse_line(line: &str) -> std::result::Result<ssh_key::PublicKey, String> {
@@ -75,9 +43,9 @@ fn parse_line(line: &str) -> std::result::Result<ssh_key::PublicKey, String> {
         return Err("empty, no public key".to_string());
     }
     if line.starts_with("-----BEGIN") || line.starts_with("---- BEGIN") {
-        return Err(foreign_format(line)
-            .unwrap_or("not an OpenSSH public key")
-            .to_string());
+        return Err(super::paste::normalise(line.as_bytes(), None)
+            .err()
+            .unwrap_or_else(|| "not an OpenSSH public key".to_string()));
     }
     let mut fields = line.split_whitespace();
     let kind = fields.next().unwrap_or_default();
@@ -109,7 +77,7 @@ fn parse_line(line: &str) -> std::result::Result<ssh_key::PublicKey, String> {
 }
 
 /// A hint at what is wrong with the base64 part without echoing it back.
-fn describe_blob(blob: &str) -> String {
+pub(super) fn describe_blob(blob: &str) -> String {
     let bad = blob
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')));
@@ -120,7 +88,7 @@ fn describe_blob(blob: &str) -> String {
 }
 
 /// Public-key algorithms OpenSSH writes in `.pub` files (certificates included).
-const KNOWN_TYPES: &[&str] = &[
+pub(super) const KNOWN_TYPES: &[&str] = &[
     "ssh-ed25519",
     "ssh-rsa",
     "ssh-dss",
@@ -190,6 +158,7 @@ mod tests {
         std::fs::write(&p, format!("{ED}\nnonsense here\n")).unwrap();
         let e = parse_public_key_file(&p).unwrap_err();
         assert!(e.message.ends_with("k.pub line 2: not an OpenSSH public key (unknown key type `nonsense`; expected e.g. ssh-ed25519 or ssh-rsa)"), "{}", e.message);
+        assert_eq!(e.code(), "invalid_key");
         std::fs::write(&p, format!("{ED}\n{ED}\n")).unwrap();
         let e = parse_public_key_file(&p).unwrap_err();
         assert!(e.message.contains("line 2: a second key"), "{}", e.message);
@@ -213,11 +182,19 @@ mod tests {
         )
         .unwrap();
         let e = parse_public_key_file(&p).unwrap_err();
-        assert!(e.message.contains("ssh-keygen -i -f"), "{}", e.message);
+        assert!(
+            e.message.contains("malformed SSH2 public key body"),
+            "{}",
+            e.message
+        );
         std::fs::write(&p, [0xff, 0xfe, 0x00]).unwrap();
+        let e = parse_public_key_file(&p).unwrap_err();
+        assert!(e.message.contains("UTF-16"), "{}", e.message);
+        std::fs::write(&p, [b'a', 0xff, 0x00]).unwrap();
         let e = parse_public_key_file(&p).unwrap_err();
         assert!(e.message.contains("not a text file"), "{}", e.message);
         let e = parse_public_key_file(&dir.path().join("missing.pub")).unwrap_err();
         assert!(e.message.contains("cannot read"), "{}", e.message);
+        assert_eq!(e.code(), "file_error");
     }
 }

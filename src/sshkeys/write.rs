@@ -28,8 +28,12 @@ pub fn public_path_for(private: &Path) -> PathBuf {
 /// Refuse a directory that group or others may write to. Checked on the directory the key
 /// will really land in (after following a symlinked key path). A missing directory is fine:
 /// it will be created 0700.
+///
+/// Also refuses, before anything is generated, a key path (or its `.pub`) that exists and is
+/// not a regular file: a device, FIFO or socket is never replaced by a key.
 pub fn check_parent_dir(private: &Path) -> Result<()> {
-    let target = fsutil::resolve_target(private)?;
+    fsutil::check_replaceable(&public_path_for(private))?;
+    let target = fsutil::check_replaceable(private)?;
     let dir = parent_of(&target);
     match fsutil::mode_of(&dir) {
         Some(mode) if mode & 0o022 != 0 => Err(Error::failed(format!(
@@ -64,7 +68,8 @@ pub fn write_key_pair(
                 return Err(Error::failed(format!(
                     "{} already exists; pass --force to overwrite it",
                     p.display()
-                )));
+                ))
+                .with_code("file_exists"));
             }
         }
     }

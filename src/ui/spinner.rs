@@ -30,7 +30,7 @@ impl Spinner {
     pub fn finish(self, outcome: &str) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
-            eprintln!("{}... {outcome}", self.message);
+            super::output::stderr_line(&format!("{}... {outcome}", self.message));
         }
     }
 

@@ -210,9 +210,10 @@ pub fn herossh_bin() -> PathBuf {
 }
 
 /// Everything under `dir`, for "nothing changed" assertions: relative path → (mode, bytes);
-/// a directory is `<dir>`, a symlink its target (mode 0). Unreadable entries count as empty.
-/// herossh's cache of what the installed ssh is (`.cache/herossh`, written on first use by
-/// any command) is not user data and is left out.
+/// a directory is `<dir>`, a symlink its target (mode 0), a device, FIFO or socket its kind
+/// and device number (never read). Unreadable entries count as empty. herossh's cache of
+/// what the installed ssh is (`.cache/herossh`, written on first use by any command) is not
+/// user data and is left out.
 pub fn tree_snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, (u32, Vec<u8>)> {
     use std::os::unix::fs::PermissionsExt;
     let mut out = std::collections::BTreeMap::new();
@@ -235,8 +236,24 @@ pub fn tree_snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, (u32, Ve
             } else if md.is_dir() {
                 out.insert(rel, (mode, b"<dir>".to_vec()));
                 stack.push(p);
-            } else {
+            } else if md.is_file() {
                 out.insert(rel, (mode, std::fs::read(&p).unwrap_or_default()));
+            } else {
+                // A device, FIFO or socket: its kind and device number (reading a FIFO would
+                // block, a device may never end).
+                use std::os::unix::fs::{FileTypeExt, MetadataExt};
+                let t = md.file_type();
+                let kind = if t.is_char_device() {
+                    "char"
+                } else if t.is_block_device() {
+                    "block"
+                } else if t.is_fifo() {
+                    "fifo"
+                } else {
+                    "socket"
+                };
+                let marker = format!("<{kind} {:x}>", md.rdev());
+                out.insert(rel, (mode, marker.into_bytes()));
             }
         }
     }

@@ -28,7 +28,8 @@ pub struct SshdOptions {
     pub pubkey_accepted_algorithms: Option<String>,
     /// Host key types to generate, in the order sshd offers them (default: just `ed25519`).
     pub host_key_types: Vec<String>,
-    /// Any further sshd_config lines, appended verbatim.
+    /// Further sshd_config lines, placed FIRST (sshd keeps the first value of a keyword, so
+    /// these override the harness's own defaults, e.g. `PubkeyAuthentication no`).
     pub extra: Vec<String>,
 }
 
@@ -74,7 +75,18 @@ impl Sshd {
         std::fs::write(&authorized, "").unwrap();
         let user = current_user();
         let port = free_port();
-        let mut config = format!(
+        let mut config = String::new();
+        for line in &opts.extra {
+            config.push_str(line);
+            config.push('\n');
+        }
+        if let Some(n) = opts.max_auth_tries {
+            config.push_str(&format!("MaxAuthTries {n}\n"));
+        }
+        if let Some(a) = &opts.pubkey_accepted_algorithms {
+            config.push_str(&format!("PubkeyAcceptedAlgorithms {a}\n"));
+        }
+        config.push_str(&format!(
             "ListenAddress 127.0.0.1:{port}\n\
              {host_key_lines}\
              PidFile none\n\
@@ -90,17 +102,7 @@ impl Sshd {
              LogLevel VERBOSE\n\
              Subsystem sftp internal-sftp\n",
             authorized = authorized.display()
-        );
-        if let Some(n) = opts.max_auth_tries {
-            config.push_str(&format!("MaxAuthTries {n}\n"));
-        }
-        if let Some(a) = &opts.pubkey_accepted_algorithms {
-            config.push_str(&format!("PubkeyAcceptedAlgorithms {a}\n"));
-        }
-        for line in &opts.extra {
-            config.push_str(line);
-            config.push('\n');
-        }
+        ));
         let config_path = dir.path().join("sshd_config");
         std::fs::write(&config_path, config).unwrap();
         let log = std::fs::File::create(dir.path().join("sshd.log")).unwrap();

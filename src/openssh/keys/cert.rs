@@ -143,7 +143,8 @@ pub fn blocks_at(base: &Path) -> Option<PathBuf> {
 
 fn load_public_cert(path: &Path) -> Option<CertLoad> {
     for p in [path.to_path_buf(), pub_path(path)] {
-        let Ok(Some(bytes)) = files::read_capped(&p, 1024 * 1024) else {
+        let Ok(bytes) = crate::fsutil::read_limited(&p, crate::fsutil::FileKind::Certificate)
+        else {
             continue;
         };
         match text::first_key_line(&bytes) {

@@ -29,15 +29,13 @@ use super::damage::{self, Damage};
 use super::envelope;
 use super::pem::{self, Content};
 use super::text::{self, KeyLine, Ppk};
+use crate::fsutil::{self, FileKind};
 use crate::os::files::{self, Kind};
 
 /// ssh_err(SSH_ERR_LIBCRYPTO_ERROR): what OpenSSL 3 leaves when it finds no private key.
 const LIBCRYPTO: &str = "error in libcrypto";
 /// ssh_err(SSH_ERR_INVALID_FORMAT).
 const INVALID_FORMAT: &str = "invalid format";
-
-/// Larger files are not keys (ssh reads up to 128 MiB, then fails the same way).
-const MAX_KEY_FILE: u64 = 1024 * 1024;
 
 /// What the installed client's loader depends on.
 #[derive(Debug, Clone)]
@@ -320,10 +318,9 @@ fn read(path: &Path) -> Read {
         Kind::File => {}
         _ => return Read::Special,
     }
-    match files::read_capped(path, MAX_KEY_FILE) {
-        Ok(Some(b)) => Read::Bytes(b),
-        Ok(None) => Read::Huge,
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Read::Denied,
+    match fsutil::read_limited(path, FileKind::PrivateKey) {
+        Ok(b) => Read::Bytes(b),
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => Read::Huge,
         Err(_) => Read::Denied,
     }
 }
@@ -641,8 +638,8 @@ pub fn load_private(
         }
         _ => {}
     }
-    let bytes = match files::read_capped(path, MAX_KEY_FILE) {
-        Ok(Some(b)) => b,
+    let bytes = match fsutil::read_limited(path, FileKind::PrivateKey) {
+        Ok(b) => b,
         _ => {
             return Err(SignKeyError::Refused(
                 path.to_path_buf(),
@@ -844,11 +841,18 @@ mod oracle {
         ] {
             cases.push(d.join(n));
         }
+        // The installed ssh's version, asked directly (Rules::installed() would cache its
+        // answers in the real home).
+        let v = Command::new("ssh").arg("-V").output().unwrap();
+        let version = crate::openssh::client::parse_version(&String::from_utf8_lossy(&v.stderr))
+            .unwrap_or((0, 0));
         let rules = Rules {
             required_rsa_size: 1024,
             pubkey_accepted: Vec::new(),
             ca_signature_algorithms: Vec::new(),
-            ..Rules::installed()
+            pem_ed25519: version >= (9, 6),
+            dsa: version < (10, 0),
+            uid: crate::os::user::uid(),
         };
         for p in cases {
             let o = Command::new("ssh-keygen")

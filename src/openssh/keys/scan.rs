@@ -57,7 +57,7 @@ pub fn private_keys(dir: &Path, exclude: &[PathBuf], rules: &Rules) -> Vec<Ident
         .into_iter()
         .filter(|p| !excluded.contains(&canon(p)))
         .filter(
-            |p| matches!(files::read_capped(p, MAX_KEY_BYTES), Ok(Some(b)) if looks_private(&b)),
+            |p| matches!(crate::fsutil::read_limited(p, crate::fsutil::FileKind::PrivateKey), Ok(b) if looks_private(&b)),
         )
         .map(|p| load_identity(&p, rules))
         .collect()

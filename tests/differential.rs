@@ -1,0 +1,828 @@
+//! The differential table (issue 12): real-world causes of "Permission denied (publickey)"
+//! and its relatives, each set up for real — files in the test home, a real sshd on loopback
+//! with the scenario's server options, agents — and for each row the real
+//! `ssh -o BatchMode=yes HOST true` against `herossh validate --batch HOST`:
+//! - herossh exits 0 if and only if ssh logs in (never "✓ authenticated" while ssh fails);
+//! - otherwise herossh names the expected finding;
+//! - where the row says so, the finding's fix is run exactly as printed (a shell, with
+//!   `herossh` on PATH) and then the real ssh must log in.
+//!
+//! Both programs read the same files: ssh takes `~` from the passwd entry, and the harness
+//! (nss_wrapper, see support::TestEnv) makes the passwd home the test home, so `ssh lab` reads
+//! the test's `~/.ssh/config`, keys and known_hosts and never the real ones.
+//!
+//! The table is printed (`--nocapture`) as scenario | ssh | herossh | finding.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support::faults::unresolvable_host;
+use crate::support::sshd::{Sshd, SshdOptions, free_port};
+use crate::support::{TestEnv, herossh_bin, out};
+use crate::validate::Agent;
+
+/// One scenario's world: a test home, a server, maybe an agent.
+struct Lab {
+    env: TestEnv,
+    sshd: Sshd,
+    agent: Option<Agent>,
+    /// Overrides SSH_AUTH_SOCK (e.g. a socket that never answers).
+    agent_sock: Option<PathBuf>,
+    /// What `~/.ssh/config` says about `lab` (and anything before or after it).
+    prefix: String,
+    host_lines: String,
+    suffix: String,
+    hostname: String,
+    port: u16,
+}
+
+impl Lab {
+    fn new(opts: SshdOptions) -> Lab {
+        let env = TestEnv::new();
+        let sshd = Sshd::start(opts);
+        let port = sshd.port();
+        let lab = Lab {
+            env,
+            sshd,
+            agent: None,
+            agent_sock: None,
+            prefix: String::new(),
+            host_lines: String::new(),
+            suffix: String::new(),
+            hostname: "127.0.0.1".into(),
+            port,
+        };
+        lab.write_config();
+        lab
+    }
+
+    fn write_config(&self) {
+        let text = format!(
+            "{}Host lab\n  HostName {}\n  Port {}\n  User {}\n{}{}",
+            self.prefix,
+            self.hostname,
+            self.port,
+            self.sshd.user(),
+            self.host_lines,
+            self.suffix
+        );
+        let p = self.env.ssh_dir().join("config");
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    /// Lines inside `Host lab`.
+    fn host(&mut self, lines: &str) -> &mut Self {
+        self.host_lines.push_str(lines);
+        self.write_config();
+        self
+    }
+
+    /// Lines before `Host lab` (global options, earlier blocks).
+    fn before(&mut self, lines: &str) -> &mut Self {
+        self.prefix.push_str(lines);
+        self.write_config();
+        self
+    }
+
+    fn key(&self, name: &str, key_type: &str, passphrase: &str) -> PathBuf {
+        crate::validate::keygen(&self.env, name, key_type, passphrase)
+    }
+
+    fn authorize(&self, key: &Path) {
+        self.sshd.authorize(&crate::validate::pub_line(key));
+    }
+
+    /// known_hosts holds the server's key, as ssh writes it.
+    fn trust(&self) {
+        crate::validate::trust(&self.env, &self.sshd);
+    }
+
+    fn agent(&mut self, keys: &[&Path]) {
+        let agent = Agent::start(&self.env);
+        for k in keys {
+            agent.add(&self.env, k);
+        }
+        self.agent = Some(agent);
+    }
+
+    fn sock(&self) -> Option<PathBuf> {
+        self.agent_sock
+            .clone()
+            .or_else(|| self.agent.as_ref().map(|a| a.sock.clone()))
+    }
+
+    fn with_agent(&self, c: &mut Command) {
+        c.env_remove("SSH_AUTH_SOCK");
+        if let Some(s) = self.sock() {
+            c.env("SSH_AUTH_SOCK", s);
+        }
+    }
+
+    /// The real ssh, as a script runs it. A hung ssh (a silent agent) counts as a failure.
+    fn ssh(&self) -> (bool, String) {
+        let mut c = self.env.program("timeout");
+        c.args(["20", "ssh", "-o", "BatchMode=yes", "lab", "true"])
+            .stdin(Stdio::null());
+        self.with_agent(&mut c);
+        let o = c.output().unwrap();
+        (o.status.success(), out(&o).1)
+    }
+
+    /// `herossh --json validate --batch lab`.
+    fn herossh(&self) -> (i32, Value, String) {
+        let mut c = Command::new(herossh_bin());
+        self.env.apply(&mut c);
+        c.current_dir(self.env.home())
+            .args(["--json", "validate", "--batch", "--timeout", "5", "lab"])
+            .stdin(Stdio::null());
+        self.with_agent(&mut c);
+        let o = c.output().unwrap();
+        let (stdout, stderr) = out(&o);
+        let v: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+        (o.status.code().unwrap_or(-1), v, stderr)
+    }
+
+    /// Run a printed fix exactly as printed, in a shell, with this herossh first on PATH.
+    fn run_fix(&self, fix: &str) -> (bool, String) {
+        let bin_dir = herossh_bin().parent().unwrap().to_path_buf();
+        let path = format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut c = self.env.program("sh");
+        c.arg("-c").arg(fix).env("PATH", path).stdin(Stdio::null());
+        self.with_agent(&mut c);
+        let o = c.output().unwrap();
+        (o.status.success(), format!("{}{}", out(&o).0, out(&o).1))
+    }
+}
+
+/// What a row expects.
+struct Expect {
+    /// Does the real ssh log in? (Asserted: the row must be the situation it claims.)
+    ssh_ok: bool,
+    /// The finding herossh must name (for failures; or a warning on success).
+    code: Option<&'static str>,
+    /// Run that finding's fix as printed; then ssh must log in.
+    fix_works: bool,
+}
+
+fn ok() -> Expect {
+    Expect {
+        ssh_ok: true,
+        code: None,
+        fix_works: false,
+    }
+}
+
+fn fails(code: &'static str) -> Expect {
+    Expect {
+        ssh_ok: false,
+        code: Some(code),
+        fix_works: false,
+    }
+}
+
+fn fixed_by(code: &'static str) -> Expect {
+    Expect {
+        ssh_ok: false,
+        code: Some(code),
+        fix_works: true,
+    }
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["code"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Run one row; None when it holds, else what went wrong. Appends to the printed table.
+fn check(name: &str, lab: &Lab, e: &Expect, table: &mut Vec<String>) -> Option<String> {
+    let (ssh_ok, ssh_err) = lab.ssh();
+    let (code, v, stderr) = lab.herossh();
+    let found = codes(&v);
+    let ssh_line = ssh_err
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty() && !l.starts_with("Warning: Permanently"))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    table.push(format!(
+        "| {name} | {} | exit {code}{} | {} |",
+        if ssh_ok {
+            "logs in".to_string()
+        } else {
+            format!("fails: `{}`", ssh_line.replace('|', "/"))
+        },
+        if v["authenticated"] == true {
+            " ✓ authenticated"
+        } else {
+            ""
+        },
+        found
+            .iter()
+            .filter(|c| *c != "authenticated")
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let mut problems = Vec::new();
+    if ssh_ok != e.ssh_ok {
+        problems.push(format!(
+            "the scenario is not what it claims: ssh {} ({ssh_err})",
+            if ssh_ok { "logs in" } else { "fails" }
+        ));
+    }
+    // The one rule that never bends.
+    if (code == 0) != ssh_ok {
+        problems.push(format!(
+            "herossh exit {code} while ssh {}",
+            if ssh_ok { "logs in" } else { "fails" }
+        ));
+    }
+    if (v["authenticated"] == true) != ssh_ok {
+        problems.push(format!(
+            "JSON authenticated={} while ssh_ok={ssh_ok}",
+            v["authenticated"]
+        ));
+    }
+    if let Some(c) = e.code
+        && !found.iter().any(|f| f == c)
+    {
+        problems.push(format!("expected finding {c}, got {found:?}"));
+    }
+    if e.fix_works
+        && problems.is_empty()
+        && let Some(c) = e.code
+    {
+        let fix = v["findings"]
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["code"] == c))
+            .and_then(|f| f["fix"].as_str())
+            .unwrap_or("")
+            .to_string();
+        if fix.is_empty() || fix.starts_with("manual:") {
+            problems.push(format!("{c} has no runnable fix: {fix:?}"));
+        } else {
+            let (ran, output) = lab.run_fix(&fix);
+            let (after, after_err) = lab.ssh();
+            if !ran || !after {
+                problems.push(format!(
+                    "fix `{fix}` (ran: {ran}: {output}) did not make ssh log in: {after_err}"
+                ));
+            } else {
+                let (code2, v2, _) = lab.herossh();
+                if code2 != 0 {
+                    problems.push(format!(
+                        "after the fix ssh logs in but herossh exits {code2}: {:?}",
+                        codes(&v2)
+                    ));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        None
+    } else {
+        Some(format!(
+            "{name}:\n  {}\n  herossh stderr: {stderr}\n  report: {}\n  sshd log:\n{}",
+            problems.join("\n  "),
+            serde_json::to_string_pretty(&v).unwrap_or_default(),
+            lab.sshd.log()
+        ))
+    }
+}
+
+/// A socket that accepts connections and never answers (a hung agent).
+fn silent_socket(env: &TestEnv) -> PathBuf {
+    let path = env.scratch().join("hung-agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    path
+}
+
+fn opts() -> SshdOptions {
+    SshdOptions::default()
+}
+
+#[test]
+fn herossh_says_ok_exactly_when_ssh_logs_in() {
+    let mut table = vec![
+        "| scenario | ssh -o BatchMode=yes | herossh validate --batch | findings |".to_string(),
+        "|---|---|---|---|".to_string(),
+    ];
+    let mut failures = Vec::new();
+    let mut rows = 0;
+    let mut run = |name: &str, lab: &Lab, e: Expect, table: &mut Vec<String>| {
+        rows += 1;
+        if let Some(f) = check(name, lab, &e, table) {
+            failures.push(f);
+        }
+    };
+
+    // Keys and the account.
+    {
+        let lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        run("authorized default key", &lab, ok(), &mut table);
+    }
+    {
+        let lab = Lab::new(opts());
+        lab.trust();
+        run("no key at all", &lab, fails("no-key-accepted"), &mut table);
+    }
+    {
+        let lab = Lab::new(opts());
+        lab.key("id_ed25519", "ed25519", "");
+        lab.trust();
+        run(
+            "key not authorized",
+            &lab,
+            fails("no-key-accepted"),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o644)).unwrap();
+        run(
+            "private key mode 0644 (UNPROTECTED PRIVATE KEY FILE)",
+            &lab,
+            fixed_by("unprotected-private-key"),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(opts());
+        let a = lab.key("id_rsa", "rsa", "");
+        let b = lab.key("id_ed25519", "ed25519", "");
+        let _ = a;
+        lab.authorize(&b);
+        lab.trust();
+        let e = Expect {
+            ssh_ok: true,
+            code: Some("wrong-key-offered-first"),
+            fix_works: false,
+        };
+        run("right key second in ssh's order", &lab, e, &mut table);
+    }
+    {
+        let mut lab = Lab::new(opts());
+        let keys: Vec<PathBuf> = (1..=7)
+            .map(|i| lab.key(&format!("agent{i}"), "ed25519", ""))
+            .collect();
+        lab.authorize(&keys[6]);
+        let refs: Vec<&Path> = keys.iter().map(PathBuf::as_path).collect();
+        lab.agent(&refs);
+        lab.host("  IdentityFile ~/.ssh/none-such\n");
+        lab.trust();
+        run(
+            "seven agent keys, the seventh authorized (Too many authentication failures)",
+            &lab,
+            fixed_by("too-many-auth-failures"),
+            &mut table,
+        );
+    }
+    {
+        let mut lab = Lab::new(SshdOptions {
+            max_auth_tries: Some(2),
+            ..opts()
+        });
+        let keys: Vec<PathBuf> = (1..=3)
+            .map(|i| lab.key(&format!("k{i}"), "ed25519", ""))
+            .collect();
+        lab.authorize(&keys[2]);
+        lab.host("  IdentityFile ~/.ssh/k1\n  IdentityFile ~/.ssh/k2\n  IdentityFile ~/.ssh/k3\n");
+        lab.trust();
+        run(
+            "MaxAuthTries 2, the right key third",
+            &lab,
+            fixed_by("too-many-auth-failures"),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "secret words");
+        lab.authorize(&k);
+        lab.trust();
+        run(
+            "encrypted key, no agent, BatchMode",
+            &lab,
+            fails("passphrase-needed"),
+            &mut table,
+        );
+    }
+    {
+        let mut lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.agent(&[&k]);
+        // The file is now encrypted; the agent holds the key.
+        let st = lab
+            .env
+            .program("ssh-keygen")
+            .args(["-q", "-p", "-N", "later", "-P", "", "-f"])
+            .arg(&k)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        lab.trust();
+        run("encrypted key loaded in the agent", &lab, ok(), &mut table);
+    }
+    {
+        let mut lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.agent_sock = Some(silent_socket(&lab.env));
+        lab.trust();
+        run(
+            "an agent socket that never answers",
+            &lab,
+            fails("agent-unreachable"),
+            &mut table,
+        );
+    }
+    {
+        let mut lab = Lab::new(opts());
+        let hidden = lab.key("hidden", "ed25519", "");
+        let other = lab.key("other", "ed25519", "");
+        let _ = other;
+        lab.authorize(&hidden);
+        lab.agent(&[&hidden]);
+        lab.host("  IdentityFile ~/.ssh/other\n  IdentitiesOnly yes\n");
+        lab.trust();
+        run(
+            "IdentitiesOnly hides the agent key the server takes",
+            &lab,
+            fixed_by("key-not-offered"),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        let other = lab.key("other", "ed25519", "");
+        lab.authorize(&k);
+        std::fs::copy(
+            format!("{}.pub", other.display()),
+            format!("{}.pub", k.display()),
+        )
+        .unwrap();
+        lab.trust();
+        run(
+            "id_ed25519.pub belongs to another key",
+            &lab,
+            fixed_by("pub-mismatch"),
+            &mut table,
+        );
+    }
+
+    // Host keys.
+    {
+        let lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        run(
+            "unknown host key, BatchMode",
+            &lab,
+            fixed_by("host-key-unknown"),
+            &mut table,
+        );
+    }
+    {
+        let mut lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.host("  StrictHostKeyChecking yes\n");
+        run(
+            "unknown host key, StrictHostKeyChecking yes",
+            &lab,
+            fails("host-key-unknown"),
+            &mut table,
+        );
+    }
+    {
+        let mut lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.host("  StrictHostKeyChecking accept-new\n");
+        run(
+            "unknown host key, StrictHostKeyChecking accept-new",
+            &lab,
+            ok(),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        let other = Sshd::start(opts());
+        let (t, b64) = other.host_key();
+        std::fs::write(
+            lab.env.ssh_dir().join("known_hosts"),
+            format!("[127.0.0.1]:{} {t} {b64}\n", lab.port),
+        )
+        .unwrap();
+        run(
+            "host key changed (REMOTE HOST IDENTIFICATION HAS CHANGED)",
+            &lab,
+            fails("host-key-changed"),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        let (t, b64) = lab.sshd.host_key();
+        std::fs::write(
+            lab.env.ssh_dir().join("known_hosts"),
+            format!("{}\n@revoked * {t} {b64}\n", lab.sshd.known_hosts_line()),
+        )
+        .unwrap();
+        run(
+            "host key @revoked",
+            &lab,
+            fails("host-key-revoked"),
+            &mut table,
+        );
+    }
+    {
+        // known_hosts lists the RSA key first: ssh checks the ed25519 one it negotiates.
+        let lab = Lab::new(SshdOptions {
+            host_key_types: vec!["ed25519".into(), "rsa".into()],
+            ..opts()
+        });
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        run(
+            "two host keys, known_hosts holds the first",
+            &lab,
+            ok(),
+            &mut table,
+        );
+    }
+
+    // Algorithms.
+    {
+        let lab = Lab::new(SshdOptions {
+            extra: vec!["Ciphers 3des-cbc".into()],
+            ..opts()
+        });
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        run(
+            "server offers only 3des-cbc",
+            &lab,
+            fails("no-matching-cipher"),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(SshdOptions {
+            extra: vec!["KexAlgorithms diffie-hellman-group14-sha1".into()],
+            ..opts()
+        });
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        run(
+            "server offers only diffie-hellman-group14-sha1",
+            &lab,
+            fails("no-matching-kex"),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(SshdOptions {
+            extra: vec!["Ciphers aes128-ctr".into(), "MACs hmac-md5".into()],
+            ..opts()
+        });
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        run(
+            "server offers only hmac-md5",
+            &lab,
+            fails("no-matching-mac"),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(SshdOptions {
+            host_key_types: vec!["rsa".into()],
+            extra: vec!["HostKeyAlgorithms ssh-rsa".into()],
+            ..opts()
+        });
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        run(
+            "server's only host key algorithm is ssh-rsa",
+            &lab,
+            fails("no-matching-host-key-type"),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(SshdOptions {
+            pubkey_accepted_algorithms: Some("ssh-rsa".into()),
+            ..opts()
+        });
+        let k = lab.key("id_rsa", "rsa", "");
+        lab.authorize(&k);
+        lab.trust();
+        run(
+            "server takes RSA keys only with ssh-rsa (SHA-1) signatures",
+            &lab,
+            fails("server-wants-ssh-rsa"),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(SshdOptions {
+            pubkey_accepted_algorithms: Some("+ssh-dss".into()),
+            ..opts()
+        });
+        let k = lab.key("id_dsa", "dsa", "");
+        lab.authorize(&k);
+        lab.trust();
+        run(
+            "only a DSA key (ssh-dss disabled in the client)",
+            &lab,
+            fails("key-type-disabled"),
+            &mut table,
+        );
+    }
+
+    // What the server allows.
+    {
+        let lab = Lab::new(SshdOptions {
+            extra: vec![
+                "PubkeyAuthentication no".into(),
+                "PasswordAuthentication yes".into(),
+            ],
+            ..opts()
+        });
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        run(
+            "server does not take public keys",
+            &lab,
+            fails("publickey-not-offered"),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(SshdOptions {
+            extra: vec![
+                "AuthenticationMethods publickey,password".into(),
+                "PasswordAuthentication yes".into(),
+            ],
+            ..opts()
+        });
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        run(
+            "server requires publickey and password",
+            &lab,
+            fails("partial-success"),
+            &mut table,
+        );
+    }
+
+    // The configuration.
+    {
+        let lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        let cfg = lab.env.ssh_dir().join("config");
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o666)).unwrap();
+        run(
+            "~/.ssh/config writable by others (Bad owner or permissions)",
+            &lab,
+            fixed_by("config-bad-permissions"),
+            &mut table,
+        );
+    }
+    {
+        let mut lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        lab.host("  UseKeychain yes\n");
+        run(
+            "Apple's UseKeychain on this ssh",
+            &lab,
+            fails("config-unknown-keyword"),
+            &mut table,
+        );
+    }
+    {
+        let lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        let cfg = lab.env.ssh_dir().join("config");
+        let mut bytes = b"\xef\xbb\xbf".to_vec();
+        bytes.extend(std::fs::read(&cfg).unwrap());
+        std::fs::write(&cfg, bytes).unwrap();
+        run(
+            "config saved with a UTF-8 byte-order mark",
+            &lab,
+            fails("config-bom"),
+            &mut table,
+        );
+    }
+    {
+        let mut lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        lab.before("Host *\n  User nobody\n");
+        run(
+            "Host * above sets User; the host's own User is ignored",
+            &lab,
+            fails("setting-shadowed"),
+            &mut table,
+        );
+    }
+    {
+        let mut lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.agent(&[&k]);
+        std::fs::remove_file(&k).unwrap();
+        lab.host("  IdentityAgent none\n");
+        lab.trust();
+        run(
+            "IdentityAgent none; the key lives only in the agent",
+            &lab,
+            fails("no-key-accepted"),
+            &mut table,
+        );
+    }
+
+    // The network.
+    {
+        let mut lab = Lab::new(opts());
+        lab.hostname = unresolvable_host();
+        lab.write_config();
+        run(
+            "HostName does not resolve",
+            &lab,
+            fails("dns-failure"),
+            &mut table,
+        );
+    }
+    {
+        let mut lab = Lab::new(opts());
+        lab.port = free_port();
+        lab.write_config();
+        run(
+            "nothing listens on the port",
+            &lab,
+            fails("connection-refused"),
+            &mut table,
+        );
+    }
+
+    eprintln!("\n{}\n", table.join("\n"));
+    assert!(rows >= 30, "only {rows} rows");
+    assert!(
+        failures.is_empty(),
+        "{} of {rows} rows disagree:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
