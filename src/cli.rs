@@ -125,7 +125,7 @@ pub enum Command {
 
     /// Probe SSH authentication to a host and explain what to fix.
     #[command(
-        after_long_help = "With --json: {target, authenticated, status, server: {version, kex, cipher, host_key: {type, fingerprint, known}, methods} | null, keys: [{path, type, fingerprint, source, in_agent, agent_comment, offered_order, skipped_reason, accepted}], findings: [{code, message, fix}]}. Exit 0 authenticated, 1 denied (or host key changed), 3 could not connect."
+        after_long_help = "herossh predicts the installed ssh (`HEROSSH_SSH_PROGRAM`, else the first ssh on PATH): its config reading, its route (ProxyJump hops, ProxyCommand with --allow-exec), its algorithm lists and negotiation, the host key it checks, the keys it offers in its order and the signatures it makes, the server's MaxAuthTries; it also asks the server about keys ssh would not offer (at most --max-extra), to say which one to pin.\n\nWith --json: {target, authenticated (ssh logs in, as you run it), outcome: {outcome: logged-in|fails|unknown, ...}, interactive, client, attempts: {connections, failed_logins}, negotiation: {kex, host_key, cipher, mac} | {failed, their_offer} | null, server: {version, kex, cipher, host_key: {type, fingerprint, known, status}, methods} | null, keys: [{path, type, fingerprint, source, in_agent, agent_comment, offered_order, skipped_reason, accepted}], route: {via: {kind: direct|proxy-jump|proxy-command, ..}, jump, steps: [{type: \"jump\", host, jump, report: {this document, for the jump host}, forward: {host, port, error, prohibited}} | {type: \"proxy-command\", host, command, runs, status, stderr, spawn_error}], failure} | null, findings: [{code, message, fix}]}. A fix is a command that runs as printed, or starts with `manual:`.\n\nExit 0 only when ssh, run as you run it (a terminal may answer a host-key or passphrase prompt; --batch or no terminal: it may not), logs in and no finding is an error; 1 when it would not (denied, config refused, negotiation, host key changed, a jump host refuses); 3 when the host or a jump host cannot be reached."
     )]
     Validate(ValidateArgs),
 
@@ -349,6 +349,17 @@ pub struct ValidateArgs {
     /// in the server's log, and failed-login bans count them).
     #[arg(long, default_value_t = crate::probe::report::DEFAULT_MAX_EXTRA, value_name = "N")]
     pub max_extra: usize,
+
+    /// Run the commands the configuration names, as ssh would: `ProxyCommand` (to follow the
+    /// route through it) and `Match exec`. Without it, a route through a ProxyCommand is not
+    /// followed (finding route-not-followed) and `Match exec` does not match.
+    #[arg(long)]
+    pub allow_exec: bool,
+
+    /// Jump hosts, as `ssh -J`: `[USER@]HOST[:PORT]`, comma-separated, in the order they are
+    /// connected; replaces the configuration's ProxyJump and ProxyCommand for the target.
+    #[arg(short = 'J', long = "jump", value_name = "JUMP")]
+    pub jump: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -41,7 +41,10 @@ struct Lab {
 
 impl Lab {
     fn new(opts: SshdOptions) -> Lab {
-        let env = TestEnv::new();
+        Lab::in_env(TestEnv::new(), opts)
+    }
+
+    fn in_env(env: TestEnv, opts: SshdOptions) -> Lab {
         let sshd = Sshd::start(opts);
         let port = sshd.port();
         let lab = Lab {
@@ -789,6 +792,21 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
             "IdentityAgent none; the key lives only in the agent",
             &lab,
             fails("no-key-accepted"),
+            &mut table,
+        );
+    }
+
+    {
+        // $HOME is not the passwd home (sudo -E, containers): everything is in $HOME/.ssh,
+        // ssh reads the passwd home's .ssh and never sees the config or the key.
+        let lab = Lab::in_env(TestEnv::with_passwd_home("elsewhere"), opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        run(
+            "$HOME is not the passwd home ssh reads",
+            &lab,
+            fails("home-mismatch"),
             &mut table,
         );
     }

@@ -17,6 +17,7 @@ mod keygen;
 mod keyload;
 mod keys;
 mod macos_keychain;
+mod route;
 mod secrets_audit;
 mod sshconfig;
 mod untrusted_text;

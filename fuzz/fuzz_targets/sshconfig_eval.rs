@@ -49,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
             allow_exec: false,
             overrides: vec![(path.clone(), Arc::clone(&prepared))],
             cache: None,
+            lenient: false,
         };
         let _ = eval::evaluate(&req);
     }

@@ -10,11 +10,13 @@ use crate::credentials::Secret;
 use crate::diagnose::{self, Finding, Severity};
 use crate::error::{Error, Kind, Result};
 use crate::openssh::Destination;
-use crate::probe::client::{ConnectFailure, Login, Verdict};
+use crate::probe::client::{ConnectFailure, Login, Verdict, describe};
 use crate::probe::known_hosts::Status;
 use crate::probe::plan::HostSettings;
 use crate::probe::report::{self, ProbeOptions, Report};
-use crate::sshconfig::{self, ResolveOptions};
+use crate::probe::route::{RouteReport, Step, Via};
+use crate::probe::verdict::Outcome;
+
 use crate::ui::{Ui, untrusted};
 use std::io::IsTerminal;
 
@@ -23,7 +25,15 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
     if args.timeout == 0 {
         return Err(Error::usage("--timeout must be at least 1 second"));
     }
-    let settings = settings_for(&target, args.config.as_deref(), &args.identities)?;
+    if let Some(j) = &args.jump {
+        crate::probe::route::parse_jumps(j).map_err(Error::usage)?;
+    }
+    let settings = crate::probe::settings::resolve(
+        &target,
+        args.config.as_deref(),
+        args.allow_exec,
+        &args.identities,
+    )?;
     let passphrase = if args.passphrase_stdin {
         Some(read_passphrase()?)
     } else {
@@ -37,6 +47,8 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
         // A passphrase handed over on stdin is one the user types at ssh's prompt.
         interactive: !args.batch && (args.passphrase_stdin || std::io::stdin().is_terminal()),
         max_extra: args.max_extra,
+        allow_exec: args.allow_exec,
+        jump: args.jump.clone(),
     };
     let spinner = ctx.ui.spinner(format!("Probing {}", args.target));
     let report = block_on(report::run(settings, &opts))??;
@@ -55,36 +67,13 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
     outcome(&report, &findings)
 }
 
-/// The host as ssh sees it: the destination's user and port like `-l`/`-p`, the config
-/// evaluated as ssh evaluates it. When ssh would refuse the config, the settings are read
-/// past the errors (which travel with them, see `HostSettings::config_errors`), so the rest
-/// of the report still runs.
+/// The host as ssh sees it (see [`crate::probe::settings::resolve`]), `Match exec` not run.
 pub fn settings_for(
     target: &Destination,
     config: Option<&std::path::Path>,
     identities: &[std::path::PathBuf],
 ) -> Result<HostSettings> {
-    let opts = ResolveOptions {
-        config: config.map(std::path::Path::to_path_buf),
-        ..Default::default()
-    };
-    let resolved = match sshconfig::resolve_destination(target, &opts) {
-        Ok(r) => r,
-        Err(failure) => {
-            let lenient = ResolveOptions {
-                lenient: true,
-                ..opts
-            };
-            let mut r = sshconfig::resolve_destination(target, &lenient)
-                .map_err(|_| Error::from(failure.clone()))?;
-            // What ssh stops on, as ssh reports it (the lenient pass may see fewer).
-            r.skipped = failure.errors;
-            r
-        }
-    };
-    let mut settings = HostSettings::from_resolved(&target.host, &resolved, identities);
-    settings.config_file = config.map(std::path::Path::to_path_buf);
-    Ok(settings)
+    crate::probe::settings::resolve(target, config, false, identities)
 }
 
 /// Exit 0 when ssh, run as the user runs it, logs in (and no finding is an error); 3 when
@@ -93,6 +82,11 @@ pub fn outcome(report: &Report, findings: &[Finding]) -> Result<()> {
     let error = findings.iter().any(|f| f.severity == Severity::Error);
     match &report.connection {
         _ if !report.settings.config_errors.is_empty() => Err(Error::reported(Kind::Failed)),
+        // A jump host that cannot be reached (or cannot reach the next host) is a network
+        // failure like a host that cannot be reached.
+        _ if report.route.as_ref().is_some_and(|w| w.network_failure()) => {
+            Err(Error::reported(Kind::Network))
+        }
         Some(Err(
             ConnectFailure::HostKeyChanged { .. }
             | ConnectFailure::HostKeyRevoked { .. }
@@ -186,9 +180,52 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
             "connections": r.connections,
             "failed_logins": r.failed_attempts,
         },
+        "negotiation": match &r.negotiation {
+            Some(crate::probe::negotiate::Outcome::Agreed { kex, host_key, cipher, mac }) => json!({
+                "kex": kex, "host_key": host_key, "cipher": cipher, "mac": mac,
+            }),
+            Some(crate::probe::negotiate::Outcome::NoMatch { what, their_offer, .. }) => json!({
+                "failed": what, "their_offer": their_offer,
+            }),
+            None => Value::Null,
+        },
         "server": server,
         "keys": keys,
+        "route": r.route.as_ref().map(route_json),
         "findings": findings,
+    })
+}
+
+/// The route in `--json`: how ssh goes, each step (a jump host with its own validate
+/// document, a ProxyCommand), and where it failed.
+fn route_json(w: &RouteReport) -> Value {
+    let steps: Vec<Value> = w
+        .steps
+        .iter()
+        .map(|st| match st {
+            Step::Jump(h) => {
+                let own =
+                    diagnose::for_report(&h.report, &diagnose::account::AccountKeys::NoCredentials);
+                json!({
+                    "type": "jump",
+                    "host": h.host.arg(),
+                    "jump": h.jump,
+                    "report": to_json(&h.report, &own),
+                    "forward": h.forward,
+                })
+            }
+            Step::Command(c) => {
+                let mut v = json!(c);
+                v["type"] = json!("proxy-command");
+                v
+            }
+        })
+        .collect();
+    json!({
+        "via": w.via,
+        "jump": w.jump,
+        "steps": steps,
+        "failure": w.failure,
     })
 }
 
@@ -196,6 +233,16 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
 pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
     // Server strings, agent comments, file names and findings quoting them are untrusted.
     ui.out(format!("{} {}", ui.bold("Target:"), untrusted(&r.target())));
+    ui.out(format!(
+        "Client: {}, {}",
+        untrusted(&crate::openssh::installed().describe()),
+        if r.interactive {
+            "run at a terminal"
+        } else {
+            "run as a script would (BatchMode: no prompts)"
+        }
+    ));
+    render_route(ui, r);
     if let Some(s) = r.server() {
         let status = match &s.host_key_status {
             Some(Status::Known(_)) => "known".to_string(),
@@ -205,12 +252,18 @@ pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
             _ => ui.yellow("unknown"),
         };
         if !s.version.is_empty() {
-            ui.out(format!(
-                "Server: {} (kex {}, cipher {})",
-                untrusted(&s.version),
-                untrusted(&s.kex),
-                untrusted(&s.cipher)
-            ));
+            // What ssh negotiates (its lists against the server's offer), not what the
+            // probe's own client happened to.
+            let agreed = match &r.negotiation {
+                Some(crate::probe::negotiate::Outcome::Agreed {
+                    kex,
+                    host_key,
+                    cipher,
+                    ..
+                }) => format!(" (ssh negotiates kex {kex}, host key {host_key}, cipher {cipher})"),
+                _ => String::new(),
+            };
+            ui.out(format!("Server: {}{agreed}", untrusted(&s.version)));
         }
         ui.out(format!(
             "Host key: {} {} ({status})",
@@ -227,6 +280,85 @@ pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
     ui.out("");
     render_plan(ui, r);
     render_findings(ui, findings);
+    if r.connections > 0 {
+        ui.out("");
+        ui.out(format!(
+            "Probe: {} connection(s), {} failed login(s) in the server's log",
+            r.connections, r.failed_attempts
+        ));
+    }
+}
+
+/// The way ssh goes, one line per step (nothing for a direct route).
+pub fn render_route(ui: &Ui, r: &Report) {
+    let Some(w) = &r.route else { return };
+    let via = match &w.via {
+        Via::Direct => return,
+        Via::ProxyJump { hops } => format!("ProxyJump {}", crate::probe::route::jump_arg(hops)),
+        Via::ProxyCommand { command, .. } => format!("ProxyCommand {command}"),
+    };
+    ui.out(format!("{} {via}", ui.bold("Route:")));
+    for (n, st) in w.steps.iter().enumerate() {
+        let line = match st {
+            Step::Jump(h) => {
+                let s = &h.report.settings;
+                let key = match h.report.server().map(|x| &x.host_key_status) {
+                    Some(Some(Status::Known(_))) => "host key known".to_string(),
+                    Some(Some(Status::Changed(_))) => ui.red("host key CHANGED"),
+                    Some(Some(Status::Revoked(_))) => ui.red("host key REVOKED"),
+                    Some(_) => ui.yellow("host key unknown"),
+                    None => String::new(),
+                };
+                let how = match &h.report.outcome {
+                    Outcome::LoggedIn { key: Some(i), .. } => {
+                        ui.green(&format!("✓ ssh logs in with {}", h.report.plan[*i].label()))
+                    }
+                    Outcome::LoggedIn { key: None, .. } => ui.green("✓ ssh logs in"),
+                    Outcome::Fails(f) => match &h.report.connection {
+                        Some(Err(e)) => ui.red(&format!("✗ {}", describe(e))),
+                        _ => ui.red(&format!(
+                            "✗ ssh fails ({})",
+                            crate::probe::route::hop_reason(f)
+                        )),
+                    },
+                    Outcome::Unknown { why } => ui.yellow(&format!("? {why}")),
+                };
+                let fw = match &h.forward {
+                    Some(f) if f.error.is_none() => format!("; forwards to {}:{}", f.host, f.port),
+                    Some(f) => ui.red(&format!(
+                        "; ✗ no channel to {}:{}: {}",
+                        f.host,
+                        f.port,
+                        f.error.as_deref().unwrap_or_default()
+                    )),
+                    None => String::new(),
+                };
+                format!(
+                    "{}@{} ({}:{}): {}{}{how}{fw}",
+                    s.user,
+                    h.host.host,
+                    s.hostname,
+                    s.port,
+                    key,
+                    if key.is_empty() { "" } else { ", " }
+                )
+            }
+            Step::Command(c) if c.runs == 0 => {
+                format!("ProxyCommand for {}: `{}` (not run)", c.host, c.command)
+            }
+            Step::Command(c) => format!(
+                "ProxyCommand for {}: `{}` (ran {}×{})",
+                c.host,
+                c.command,
+                c.runs,
+                c.status
+                    .as_ref()
+                    .map(|s| format!(", exit {s}"))
+                    .unwrap_or_default()
+            ),
+        };
+        ui.out(format!("  {}. {line}", n + 1));
+    }
 }
 
 pub fn render_plan(ui: &Ui, r: &Report) {

@@ -9,6 +9,7 @@ pub mod account;
 pub mod config;
 pub mod keys;
 pub mod local;
+pub mod route;
 
 use serde::Serialize;
 
@@ -105,15 +106,26 @@ pub fn account_for(r: &Report) -> account::AccountKeys {
 
 /// The agent socket is set but does not answer.
 pub fn agent_unreachable(socket: &std::path::Path, error: &str) -> Finding {
+    let launchd = crate::probe::agent::is_launchd_socket(socket);
     Finding::new(
         "agent-unreachable",
         Severity::Warning,
         format!(
-            "the ssh-agent socket {} does not answer ({error}); its keys cannot be used",
-            socket.display()
+            "the ssh-agent socket {}{} does not answer ({error}); its keys cannot be used",
+            socket.display(),
+            if launchd {
+                " (macOS's launchd agent)"
+            } else {
+                ""
+            }
         ),
     )
-    .fix("eval \"$(ssh-agent -s)\" && ssh-add")
+    .fix(if launchd {
+        "launchctl kickstart -k gui/$(id -u)/com.openssh.ssh-agent".to_string()
+    } else {
+        "manual: start an agent (eval \"$(ssh-agent -s)\"; ssh-add) or unset SSH_AUTH_SOCK"
+            .to_string()
+    })
 }
 
 /// All findings for one probe report, most important first.
@@ -146,6 +158,7 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
         }
         out.push(f);
     }
+    out.extend(route::findings(r));
 
     // Connection-level outcomes.
     match &r.connection {
@@ -515,7 +528,8 @@ fn failure_findings(r: &Report, failure: &VerdictFailure, accepted: &[usize]) ->
         | VerdictFailure::Negotiation { .. }
         | VerdictFailure::HostKeyChanged
         | VerdictFailure::HostKeyRevoked
-        | VerdictFailure::HostKeyUnknown => {}
+        | VerdictFailure::HostKeyUnknown
+        | VerdictFailure::Route { .. } => {}
         VerdictFailure::NoPublickey => {
             let f = Finding::new(
                 "publickey-not-offered",
@@ -637,7 +651,7 @@ fn failure_findings(r: &Report, failure: &VerdictFailure, accepted: &[usize]) ->
                         id.label()
                     ),
                 )
-                .fix(format!("ssh-add {path}")),
+                .fix(crate::openssh::installed().ssh_add(&path)),
             );
         }
         VerdictFailure::NoKeyAccepted => {

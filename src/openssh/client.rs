@@ -164,6 +164,17 @@ impl Client {
         self.vendor == Vendor::Apple
     }
 
+    /// The command that loads `key` into the agent: on Apple's ssh with
+    /// `--apple-use-keychain`, so the passphrase is kept in the keychain and the key comes
+    /// back after a reboot (PLATFORMS.md §2.2); plain `ssh-add` elsewhere.
+    pub fn ssh_add(&self, key: &str) -> String {
+        if self.is_apple() {
+            format!("/usr/bin/ssh-add --apple-use-keychain {key}")
+        } else {
+            format!("ssh-add {key}")
+        }
+    }
+
     /// Debian's `user-group-modes` patch: a file may be group-writable when the group is the
     /// user's own private group (see `fsutil`-side checks in the config reader).
     pub fn has_user_group_modes(&self) -> bool {
@@ -699,5 +710,14 @@ mod tests {
         assert!(c.keyword("usekeychain").is_none());
         assert_eq!(c.keyword("tag"), Some(Op::Tag));
         assert!(c.knows_criterion("version"));
+        assert_eq!(c.ssh_add("~/.ssh/k"), "ssh-add ~/.ssh/k");
+        let apple = Client {
+            vendor: Vendor::Apple,
+            ..c
+        };
+        assert_eq!(
+            apple.ssh_add("~/.ssh/k"),
+            "/usr/bin/ssh-add --apple-use-keychain ~/.ssh/k"
+        );
     }
 }

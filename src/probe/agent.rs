@@ -49,6 +49,14 @@ impl AgentState {
     }
 }
 
+/// Is this macOS's launchd-managed agent (`/private/tmp/com.apple.launchd.XXXX/Listeners`,
+/// started on demand; PLATFORMS.md §2.5)?
+pub fn is_launchd_socket(socket: &std::path::Path) -> bool {
+    let s = socket.to_string_lossy();
+    (s.starts_with("/private/tmp/com.apple.launchd.") || s.starts_with("/tmp/com.apple.launchd."))
+        && s.ends_with("/Listeners")
+}
+
 /// The agent socket ssh would use: `IdentityAgent` (`none` disables, `SSH_AUTH_SOCK` means
 /// the variable) else `$SSH_AUTH_SOCK`.
 pub fn socket_path(identity_agent: Option<&str>) -> Option<PathBuf> {

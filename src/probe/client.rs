@@ -21,7 +21,8 @@ use russh::keys::ssh_key::{Algorithm, HashAlg, PrivateKey, PublicKey};
 use super::kexinit::{self, ServerOffer};
 use super::known_hosts::{KnownHosts, Status};
 use super::negotiate::Proposal;
-use super::transport::{self, Recorder};
+use super::route::{ChannelFailure, Connector};
+use super::transport::Recorder;
 
 /// Rejections we allow on one connection before reconnecting: one below OpenSSH's default
 /// MaxAuthTries (6), so the server's limit is never what ends a connection by default.
@@ -39,6 +40,8 @@ pub struct ProbeConfig {
     pub known_hosts_name: String,
     /// ssh's proposal for this host: russh is set up to negotiate the same host key.
     pub proposal: Proposal,
+    /// The way there (direct, through jump hosts, a ProxyCommand).
+    pub route: Arc<Connector>,
 }
 
 /// Why no SSH session could be set up.
@@ -128,6 +131,8 @@ struct Shared {
     disconnect: Option<String>,
     /// The first bytes the server sent (identification and KEXINIT).
     recorded: Option<Arc<Mutex<Vec<u8>>>>,
+    /// The server's words when it last refused to open a channel.
+    channel_refusal: Option<String>,
 }
 
 struct ProbeHandler {
@@ -170,6 +175,20 @@ impl client::Handler for ProbeHandler {
                 .to_string();
             s.kex = names.kex.as_ref().to_string();
             s.cipher = names.cipher.as_ref().to_string();
+        }
+        Ok(())
+    }
+
+    async fn channel_open_failure(
+        &mut self,
+        _channel: russh::ChannelId,
+        _reason: russh::ChannelOpenFailure,
+        description: &str,
+        _language: &str,
+        _session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        if let Ok(mut s) = self.shared.lock() {
+            s.channel_refusal = Some(description.to_string());
         }
         Ok(())
     }
@@ -360,11 +379,15 @@ impl Prober {
         Ok(())
     }
 
-    /// DNS, TCP and the SSH handshake, each failure told apart. The server's first bytes
-    /// are recorded (see [`transport::Recorder`]).
+    /// The route (DNS and TCP, or a channel through a jump host, or a ProxyCommand) and the
+    /// SSH handshake, each failure told apart. The server's first bytes are recorded (see
+    /// [`Recorder`]).
     async fn open(&self) -> Result<Handle<ProbeHandler>, ConnectFailure> {
-        let stream =
-            transport::connect_direct(&self.cfg.hostname, self.cfg.port, self.cfg.timeout).await?;
+        let stream = self
+            .cfg
+            .route
+            .open(&self.cfg.hostname, self.cfg.port, self.cfg.timeout)
+            .await?;
         let (stream, recorded) = Recorder::new(stream);
         if let Ok(mut s) = self.shared.lock() {
             s.recorded = Some(recorded);
@@ -555,6 +578,50 @@ impl Prober {
                 Login::Refused
             }
         })
+    }
+
+    /// A `direct-tcpip` channel to `host:port` through this logged-in connection, as
+    /// `ssh -W host:port` opens one: the stream of the next connection on a route.
+    pub async fn open_direct_tcpip(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<russh::Channel<client::Msg>, ChannelFailure> {
+        let conn = self.conn.as_ref().ok_or_else(|| ChannelFailure {
+            prohibited: false,
+            message: "no connection".into(),
+        })?;
+        if let Ok(mut s) = self.shared.lock() {
+            s.channel_refusal = None;
+        }
+        match conn
+            .handle
+            .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0)
+            .await
+        {
+            Ok(ch) => Ok(ch),
+            Err(e) => {
+                let said = self
+                    .shared
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.channel_refusal.clone());
+                let (prohibited, what) = match &e {
+                    russh::Error::ChannelOpenFailure(r) => (
+                        matches!(r, russh::ChannelOpenFailure::AdministrativelyProhibited),
+                        format!("{r:?}"),
+                    ),
+                    other => (false, other.to_string()),
+                };
+                Err(ChannelFailure {
+                    prohibited,
+                    message: match said.filter(|s| !s.is_empty()) {
+                        Some(words) => format!("{words} ({what})"),
+                        None => what,
+                    },
+                })
+            }
+        }
     }
 
     pub async fn close(mut self) {

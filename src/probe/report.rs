@@ -11,7 +11,7 @@ use super::agent::{self, AgentState};
 use super::client::{ConnectFailure, Login, ProbeConfig, Prober, Proof, ServerInfo, Verdict};
 use super::known_hosts::{self, KnownHosts, Status};
 use super::plan::{self, HostSettings, Identity, SkipReason};
-use super::{negotiate, verdict};
+use super::{negotiate, route, verdict};
 use crate::credentials::Secret;
 use crate::error::Result;
 use crate::fsutil;
@@ -30,6 +30,10 @@ pub struct ProbeOptions {
     /// At most this many queries about keys ssh would not offer (each rejected one is a failed
     /// login in the server's log).
     pub max_extra: usize,
+    /// Run configured commands (`ProxyCommand`; `Match exec` is the resolver's).
+    pub allow_exec: bool,
+    /// Jump hosts as `ssh -J` gives them: replace the config's ProxyJump/ProxyCommand.
+    pub jump: Option<String>,
 }
 
 /// The default bound on queries about keys ssh would not offer: enough to find the right key
@@ -71,6 +75,8 @@ pub struct Report {
     pub outcome: verdict::Outcome,
     /// RSA keys the server refuses with SHA-2 signatures but takes with ssh-rsa (SHA-1).
     pub sha1_only: Vec<usize>,
+    /// The way to the host (jump hosts, ProxyCommand); None for a jump host's own report.
+    pub route: Option<route::RouteReport>,
 }
 
 impl Report {
@@ -108,11 +114,11 @@ impl Report {
 /// the probe (it is the `agent-unreachable` finding).
 const AGENT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Run the plan and, unless `plan_only`, the probe.
-pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> {
+/// The agent ssh uses for this host, and its keys (bounded: see [`AGENT_TIMEOUT`]).
+pub(crate) async fn agent_for(settings: &HostSettings, timeout: Duration) -> AgentState {
     let socket = agent::socket_path(settings.identity_agent.as_deref());
-    let agent_state = match tokio::time::timeout(
-        AGENT_TIMEOUT.min(opts.timeout.max(Duration::from_secs(1))),
+    match tokio::time::timeout(
+        AGENT_TIMEOUT.min(timeout.max(Duration::from_secs(1))),
         agent::list(socket.clone()),
     )
     .await
@@ -123,7 +129,12 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
             error: "it accepted the connection but did not answer".into(),
             hangs: true,
         },
-    };
+    }
+}
+
+/// Run the plan and, unless `plan_only`, the probe.
+pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> {
+    let agent_state = agent_for(&settings, opts.timeout).await;
     let mut plan = plan::build_with_passphrase(
         &settings,
         &agent_state,
@@ -177,10 +188,19 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
             why: "not probed (--plan)".into(),
         },
         sha1_only: Vec::new(),
+        route: None,
     };
     if opts.plan_only {
+        report.route = Some(route::planned(&report.settings, opts));
         return Ok(report);
     }
+    // The way ssh goes (jump hosts, ProxyCommand): followed first, or the reason it is not.
+    let way = route::establish(&mut report.settings, opts).await;
+    report.route = Some(way.report);
+    let Some(connector) = way.connector else {
+        report.outcome = verdict::simulate(&report, interactive);
+        return Ok(report);
+    };
     let known = Arc::new(KnownHosts::load(&report.settings.known_hosts_files()));
     let known_name = report.settings.known_hosts_name();
     let proposal = negotiate::Proposal::for_host(&report.settings.resolved, &known, &known_name);
@@ -192,6 +212,7 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         known_hosts: known,
         known_hosts_name: known_name,
         proposal: proposal.clone(),
+        route: connector.clone(),
     };
     let mut prober = Prober::new(cfg);
     let connected = prober.reconnect().await;
@@ -217,6 +238,13 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
             return Ok(report);
         }
         report.negotiation = Some(outcome);
+    }
+    if let Some(way) = report.route.as_mut()
+        && route::finish(way, &connector, connected.as_ref().err()).await
+    {
+        // The ProxyCommand ended before the server spoke: the route's failure.
+        report.outcome = verdict::simulate(&report, interactive);
+        return Ok(report);
     }
     if let Err(e) = connected {
         report.connection = Some(Err(e));
@@ -287,6 +315,9 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
     report.none_accepted = prober.none_accepted;
     let server = prober.server_info();
     prober.close().await;
+    if let Some(way) = report.route.as_mut() {
+        route::finish(way, &connector, None).await;
+    }
 
     if opts.accept_new
         && matches!(server.host_key_status, Some(Status::Unknown { .. }))
@@ -311,7 +342,7 @@ impl Report {
 /// The key to prove with a real signature: the first accepted one in ssh's order that ssh
 /// could sign with (an encrypted one only when we were given its passphrase); else the first
 /// accepted key the probe can sign with at all, so the finding that pins it is proven.
-fn proof_candidate(report: &Report, have_passphrase: bool) -> Option<usize> {
+pub(crate) fn proof_candidate(report: &Report, have_passphrase: bool) -> Option<usize> {
     let signable = |i: usize| {
         let id = &report.plan[i];
         report.verdict(i) == Some(&Verdict::Accepted)
@@ -330,7 +361,7 @@ fn proof_candidate(report: &Report, have_passphrase: bool) -> Option<usize> {
         .or_else(|| (0..report.plan.len()).find(|&i| signable(i)))
 }
 
-fn proof_for<'a>(
+pub(crate) fn proof_for<'a>(
     id: &Identity,
     agent: &'a AgentState,
     passphrase: Option<&Secret>,

@@ -70,6 +70,14 @@ pub enum Failure {
     PassphraseNeeded {
         key: usize,
     },
+    /// ssh does not get to the host: a jump host (`hop`, as written in ProxyJump) or the
+    /// ProxyCommand fails, or ssh refuses the route (`hop` empty). `cause`: `unreachable`,
+    /// `host-key-unknown`, `host-key-changed`, `host-key-revoked`, `negotiation`, `config`,
+    /// `denied`, `forward`, `proxy-command`, or the code of an invalid route.
+    Route {
+        hop: String,
+        cause: String,
+    },
 }
 
 /// The predicted outcome of `ssh` as the user runs it.
@@ -169,6 +177,9 @@ pub fn simulate(r: &Report, interactive: bool) -> Outcome {
     }
     if matches!(r.agent, AgentState::Unreachable { hangs: true, .. }) {
         return Outcome::Fails(Failure::AgentHangs);
+    }
+    if let Some(o) = r.route.as_ref().and_then(|way| way.outcome()) {
+        return o;
     }
     let Some(conn) = &r.connection else {
         return Outcome::Unknown {

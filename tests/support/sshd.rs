@@ -31,6 +31,9 @@ pub struct SshdOptions {
     /// Further sshd_config lines, placed FIRST (sshd keeps the first value of a keyword, so
     /// these override the harness's own defaults, e.g. `PubkeyAuthentication no`).
     pub extra: Vec<String>,
+    /// Host names only this server resolves, as (name, address): it runs under nss_wrapper
+    /// with them in its hosts file (a jump host's view of an internal network).
+    pub hosts: Vec<(String, String)>,
 }
 
 /// A running sshd; stopped (SIGKILL + wait) when dropped.
@@ -106,7 +109,19 @@ impl Sshd {
         let config_path = dir.path().join("sshd_config");
         std::fs::write(&config_path, config).unwrap();
         let log = std::fs::File::create(dir.path().join("sshd.log")).unwrap();
-        let child = Command::new("/usr/sbin/sshd")
+        let mut cmd = Command::new("/usr/sbin/sshd");
+        if !opts.hosts.is_empty() {
+            let hosts = dir.path().join("hosts");
+            let lines: String = opts
+                .hosts
+                .iter()
+                .map(|(name, addr)| format!("{addr} {name}\n"))
+                .collect();
+            std::fs::write(&hosts, lines).unwrap();
+            cmd.env("LD_PRELOAD", super::nss_wrapper())
+                .env("NSS_WRAPPER_HOSTS", &hosts);
+        }
+        let child = cmd
             .arg("-D")
             .arg("-e")
             .arg("-f")

@@ -1,0 +1,203 @@
+//! One jump host, probed the way ssh's second ssh (`ssh -W NEXT HOP`) meets it: connect
+//! through what comes before it, negotiate, check its host key against its own known_hosts
+//! (changed or revoked: stop; unknown: per its StrictHostKeyChecking and whether ssh can
+//! ask), then offer its keys in ssh's order until one gets in, and sign with that one. The
+//! result is a full [`Report`] for the hop (its verdict comes from the same simulation as the
+//! target's), and, when ssh gets in, the logged-in session the next connection goes through.
+//!
+//! Unlike the target's probe, it stops at the key ssh logs in with (every key asked about is
+//! a login attempt in the hop's log); only when none of ssh's keys works does it ask about up
+//! to `max_extra` others, so the finding can name the key to pin for the hop.
+
+use std::sync::Arc;
+
+use super::client::{Login, ProbeConfig, Prober, Verdict};
+use super::known_hosts::KnownHosts;
+use super::negotiate;
+use super::plan::{self, HostSettings, SkipReason};
+use super::report::{self, ProbeOptions, ProofOutcome, Report};
+use super::route::Connector;
+use super::verdict::{self, Failure, Outcome};
+
+/// Probe the hop `settings` describes, reached through `via`. Returns its report and, when
+/// ssh logs in and so did the probe, the session to go on through.
+pub async fn probe(
+    settings: HostSettings,
+    via: Arc<Connector>,
+    opts: &ProbeOptions,
+) -> (Report, Option<Prober>) {
+    let agent = report::agent_for(&settings, opts.timeout).await;
+    let plan = plan::build(&settings, &agent);
+    let interactive = opts.interactive && !settings.batch_mode;
+    let mut r = Report {
+        verdicts: vec![None; plan.len()],
+        settings,
+        agent,
+        plan,
+        connection: None,
+        negotiation: None,
+        methods: Vec::new(),
+        observed_max_auth_tries: None,
+        connections: 0,
+        failed_attempts: 0,
+        none_accepted: false,
+        proof: None,
+        accepted_new_into: None,
+        interactive,
+        outcome: Outcome::Unknown {
+            why: "not probed".into(),
+        },
+        route: None,
+        sha1_only: Vec::new(),
+    };
+    if !r.settings.config_errors.is_empty() {
+        r.outcome = verdict::simulate(&r, interactive);
+        return (r, None);
+    }
+    let known = Arc::new(KnownHosts::load(&r.settings.known_hosts_files()));
+    let known_name = r.settings.known_hosts_name();
+    let proposal = negotiate::Proposal::for_host(&r.settings.resolved, &known, &known_name);
+    let mut prober = Prober::new(ProbeConfig {
+        hostname: r.settings.hostname.clone(),
+        port: r.settings.port,
+        user: r.settings.user.clone(),
+        timeout: opts.timeout,
+        known_hosts: known,
+        known_hosts_name: known_name,
+        proposal: proposal.clone(),
+        route: via,
+    });
+    let connected = prober.reconnect().await;
+    r.connections = prober.connections;
+    if let Some(offer) = prober.offer() {
+        let outcome = proposal.negotiate(&offer);
+        if let negotiate::Outcome::NoMatch {
+            what,
+            their_offer,
+            supported,
+        } = &outcome
+        {
+            r.negotiation = Some(outcome.clone());
+            r.connection = Some(Err(super::client::ConnectFailure::Negotiation {
+                what: *what,
+                their_offer: their_offer.clone(),
+                supported: supported.clone(),
+                server: Box::new(prober.server_info()),
+            }));
+            prober.close().await;
+            r.outcome = verdict::simulate(&r, interactive);
+            return (r, None);
+        }
+        r.negotiation = Some(outcome);
+    }
+    if let Err(e) = connected {
+        r.connection = Some(Err(e));
+        r.outcome = verdict::simulate(&r, interactive);
+        return (r, None);
+    }
+    r.connection = Some(Ok(prober.server_info()));
+    r.none_accepted = prober.none_accepted;
+    r.methods = prober.methods.clone();
+
+    // What ssh stops at before offering any key (the host key, no publickey at all).
+    let before_keys = verdict::simulate(&r, interactive);
+    let stop = matches!(before_keys, Outcome::LoggedIn { key: None, .. })
+        || matches!(
+            before_keys,
+            Outcome::Fails(
+                Failure::HostKeyUnknown
+                    | Failure::HostKeyChanged
+                    | Failure::HostKeyRevoked
+                    | Failure::NoPublickey
+            )
+        );
+    if !stop {
+        ask_about_keys(&mut r, &mut prober, opts.max_extra).await;
+        if let Some(index) = report::proof_candidate(&r, false) {
+            let id = &r.plan[index];
+            let result = match (&id.key, report::proof_for(id, &r.agent, None)) {
+                (Some(k), Ok(proof)) => prober.prove(k, proof).await,
+                (_, Err(e)) => Err(e),
+                (None, _) => Err("no public key".into()),
+            };
+            r.proof = Some(ProofOutcome { index, result });
+        }
+    }
+    r.methods = prober.methods.clone();
+    r.observed_max_auth_tries = prober.observed_max_auth_tries;
+    r.connections = prober.connections;
+    r.failed_attempts = prober.failed_attempts;
+    r.connection = Some(Ok(prober.server_info()));
+    r.outcome = verdict::simulate(&r, interactive);
+    let through = match &r.outcome {
+        Outcome::LoggedIn { key: None, .. } => true,
+        Outcome::LoggedIn { key: Some(i), .. } => matches!(
+            &r.proof,
+            Some(p) if p.index == *i && p.result == Ok(Login::Success)
+        ),
+        _ => false,
+    };
+    if through {
+        (r, Some(prober))
+    } else {
+        prober.close().await;
+        (r, None)
+    }
+}
+
+/// ssh's keys in its order until the first one it would log in with is accepted; when none
+/// is, up to `max_extra` of the others.
+async fn ask_about_keys(r: &mut Report, prober: &mut Prober, max_extra: usize) {
+    let order = verdict::offer_order(r);
+    let mut found = false;
+    for &i in &order {
+        let Some(k) = r.plan[i].key.clone() else {
+            continue;
+        };
+        if r.plan[i].source == plan::Source::Certificate {
+            continue;
+        }
+        let v = prober.query(&k).await;
+        let accepted = v == Verdict::Accepted;
+        r.verdicts[i] = Some(v);
+        refresh_rsa(r, prober);
+        if accepted && ssh_signs_with(r, i) {
+            found = true;
+            break;
+        }
+    }
+    if found {
+        return;
+    }
+    let mut budget = max_extra;
+    for i in (0..r.plan.len()).filter(|i| !order.contains(i)) {
+        if budget == 0 {
+            break;
+        }
+        let id = &r.plan[i];
+        if id.source == plan::Source::Certificate {
+            continue;
+        }
+        let Some(k) = id.key.clone() else { continue };
+        budget -= 1;
+        r.verdicts[i] = Some(prober.query(&k).await);
+        refresh_rsa(r, prober);
+    }
+}
+
+/// Would ssh log in with this accepted key without asking anything it cannot ask?
+fn ssh_signs_with(r: &Report, i: usize) -> bool {
+    let id = &r.plan[i];
+    id.in_agent
+        || match id.skipped {
+            None => true,
+            Some(SkipReason::EncryptedNotInAgent) => r.interactive,
+            Some(_) => false,
+        }
+}
+
+fn refresh_rsa(r: &mut Report, prober: &Prober) {
+    if let Some(Ok(s)) = &mut r.connection {
+        s.rsa_sig = prober.server.rsa_sig;
+    }
+}
