@@ -1035,6 +1035,24 @@ fn permissions_owners_and_file_types_as_ssh_checks_them() {
         c.ssh.stderr
     );
 
+    // A FIFO where ssh looks for the key's certificate (KEY-cert.pub) hangs it just the same.
+    let env = lab.env();
+    let k = keygen(&env, "withpipe", "ed25519", "");
+    setup(&lab, &env, &k, "");
+    let cpath = std::ffi::CString::new(format!("{}-cert.pub", k.display())).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o600) }, 0);
+    let c = check(&lab, &env, &k, Some("identity-blocks"), false);
+    assert!(c.ssh.hung, "{}", c.ssh.stderr);
+    assert!(
+        finding(&c.plan, "identity-blocks")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("~/.ssh/withpipe-cert.pub is a named pipe"),
+        "{:#}",
+        c.plan
+    );
+
     // RequiredRSASize: a 1024-bit key under `RequiredRSASize 2048` ("load pubkey ...:
     // Invalid key length", then skipped).
     let env = lab.env();

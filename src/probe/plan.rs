@@ -524,6 +524,11 @@ fn identity_files(
                 Err(e) => load.decrypt_error = Some(e.to_string()),
             }
         }
+        // ssh also opens KEY-cert and KEY-cert.pub (when no CertificateFile is set): a FIFO
+        // there hangs it just the same.
+        if load.blocks_at.is_none() && settings.certificate_files.is_empty() {
+            load.blocks_at = cert::blocks_at(&cert::beside_base(f));
+        }
         let missing = matches!(load.private, PrivateState::Refused(Refusal::Missing));
         if missing && load.public.is_none() && settings.identity_source == Source::Default {
             continue;

@@ -123,9 +123,14 @@ impl CertProblem {
 /// `sshkey_load_public(KEY-cert)`: the certificate beside an identity file (`KEY-cert`,
 /// then `KEY-cert.pub`), when it is a certificate.
 pub fn beside(key_path: &Path) -> Option<CertLoad> {
+    load_public_cert(&beside_base(key_path))
+}
+
+/// `KEY-cert`: where ssh looks (itself, then with `.pub`) for the certificate beside KEY.
+pub fn beside_base(key_path: &Path) -> PathBuf {
     let mut base = key_path.as_os_str().to_owned();
     base.push("-cert");
-    load_public_cert(Path::new(&base))
+    PathBuf::from(base)
 }
 
 /// A `CertificateFile`: None when ssh would not load a certificate from it (missing, not a
@@ -134,7 +139,8 @@ pub fn certificate_file(path: &Path) -> Option<CertLoad> {
     load_public_cert(path)
 }
 
-/// A FIFO where ssh would look for a certificate: ssh blocks there before connecting.
+/// A FIFO where ssh looks for a certificate (`base`, `base.pub`): ssh blocks opening it while
+/// it loads its keys, before the SSH handshake.
 pub fn blocks_at(base: &Path) -> Option<PathBuf> {
     [base.to_path_buf(), pub_path(base)]
         .into_iter()
