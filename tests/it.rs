@@ -15,6 +15,7 @@ mod fault_matrix;
 mod file_safety;
 mod git_credential;
 mod keygen;
+mod keyload;
 mod keys;
 mod macos_keychain;
 mod route;
