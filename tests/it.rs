@@ -16,6 +16,7 @@ mod file_safety;
 mod fix_config;
 mod git_credential;
 mod keygen;
+mod keyload;
 mod keys;
 mod macos_keychain;
 mod route;

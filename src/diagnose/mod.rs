@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod config;
+pub mod keys;
 pub mod local;
 pub mod route;
 
@@ -413,68 +414,9 @@ fn negotiation_finding(
     }
 }
 
-/// Per-key problems found by the plan (no network needed).
+/// Per-key problems found by the plan (no network needed): see [`keys`].
 pub fn plan_findings(r: &Report) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for id in &r.plan {
-        let Some(reason) = id.skipped else { continue };
-        let label = id.label();
-        let path = id
-            .path
-            .as_ref()
-            .map(|p| sh_quote(&display_tilde(p)))
-            .unwrap_or_default();
-        let f = match reason {
-            SkipReason::UnprotectedPrivateKey => Finding::new(
-                "unprotected-private-key",
-                Severity::Error,
-                format!(
-                    "{label} has mode {:04o}: ssh says \"UNPROTECTED PRIVATE KEY FILE\" and ignores it",
-                    id.mode.unwrap_or(0)
-                ),
-            )
-            .fix(format!("chmod 600 {path}")),
-            SkipReason::PubMismatch => Finding::new(
-                "pub-mismatch",
-                Severity::Error,
-                format!("{label}.pub does not match the private key: ssh offers the .pub key and cannot sign for it"),
-            )
-            .fix(format!("ssh-keygen -y -f {path} > {path}.pub")),
-            SkipReason::KeyTypeDisabled => Finding::new(
-                "key-type-disabled",
-                Severity::Error,
-                format!(
-                    "{label} is {}: not in the client's PubkeyAcceptedAlgorithms (OpenSSH ≥ 7.0 disables ssh-dss), so ssh never offers it",
-                    id.key_type().unwrap_or_default()
-                ),
-            )
-            .fix("herossh keygen -t ed25519"),
-            SkipReason::EncryptedNotInAgent => Finding::new(
-                "encrypted-not-in-agent",
-                Severity::Warning,
-                format!("{label} is encrypted and not in the agent: ssh must ask for its passphrase (BatchMode and git fail)"),
-            )
-            .fix(crate::openssh::installed().ssh_add(&path)),
-            SkipReason::Missing => {
-                if r.settings.identity_source == crate::probe::plan::Source::Default {
-                    continue;
-                }
-                Finding::new(
-                    "identity-missing",
-                    Severity::Warning,
-                    format!("{label} does not exist"),
-                )
-            }
-            SkipReason::HiddenByIdentitiesOnly => continue,
-            SkipReason::Unreadable => Finding::new(
-                "identity-unreadable",
-                Severity::Warning,
-                format!("{label} is not a private key ssh can read"),
-            ),
-        };
-        out.push(f);
-    }
-    out
+    keys::plan_findings(r)
 }
 
 /// Which key got in, which should have, and why ssh would not get there.

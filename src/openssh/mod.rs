@@ -7,6 +7,7 @@
 //! - `grammar`: every keyword and `Match` criterion, and what each means;
 //! - `algorithms`: how configured algorithm lists become the effective ones;
 //! - `home`: the home directory ssh uses (the passwd entry, not `$HOME`);
+//! - `keys`: identity files and certificates as ssh loads them;
 //! - `destination`: the `[user@]host` / `ssh://` argument, parsed like ssh.
 
 pub mod algorithms;
@@ -14,6 +15,7 @@ pub mod client;
 pub mod destination;
 pub mod grammar;
 pub mod home;
+pub mod keys;
 
 pub use client::{Client, installed};
 pub use destination::Destination;

@@ -3,6 +3,7 @@
 //!
 //! - [`user`]: who runs herossh (uid, the passwd entry, the host name);
 //! - [`perms`]: Unix permission bits and file owners;
+//! - [`files`]: file types (a FIFO, a directory...) as a value;
 //! - [`agent`]: reaching an ssh-agent;
 //! - [`glob`]: file name patterns as ssh's `Include` expands them;
 //! - [`net`]: the machine's own addresses (`Match localnetwork`).
@@ -16,6 +17,7 @@
 //! modules are where a port starts (PLATFORMS.md §3 has the facts it needs).
 
 pub mod agent;
+pub mod files;
 pub mod glob;
 pub mod net;
 pub mod perms;

@@ -7,8 +7,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use russh::keys::ssh_key::PrivateKey;
-
 use super::agent::{self, AgentState};
 use super::client::{ConnectFailure, Login, ProbeConfig, Prober, Proof, ServerInfo, Verdict};
 use super::known_hosts::{self, KnownHosts, Status};
@@ -140,9 +138,19 @@ pub(crate) async fn agent_for(settings: &HostSettings, timeout: Duration) -> Age
 /// Run the plan and, unless `plan_only`, the probe.
 pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> {
     let agent_state = agent_for(&settings, opts.timeout).await;
-    let mut plan = plan::build(&settings, &agent_state);
-    // Agent keys IdentitiesOnly hides: never offered by ssh, but worth asking about.
-    for a in agent_state.keys() {
+    let mut plan = plan::build_with_passphrase(
+        &settings,
+        &agent_state,
+        opts.passphrase.as_ref().map(Secret::expose),
+    );
+    // Agent keys IdentitiesOnly hides: never offered by ssh, but worth asking about (not
+    // the ones under RequiredRSASize: ssh ignores those even when a file names them).
+    let rules = settings.rules();
+    for a in agent_state
+        .keys()
+        .iter()
+        .filter(|a| rules.rsa_too_small(&a.key).is_none())
+    {
         let known = plan.iter().any(|id| {
             id.key
                 .as_ref()
@@ -159,6 +167,7 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
                 mode: None,
                 skipped: Some(SkipReason::HiddenByIdentitiesOnly),
                 offered_order: None,
+                detail: plan::Detail::default(),
             });
         }
     }
@@ -371,28 +380,10 @@ pub(crate) fn proof_for<'a>(
             .ok_or_else(|| "the agent went away".to_string());
     }
     let path = id.path.as_ref().ok_or("no key file")?;
-    let text = crate::fsutil::read_limited_text(path, crate::fsutil::FileKind::PrivateKey)
-        .map_err(|e| format!("cannot read the key: {e}"))?;
-    let pass = passphrase.map(Secret::expose);
-    if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
-        let key = PrivateKey::from_openssh(text.as_bytes())
-            .map_err(|e| format!("cannot parse the key: {e}"))?;
-        let key = match (key.is_encrypted(), pass) {
-            (false, _) => key,
-            (true, Some(p)) => key
-                .decrypt(p.as_bytes())
-                .map_err(|_| "wrong passphrase".to_string())?,
-            (true, None) => return Err("the key is encrypted".into()),
-        };
-        Ok(Proof::Key(Box::new(key)))
-    } else {
-        russh::keys::decode_secret_key(&text, pass)
-            .map(|k| Proof::Key(Box::new(k)))
-            .map_err(|e| match e {
-                russh::keys::Error::KeyIsEncrypted => "the key is encrypted".to_string(),
-                _ => "cannot load the key (wrong passphrase?)".to_string(),
-            })
-    }
+    let rules = crate::openssh::keys::Rules::installed();
+    crate::openssh::keys::load_private(path, passphrase.map(Secret::expose), &rules)
+        .map(|k| Proof::Key(Box::new(k)))
+        .map_err(|e| e.to_string())
 }
 
 /// Append the host key to the first UserKnownHostsFile, hashed when `HashKnownHosts yes`.
