@@ -840,6 +840,57 @@ fn fix_config_identity_must_be_a_key_ssh_can_use() {
     );
 }
 
+/// `-i` is judged by ssh's loader with the host's own settings: an RSA key under the host's
+/// RequiredRSASize is refused as ssh refuses it; a key ssh refuses only for its mode is
+/// pinned, with the chmod that makes ssh take it.
+#[test]
+fn fix_config_identity_is_judged_with_the_hosts_settings() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let small = env.ssh_dir().join("id_small");
+    let st = env
+        .program("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "1024", "-N", "", "-f"])
+        .arg(&small)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let cfg = env.write("cfg", "Host strict\n  RequiredRSASize 2048\n");
+    let original = read(&cfg);
+    let o = fix(
+        &env,
+        &["--host", "strict", "-i", small.to_str().unwrap()],
+        Some(&cfg),
+    );
+    let (_, err) = support::out(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("is a 1024-bit RSA key; this ssh refuses RSA keys under 2048 bits"),
+        "{err}"
+    );
+    assert_eq!(read(&cfg), original);
+    // Elsewhere 1024 bits are enough; a mode ssh refuses gets a warning with its fix.
+    std::fs::set_permissions(&small, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = fix(
+        &env,
+        &["--host", "other", "-i", small.to_str().unwrap()],
+        Some(&cfg),
+    );
+    let (_, err) = support::out(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "ssh refuses ~/.ssh/id_small as it is (mode 0644: \"UNPROTECTED PRIVATE KEY FILE\"); \
+             make it private with `chmod 600 ~/.ssh/id_small`"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        ssh_pin(&env, &cfg, "other", &[]),
+        ("~/.ssh/id_small".into(), "yes".into())
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Concurrency, read-only files, backups
 

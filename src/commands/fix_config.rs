@@ -608,8 +608,11 @@ fn choose_identity(
     if let Some(i) = &args.identity {
         let expanded = paths::expand_tilde_path(i);
         let abs = std::path::absolute(&expanded).map_err(|e| io_error(&expanded, "resolve", e))?;
-        check_identity(&abs, host, target)?;
-        if !is_public(&abs) && !pub_of(&abs).is_file() {
+        let checked = check_identity(&abs, host, target)?;
+        if let Some(w) = checked.warning {
+            ctx.ui.warn(w);
+        }
+        if !checked.public && !pub_of(&abs).is_file() {
             ctx.ui.warn(format!(
                 "{} has no {}: ssh can still use the key, but herossh cannot check it against your account",
                 abs.display(),
@@ -647,59 +650,104 @@ fn choose_identity(
     }
 }
 
-/// What a `-i` file holds.
-#[derive(Debug)]
-enum KeyFile {
-    /// A private key in a format ssh loads (OpenSSH, or PEM/PKCS#8).
-    Private,
-    /// A public key or certificate: usable only through an agent holding its private key.
-    Public(russh::keys::ssh_key::PublicKey, bool),
+/// What `-i` names, as ssh's loader sees it (see [`check_identity`]).
+struct IdentityCheck {
+    /// A public key or certificate (the agent holds its private key).
+    public: bool,
+    /// Something ssh will say about the key as it is, worth a warning (its mode).
+    warning: Option<String>,
 }
 
-fn is_public(p: &Path) -> bool {
-    crate::fsutil::read_limited(p, crate::fsutil::FileKind::PublicKey)
-        .ok()
-        .and_then(|b| classify(&b).ok())
-        .is_some_and(|k| matches!(k, KeyFile::Public(..)))
-}
-
-/// `-i` must be something ssh can authenticate with: a private key it can load, or a public
+/// `-i` must be something ssh can authenticate with, judged by ssh's own loader rules
+/// (`openssh::keys::load_identity`, with this host's RequiredRSASize and
+/// PubkeyAcceptedAlgorithms): a private key ssh loads (or asks the passphrase of), or a public
 /// key / certificate whose private key the agent holds (`IdentityFile X.pub` then selects
-/// that agent key). Anything else is a usage error that says why.
-fn check_identity(path: &Path, host: &str, target: &Target) -> Result<()> {
+/// that agent key). Anything else is a usage error that says why, in ssh's terms.
+fn check_identity(path: &Path, host: &str, target: &Target) -> Result<IdentityCheck> {
+    use crate::openssh::keys::load::Format;
+    use crate::openssh::keys::{PrivateState, PublicFrom, Refusal, Rules, load_identity};
     let shown = paths::display_tilde(path);
-    // Read as ssh reads an identity: at most 1 MiB, never a FIFO or a device.
-    let bytes = match crate::fsutil::read_limited(path, crate::fsutil::FileKind::PrivateKey) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::usage(format!(
+    let resolved = sshconfig::resolve(host, &resolve_opts(target)).ok();
+    let rules = resolved
+        .as_ref()
+        .map(|r| crate::probe::plan::HostSettings::from_resolved(host, r, &[]).rules())
+        .unwrap_or_else(Rules::installed);
+    let mut load = load_identity(path, &rules);
+    // A mode ssh refuses ("UNPROTECTED PRIVATE KEY FILE") is fixed with chmod, not by another
+    // -i: say so, and judge the content as ssh will once the mode is fixed (its permission
+    // check applies only to the user's own files).
+    let mut warning = None;
+    if let PrivateState::Refused(Refusal::BadPermissions { mode }) = load.private {
+        warning = Some(format!(
+            "ssh refuses {shown} as it is (mode {mode:04o}: \"UNPROTECTED PRIVATE KEY FILE\"); \
+             make it private with `chmod 600 {}`",
+            crate::diagnose::sh_quote(&shown)
+        ));
+        load = load_identity(
+            path,
+            &Rules {
+                uid: rules.uid.wrapping_add(1),
+                ..rules.clone()
+            },
+        );
+    }
+    let usage = |why: &str| Err(Error::usage(format!("identity {shown} {why}")));
+    let public_file =
+        load.public_from == Some(PublicFrom::File) || load.format == Format::PublicKey;
+    if !public_file {
+        let refusal = match &load.private {
+            PrivateState::Loads | PrivateState::NeedsPassphrase => {
+                return Ok(IdentityCheck {
+                    public: false,
+                    warning,
+                });
+            }
+            PrivateState::Refused(r) => r,
+        };
+        return match refusal {
+            Refusal::Missing => Err(Error::usage(format!(
                 "identity {} does not exist",
                 path.display()
-            )));
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
-            return Err(Error::usage(format!(
-                "identity {shown} is a directory, not a key"
-            )));
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            return Err(io_error(path, "read", e));
-        }
-        Err(e) => {
-            return Err(Error::usage(format!(
-                "identity {shown} is not a key ssh can load ({e})"
-            )));
-        }
-    };
-    let (key, cert) =
-        match classify(&bytes).map_err(|why| Error::usage(format!("identity {shown} {why}")))? {
-            KeyFile::Private => return Ok(()),
-            KeyFile::Public(k, cert) => (k, cert),
+            ))),
+            Refusal::IsDirectory { .. } => usage("is a directory, not a key"),
+            Refusal::Blocks => usage("is a FIFO: ssh would wait on it forever"),
+            Refusal::NotAFile => usage("is not a regular file"),
+            Refusal::PermissionDenied => usage("cannot be read (permission denied), by ssh either"),
+            Refusal::Putty(_) => usage(
+                "is a PuTTY key, which ssh cannot load; convert it with \
+                 `puttygen KEY -O private-openssh -o NEWKEY`",
+            ),
+            Refusal::Unsupported(what) => usage(&format!("is {what}, which this ssh cannot load")),
+            Refusal::RsaTooSmall { bits, min } => usage(&format!(
+                "is a {bits}-bit RSA key; this ssh refuses RSA keys under {min} bits"
+            )),
+            Refusal::InvalidFormat { .. }
+            | Refusal::PublicKeyFile
+            | Refusal::BadPermissions { .. } => usage(&format!(
+                "is not a key ssh can load (neither a private key nor a public key or \
+                 certificate){}",
+                refusal
+                    .ssh_message(path)
+                    .map(|m| format!(": ssh says `{m}`"))
+                    .unwrap_or_default()
+            )),
         };
-    // The agent ssh would ask for this host (IdentityAgent, else SSH_AUTH_SOCK).
-    let identity_agent = sshconfig::resolve(host, &resolve_opts(target))
+    }
+    let Some(key) = load.public.clone() else {
+        return match load.public_dropped_rsa_bits {
+            Some(bits) => usage(&format!(
+                "is a {bits}-bit RSA key; this ssh refuses RSA keys under {} bits",
+                rules.min_rsa_bits()
+            )),
+            None => usage("is not a key ssh can load"),
+        };
+    };
+    let cert = crate::fsutil::read_limited(path, crate::fsutil::FileKind::PublicKey)
         .ok()
-        .and_then(|r| r.identity_agent());
+        .and_then(|b| crate::openssh::keys::text::first_key_line(&b))
+        .is_some_and(|l| matches!(l, crate::openssh::keys::text::KeyLine::Cert(_)));
+    // The agent ssh would ask for this host (IdentityAgent, else SSH_AUTH_SOCK).
+    let identity_agent = resolved.and_then(|r| r.identity_agent());
     let socket = agent::socket_path(identity_agent.as_deref());
     let state = super::validate::block_on(agent::list(socket.clone()))?;
     if state
@@ -707,7 +755,10 @@ fn check_identity(path: &Path, host: &str, target: &Target) -> Result<()> {
         .iter()
         .any(|a| a.key.key_data() == key.key_data())
     {
-        return Ok(());
+        return Ok(IdentityCheck {
+            public: true,
+            warning: None,
+        });
     }
     let private = private_for(path, cert);
     let what = if cert {
@@ -747,55 +798,6 @@ fn private_for(path: &Path, cert: bool) -> PathBuf {
         s.strip_suffix(".pub")
     };
     PathBuf::from(stem.unwrap_or(&s).to_string())
-}
-
-/// Private key, public key or certificate; Err says what it is instead.
-fn classify(bytes: &[u8]) -> std::result::Result<KeyFile, String> {
-    use russh::keys::ssh_key::{Certificate, PrivateKey, PublicKey};
-    let text = String::from_utf8_lossy(bytes);
-    if text.starts_with("PuTTY-User-Key-File-") {
-        return Err(
-            "is a PuTTY key, which ssh cannot load; convert it with `puttygen KEY -O private-openssh -o NEWKEY`"
-                .into(),
-        );
-    }
-    if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
-        return PrivateKey::from_openssh(text.as_bytes())
-            .map(|_| KeyFile::Private)
-            .map_err(|e| format!("looks like an OpenSSH private key but does not parse ({e})"));
-    }
-    const PEM: &[&str] = &[
-        "-----BEGIN RSA PRIVATE KEY-----",
-        "-----BEGIN EC PRIVATE KEY-----",
-        "-----BEGIN DSA PRIVATE KEY-----",
-        "-----BEGIN PRIVATE KEY-----",
-        "-----BEGIN ENCRYPTED PRIVATE KEY-----",
-    ];
-    if let Some(begin) = PEM.iter().find(|b| text.contains(**b)) {
-        // ssh reads PEM through libcrypto; a well-formed block is enough here (russh knows
-        // fewer PEM variants than libcrypto does).
-        let end = begin.replace("BEGIN", "END");
-        return if text.contains(&end) {
-            Ok(KeyFile::Private)
-        } else {
-            Err(format!("is a PEM private key without its `{end}` line"))
-        };
-    }
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .unwrap_or("");
-    if let Ok(k) = PublicKey::from_openssh(line) {
-        return Ok(KeyFile::Public(k, false));
-    }
-    if let Ok(c) = Certificate::from_openssh(line) {
-        return Ok(KeyFile::Public(
-            PublicKey::from(c.public_key().clone()),
-            true,
-        ));
-    }
-    Err("is not a key ssh can load (neither a private key nor a public key or certificate)".into())
 }
 
 /// The local key pair whose public key is on the user's Heroku account, when credentials
@@ -892,24 +894,7 @@ mod tests {
     }
 
     #[test]
-    fn key_files_are_classified() {
-        assert!(matches!(
-            classify(b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"),
-            Ok(KeyFile::Private)
-        ));
-        assert!(
-            classify(b"PuTTY-User-Key-File-3: ssh-ed25519\n")
-                .unwrap_err()
-                .contains("PuTTY")
-        );
-        assert!(
-            classify(b"hello world\n")
-                .unwrap_err()
-                .contains("not a key")
-        );
-        let pubkey =
-            b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl x\n";
-        assert!(matches!(classify(pubkey), Ok(KeyFile::Public(_, false))));
+    fn certificates_and_public_keys_name_their_private_key() {
         assert_eq!(
             private_for(Path::new("/k/id-cert.pub"), true),
             PathBuf::from("/k/id")
