@@ -5,7 +5,10 @@
 //! The file-level fixes need this order, not one host's evaluation: `IgnoreUnknown` keeps the
 //! first value ssh reads and must come before every line that uses the keyword, in whatever
 //! file ("an earlier Include can defeat it"), and a byte-order mark can sit in any of the
-//! files. Relative `Include` paths are under `~/.ssh`, as for every user config (`-F` too).
+//! files. Which files an `Include` names is the evaluator's answer ([`eval::include_paths`]:
+//! relative paths under `~/.ssh` for every user config, `-F` too, globbed as ssh globs them),
+//! and files are read as the evaluator reads them ([`read`]). This is a walk over the file
+//! structure, not an evaluation: what the lines mean is left to `eval`.
 
 use std::path::{Path, PathBuf};
 
