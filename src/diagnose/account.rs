@@ -95,8 +95,7 @@ pub fn findings(r: &Report, account: &AccountKeys) -> Vec<Finding> {
     let mut out = Vec::new();
     // Another account's key getting in is no reason to keep quiet about the user's own.
     let any_accepted = (0..r.plan.len()).any(|i| {
-        r.verdict(i) == Some(&Verdict::Accepted)
-            && r.plan[i].key.as_ref().is_some_and(&on_account)
+        r.verdict(i) == Some(&Verdict::Accepted) && r.plan[i].key.as_ref().is_some_and(&on_account)
     });
     for (i, id) in r.plan.iter().enumerate() {
         let Some(key) = &id.key else { continue };
