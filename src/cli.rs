@@ -497,6 +497,10 @@ pub struct DoctorArgs {
     /// followed (finding route-not-followed) and `Match exec` does not match.
     #[arg(long)]
     pub allow_exec: bool,
+    /// Per host, at most N queries about keys ssh would not offer (each rejected one is a
+    /// failed login in the server's log, and failed-login bans count them).
+    #[arg(long, default_value_t = crate::probe::report::DEFAULT_MAX_EXTRA, value_name = "N")]
+    pub max_extra: usize,
 }
 
 #[derive(Debug, Args)]

@@ -688,6 +688,125 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
 
+    // Key files ssh does not read, or reads its own way.
+    {
+        let lab = Lab::new(opts());
+        let k = lab.key("github_work", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        run(
+            "the authorized key has a name ssh does not try (~/.ssh/github_work)",
+            &lab,
+            fixed_by("key-not-offered"),
+            &mut table,
+        );
+    }
+    {
+        let mut lab = Lab::new(opts());
+        let k = lab.key("work", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        let ppk = lab.env.ssh_dir().join("work.ppk");
+        let o = lab
+            .env
+            .program("puttygen")
+            .arg(&k)
+            .args(["-O", "private", "-o"])
+            .arg(&ppk)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "puttygen: {}", out(&o).1);
+        std::fs::remove_file(&k).unwrap();
+        std::fs::remove_file(format!("{}.pub", k.display())).unwrap();
+        lab.host(&format!("  IdentityFile {}\n", ppk.display()));
+        run(
+            "IdentityFile names a PuTTY .ppk key",
+            &lab,
+            fixed_by("putty-private-key"),
+            &mut table,
+        );
+    }
+    {
+        let mut lab = Lab::new(opts());
+        let k = lab.env.ssh_dir().join("id_rsa");
+        let o = lab
+            .env
+            .program("ssh-keygen")
+            .args(["-q", "-t", "rsa", "-b", "1024", "-N", "", "-f"])
+            .arg(&k)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "ssh-keygen: {}", out(&o).1);
+        lab.authorize(&k);
+        lab.trust();
+        lab.host("  RequiredRSASize 2048\n");
+        run(
+            "a 1024-bit RSA key under RequiredRSASize 2048",
+            &lab,
+            fails("rsa-key-too-small"),
+            &mut table,
+        );
+    }
+
+    // Certificates (sshd trusts a CA; the key itself is not in authorized_keys).
+    for (name, validity, principal, expect) in [
+        (
+            "a valid certificate beside the key (id_ed25519-cert.pub)",
+            "-5m:+1h",
+            None,
+            ok(),
+        ),
+        (
+            "an expired certificate",
+            "20200101:20200102",
+            None,
+            fails("certificate-expired"),
+        ),
+        (
+            "a certificate for another principal",
+            "-5m:+1h",
+            Some("someone-else"),
+            fails("certificate-principal-missing"),
+        ),
+    ] {
+        let ca_dir = tempfile::tempdir().unwrap();
+        let ca = ca_dir.path().join("ca");
+        let o = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "ca", "-f"])
+            .arg(&ca)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "ssh-keygen (CA): {}", out(&o).1);
+        let lab = Lab::new(SshdOptions {
+            extra: vec![format!("TrustedUserCAKeys {}.pub", ca.display())],
+            ..opts()
+        });
+        let k = lab.key("id_ed25519", "ed25519", "");
+        let user = lab.sshd.user().to_string();
+        let o = Command::new("ssh-keygen")
+            .arg("-s")
+            .arg(&ca)
+            .args([
+                "-q",
+                "-I",
+                "lab",
+                "-n",
+                principal.unwrap_or(&user),
+                "-V",
+                validity,
+            ])
+            .arg(format!("{}.pub", k.display()))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "ssh-keygen -s: {}", out(&o).1);
+        lab.trust();
+        run(name, &lab, expect, &mut table);
+    }
+
     // What the server allows.
     {
         let lab = Lab::new(SshdOptions {

@@ -935,7 +935,6 @@ fn progress_shows_on_a_terminal_with_the_pending_hosts() {
 /// the right key sits in ~/.ssh. Only a probe that also asks about the keys ssh would not
 /// offer can name the key to pin (issue 12); doctor then runs that fix-config like any other.
 #[test]
-#[ignore = "needs issue 12's probe of the keys ssh does not offer, which names the key to pin"]
 fn fix_pins_the_right_key_on_disk_when_a_wrong_one_is_pinned() {
     let env = TestEnv::new();
     let sshd = Sshd::start(SshdOptions::default());

@@ -147,7 +147,11 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
         .enumerate()
         .map(|(i, id)| {
             json!({
-                "path": id.path.as_ref().map(|p| p.display().to_string()),
+                // A certificate's own file (its key's file is the signer's entry).
+                "path": match &id.detail.cert {
+                    Some(c) => Some(c.load.path.display().to_string()),
+                    None => id.path.as_ref().map(|p| p.display().to_string()),
+                },
                 "agent_comment": id.agent_comment,
                 "type": id.key_type(),
                 "fingerprint": id.fingerprint(),

@@ -57,6 +57,23 @@ pub fn fetch() -> AccountKeys {
 }
 
 /// Findings from comparing the probe's verdicts with the account's keys.
+/// Plan entries the server accepts that are not on the user's account: another account's
+/// keys (empty when the account's keys are not known).
+pub fn foreign_keys(r: &Report, account: &AccountKeys) -> Vec<usize> {
+    let AccountKeys::Keys { keys, .. } = account else {
+        return Vec::new();
+    };
+    (0..r.plan.len())
+        .filter(|&i| r.verdict(i) == Some(&Verdict::Accepted))
+        .filter(|&i| {
+            r.plan[i]
+                .key
+                .as_ref()
+                .is_some_and(|k| !keys.iter().any(|a| a.key_data() == k.key_data()))
+        })
+        .collect()
+}
+
 pub fn findings(r: &Report, account: &AccountKeys) -> Vec<Finding> {
     let (name, keys) = match account {
         AccountKeys::NoCredentials => return Vec::new(),
@@ -76,7 +93,10 @@ pub fn findings(r: &Report, account: &AccountKeys) -> Vec<Finding> {
     };
     let on_account = |k: &PublicKey| keys.iter().any(|a| a.key_data() == k.key_data());
     let mut out = Vec::new();
-    let any_accepted = r.verdicts.iter().flatten().any(|v| *v == Verdict::Accepted);
+    // Another account's key getting in is no reason to keep quiet about the user's own.
+    let any_accepted = (0..r.plan.len()).any(|i| {
+        r.verdict(i) == Some(&Verdict::Accepted) && r.plan[i].key.as_ref().is_some_and(&on_account)
+    });
     for (i, id) in r.plan.iter().enumerate() {
         let Some(key) = &id.key else { continue };
         let fp = crate::sshkeys::fingerprint_sha256(key);
@@ -109,7 +129,13 @@ pub fn findings(r: &Report, account: &AccountKeys) -> Vec<Finding> {
         && let Some(id) = r
             .plan
             .iter()
-            .find(|id| id.usable() && id.key.as_ref().is_some_and(|k| !on_account(k)))
+            .enumerate()
+            .find(|(i, id)| {
+                id.usable()
+                    && r.verdict(*i) != Some(&Verdict::Accepted)
+                    && id.key.as_ref().is_some_and(|k| !on_account(k))
+            })
+            .map(|(_, id)| id)
     {
         let pub_path = id
             .path

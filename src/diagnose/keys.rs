@@ -16,6 +16,22 @@ use crate::probe::client::Verdict;
 use crate::probe::plan::{Identity, SkipReason, Source};
 use crate::probe::report::Report;
 
+/// The command that puts an encrypted key in the agent, so ssh signs without asking (on
+/// Apple's ssh, with the passphrase kept in the keychain). ssh cannot match a key it knows
+/// only after decrypting it (a PEM key without its .pub) with the agent's: the .pub is
+/// written first, or the agent key stays unused under IdentitiesOnly.
+pub fn add_to_agent(id: &Identity) -> String {
+    let Some(p) = &id.path else {
+        return String::new();
+    };
+    let path = sh_quote(&display_tilde(p));
+    let add = crate::openssh::installed().ssh_add(&path);
+    match &id.detail.load {
+        Some(l) if l.public.is_none() => format!("ssh-keygen -y -f {path} > {path}.pub && {add}"),
+        _ => add,
+    }
+}
+
 /// Per-key problems found by the plan (no network needed).
 pub fn plan_findings(r: &Report) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -129,16 +145,8 @@ fn finding(c: &Ctx, reason: SkipReason) -> Option<Finding> {
                     .unwrap_or_default()
             ),
         )
-        .fix(match c.load() {
-            // ssh cannot match a key it knows only after decrypting it (a PEM key without
-            // its .pub) with the agent's: write the .pub first, or the agent key stays
-            // unused under IdentitiesOnly.
-            Some(l) if l.public.is_none() => {
-                format!("ssh-keygen -y -f {path} > {path}.pub && ssh-add {path}")
-            }
-            _ => format!("ssh-add {path}"),
-        }),
-        SkipReason::HiddenByIdentitiesOnly => return None,
+        .fix(add_to_agent(c.id)),
+        SkipReason::HiddenByIdentitiesOnly | SkipReason::NotConfigured => return None,
         SkipReason::Missing => Finding::new(
             "identity-missing",
             Severity::Warning,

@@ -45,19 +45,39 @@ pub fn ssh_dir_findings(ssh_dir: &Path) -> Vec<Finding> {
             format!("{c} cannot be read ({why}): ssh ignores it, so none of its settings apply"),
         ));
     }
-    if let Ok(cm) = std::fs::metadata(&config) {
+    // The check ssh makes (Debian's ssh also takes a group-writable file of the user's own
+    // private group): one place, the evaluator's.
+    if let Ok(cm) = std::fs::metadata(&config)
+        && !crate::sshconfig::eval::secure_permissions(&cm, crate::openssh::installed())
+    {
         let m = cm.mode() & 0o7777;
-        if m & 0o022 != 0 {
-            let c = display_tilde(&config);
-            out.push(
-                Finding::new(
-                    "config-permissions",
-                    Severity::Error,
-                    format!("{c} has mode {m:04o}: ssh refuses it (\"Bad owner or permissions\")"),
-                )
-                .fix(format!("chmod 600 {}", sh_quote(&c))),
-            );
-        }
+        let c = sh_quote(&display_tilde(&config));
+        let owner = crate::os::perms::owner(&cm).uid;
+        let uid = crate::os::user::uid();
+        let fix = if owner != 0 && owner != uid {
+            format!(
+                "sudo chown {} {c} && chmod 600 {c}",
+                sh_quote(&crate::paths::local_user())
+            )
+        } else {
+            format!("chmod 600 {c}")
+        };
+        out.push(
+            Finding::new(
+                "config-permissions",
+                Severity::Error,
+                format!(
+                    "{} has mode {m:04o}{}: ssh refuses it (\"Bad owner or permissions\")",
+                    display_tilde(&config),
+                    if owner != 0 && owner != uid {
+                        format!(" and belongs to uid {owner}")
+                    } else {
+                        String::new()
+                    }
+                ),
+            )
+            .fix(fix),
+        );
     }
     let mut entries: Vec<_> = std::fs::read_dir(ssh_dir)
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
@@ -132,8 +152,9 @@ pub fn leftover_temp_findings(ssh_dir: &Path, home: &Path) -> Vec<Finding> {
         .collect()
 }
 
+/// A private key in any format ssh or PuTTY writes (the key loader's test), read through the
+/// bounded reader.
 fn is_private_key(p: &Path) -> bool {
-    std::fs::read_to_string(p)
-        .map(|t| t.trim_start().starts_with("-----BEGIN") && t.contains("PRIVATE KEY-----"))
-        .unwrap_or(false)
+    crate::fsutil::read_limited(p, crate::fsutil::FileKind::PrivateKey)
+        .is_ok_and(|b| crate::openssh::keys::scan::looks_private(&b))
 }

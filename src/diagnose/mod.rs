@@ -182,10 +182,18 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
     }
 
     if r.connection.is_some() {
-        out.extend(auth_findings(r));
+        out.extend(auth_findings(r, &account::foreign_keys(r, account)));
         out.extend(account::findings(r, account));
     }
     out.extend(plan_findings(r));
+    // The outcome's passphrase-needed says what the plan's encrypted-not-in-agent says, with
+    // the same fix, for the key that decides the login: one finding.
+    let needed: Vec<Option<String>> = out
+        .iter()
+        .filter(|f| f.code == "passphrase-needed")
+        .map(|f| f.fix.clone())
+        .collect();
+    out.retain(|f| f.code != "encrypted-not-in-agent" || !needed.contains(&f.fix));
     calibrate(r, &mut out);
     out
 }
@@ -420,13 +428,16 @@ pub fn plan_findings(r: &Report) -> Vec<Finding> {
 }
 
 /// Which key got in, which should have, and why ssh would not get there.
-fn auth_findings(r: &Report) -> Vec<Finding> {
+/// `foreign`: plan entries the account check says belong to another account (pinning one
+/// would log in as someone else, so they are never the fix).
+fn auth_findings(r: &Report, foreign: &[usize]) -> Vec<Finding> {
     let mut out = Vec::new();
     let s = &r.settings;
+    let order = verdict::offer_order(r);
     let accepted: Vec<usize> = (0..r.plan.len())
         .filter(|&i| r.verdict(i) == Some(&Verdict::Accepted))
+        .filter(|i| order.contains(i) || !foreign.contains(i))
         .collect();
-    let order = verdict::offer_order(r);
 
     match &r.outcome {
         Outcome::LoggedIn { key: None, .. } => {
@@ -483,9 +494,17 @@ fn auth_findings(r: &Report) -> Vec<Finding> {
     {
         let id = &r.plan[best];
         let pos = order.iter().position(|&i| i == best).unwrap_or(0);
+        // A certificate comes after its own plain key in ssh's list whatever the config
+        // says: that rejection is not a wrong key first.
+        let own_key = |i: usize| {
+            id.is_certificate()
+                && !r.plan[i].is_certificate()
+                && r.plan[i].key.as_ref().map(|k| k.key_data())
+                    == id.key.as_ref().map(|k| k.key_data())
+        };
         let rejected_before: Vec<String> = order[..pos]
             .iter()
-            .filter(|&&i| r.verdict(i) == Some(&Verdict::Rejected))
+            .filter(|&&i| r.verdict(i) == Some(&Verdict::Rejected) && !own_key(i))
             .map(|&i| r.plan[i].label())
             .collect();
         if !rejected_before.is_empty() && r.outcome.logged_in() {
@@ -636,11 +655,6 @@ fn failure_findings(r: &Report, failure: &VerdictFailure, accepted: &[usize]) ->
         }
         VerdictFailure::PassphraseNeeded { key } => {
             let id = &r.plan[*key];
-            let path = id
-                .path
-                .as_ref()
-                .map(|p| sh_quote(&display_tilde(p)))
-                .unwrap_or_default();
             out.push(
                 Finding::new(
                     "passphrase-needed",
@@ -651,7 +665,7 @@ fn failure_findings(r: &Report, failure: &VerdictFailure, accepted: &[usize]) ->
                         id.label()
                     ),
                 )
-                .fix(crate::openssh::installed().ssh_add(&path)),
+                .fix(keys::add_to_agent(id)),
             );
         }
         VerdictFailure::NoKeyAccepted => {
@@ -695,10 +709,20 @@ fn no_key_accepted(r: &Report, accepted: &[usize]) -> Vec<Finding> {
                 )
                 .fix(fix_config(s, "--set 'PubkeyAcceptedAlgorithms +ssh-rsa'")),
             );
-        } else if id.skipped.is_none() || id.in_agent {
+        } else if id.skipped.is_none()
+            || id.in_agent
+            || id.skipped == Some(SkipReason::NotConfigured)
+        {
             let why = match id.skipped {
                 Some(SkipReason::HiddenByIdentitiesOnly) => {
                     " (it is in the agent, and IdentitiesOnly yes offers only the listed files)"
+                }
+                Some(SkipReason::NotConfigured) if r.settings.identities_only => {
+                    " (no IdentityFile names it, and IdentitiesOnly yes offers only the listed files)"
+                }
+                Some(SkipReason::NotConfigured) => {
+                    " (no IdentityFile names it: ssh reads only the configured files and the \
+                     default names ~/.ssh/id_*)"
                 }
                 _ => "",
             };

@@ -91,6 +91,11 @@ pub struct Client {
     /// ServerAliveInterval when BatchMode is on and nothing sets it: Debian's keepalive patch
     /// makes it 300 (`ssh -G -F none -oBatchMode=yes`); None when BatchMode changes nothing.
     pub batchmode_keepalive: Option<i64>,
+    /// OpenSSH 10.3's ProxyJump rules (backported by distributions with CVE-2026-35386, e.g.
+    /// Debian 12's 9.2p1-2+deb12u10): a `ProxyJump none` no longer hides a later
+    /// ProxyCommand, and `-J` hops must be valid host and user names. Probed by behaviour
+    /// (`-oProxyJump=none -oProxyCommand=...`), since the version number does not say.
+    pub strict_jump: bool,
     pub source: Source,
 }
 
@@ -273,7 +278,7 @@ fn probe(program: &Path) -> Option<Client> {
     let gpath = grammar_file.path().to_string_lossy().into_owned();
 
     let queries = ["cipher", "mac", "kex", "key", "key-sig", "sig"];
-    let (version, defaults, grammar, lists, batch) = std::thread::scope(|s| {
+    let (version, defaults, grammar, lists, batch, jump) = std::thread::scope(|s| {
         let v = s.spawn(|| run(program, &["-V"]));
         let d = s.spawn(|| run(program, &["-G", "-F", "none", "herossh.invalid"]));
         let b = s.spawn(|| {
@@ -283,6 +288,19 @@ fn probe(program: &Path) -> Option<Client> {
             )
         });
         let g = s.spawn(|| run(program, &["-G", "-F", &gpath, "herossh.invalid"]));
+        let j = s.spawn(|| {
+            run(
+                program,
+                &[
+                    "-G",
+                    "-F",
+                    "none",
+                    "-oProxyJump=none",
+                    "-oProxyCommand=herossh-probe",
+                    "herossh.invalid",
+                ],
+            )
+        });
         let q: Vec<_> = queries
             .iter()
             .map(|q| s.spawn(move || run(program, &["-Q", q])))
@@ -295,8 +313,11 @@ fn probe(program: &Path) -> Option<Client> {
                 .map(|h| h.join().ok().flatten())
                 .collect::<Vec<_>>(),
             b.join().ok().flatten(),
+            j.join().ok().flatten(),
         )
     });
+    let strict_jump =
+        jump.is_some_and(|(o, _)| o.lines().any(|l| l == "proxycommand herossh-probe"));
     let (vout, verr) = version?;
     let version_text = verr
         .lines()
@@ -389,6 +410,7 @@ fn probe(program: &Path) -> Option<Client> {
         defaults,
         supported,
         batchmode_keepalive,
+        strict_jump,
         source: Source::Probed,
     })
 }
@@ -464,6 +486,10 @@ struct CacheKey {
     herossh: String,
 }
 
+/// Bumped whenever the probe learns something new about a client, so cached entries from an
+/// older herossh build are probed again.
+const PROBE_MODEL: u32 = 2;
+
 impl CacheKey {
     fn of(program: &Path) -> Option<CacheKey> {
         use std::os::unix::fs::MetadataExt;
@@ -474,7 +500,7 @@ impl CacheKey {
             ino: md.ino(),
             size: md.size(),
             mtime_ns: i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec()),
-            herossh: env!("CARGO_PKG_VERSION").to_string(),
+            herossh: format!("{}+{PROBE_MODEL}", env!("CARGO_PKG_VERSION")),
         })
     }
 }
@@ -617,7 +643,7 @@ fn csv(s: &str) -> Vec<String> {
     s.split(',').map(str::to_string).collect()
 }
 
-fn builtin() -> Client {
+pub(crate) fn builtin() -> Client {
     let defaults: Vec<(String, String)> = BUILTIN_DEFAULTS
         .lines()
         .filter_map(|l| l.split_once(' '))
@@ -661,6 +687,7 @@ fn builtin() -> Client {
             ),
         },
         batchmode_keepalive: None,
+        strict_jump: false,
         source: Source::Builtin,
     }
 }

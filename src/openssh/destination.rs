@@ -174,7 +174,8 @@ fn parse_uri_body(rest: &str) -> std::result::Result<Destination, &'static str> 
     Ok(Destination { user, host, port })
 }
 
-/// `urldecode`: `+` is a space, `%XX` a byte; a bad escape fails.
+/// `urldecode`: `+` is a space, `%XX` a byte; a bad escape fails, and so does `%00`
+/// (OpenSSH 10.1, CVE-2025-61985, backported by distributions).
 fn urldecode(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -185,6 +186,9 @@ fn urldecode(s: &str) -> Option<String> {
             b'%' => {
                 let hex = b.get(i + 1..i + 3)?;
                 let v = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+                if v == 0 {
+                    return None;
+                }
                 out.push(v);
                 i += 2;
             }
@@ -211,12 +215,14 @@ fn valid_domain(name: &str) -> Option<String> {
     Some(name.strip_suffix('.').unwrap_or(name).to_string())
 }
 
-/// ssh.c `valid_hostname`.
+/// ssh.c `valid_hostname`, with the comma OpenSSH 10.0 added (Debian backports it to 9.2 as
+/// prohibit-comma-in-hostnames). Older clients took a comma, but no real host name has one:
+/// herossh applies the current rules to every client.
 pub fn valid_hostname(s: &str) -> bool {
     !s.starts_with('-')
         && !s
             .chars()
-            .any(|c| "'`\"$\\;&<>|(){}".contains(c) || c.is_whitespace() || c.is_control())
+            .any(|c| "'`\"$\\;&<>|(){},".contains(c) || c.is_whitespace() || c.is_control())
 }
 
 /// ssh.c `valid_ruser`.
@@ -226,7 +232,7 @@ pub fn valid_ruser(s: &str) -> bool {
     }
     let b: Vec<char> = s.chars().collect();
     for (i, &c) in b.iter().enumerate() {
-        if "'`\";&<>|(){}".contains(c) {
+        if c.is_control() || "'`\";&<>|(){}".contains(c) {
             return false;
         }
         if c.is_whitespace() && b.get(i + 1) == Some(&'-') {

@@ -16,8 +16,9 @@ use russh::MethodKind;
 use russh::client::{self, AuthResult, Handle};
 use russh::keys::PrivateKeyWithHashAlg;
 use russh::keys::agent::client::AgentClient;
-use russh::keys::ssh_key::{Algorithm, HashAlg, PrivateKey, PublicKey};
+use russh::keys::ssh_key::{Algorithm, Certificate, HashAlg, PrivateKey, PublicKey};
 
+use super::cert_auth::{self, CertOutcome, CertSigner};
 use super::kexinit::{self, ServerOffer};
 use super::known_hosts::{KnownHosts, Status};
 use super::negotiate::Proposal;
@@ -457,6 +458,97 @@ impl Prober {
         self.query_as(key, Some(hash)).await
     }
 
+    /// Would the server take this certificate (ssh offers certificates as their own
+    /// identities)? Asked like [`Prober::query`]: the server answers before any signature.
+    pub async fn query_cert(&mut self, cert: &Certificate) -> Verdict {
+        let mut retried = false;
+        loop {
+            if self.needs_reconnect()
+                && let Err(e) = self.reconnect().await
+            {
+                return Verdict::Unknown(describe(&e));
+            }
+            let Some(conn) = self.conn.as_mut() else {
+                return Verdict::Unknown("no connection".into());
+            };
+            let fut = cert_auth::offer_certificate(
+                &mut conn.handle,
+                &self.cfg.user,
+                cert,
+                conn.rsa_hash,
+                CertSigner::Query,
+            );
+            let res = match tokio::time::timeout(self.cfg.timeout, fut).await {
+                Ok(r) => r,
+                Err(_) => return Verdict::Unknown("timed out waiting for the server".into()),
+            };
+            match res {
+                CertOutcome::Accepted | CertOutcome::LoggedIn => return Verdict::Accepted,
+                CertOutcome::Rejected { remaining, .. }
+                    if !remaining.is_empty() && !conn.handle.is_closed() =>
+                {
+                    conn.rejections += 1;
+                    self.failed_attempts += 1;
+                    return Verdict::Rejected;
+                }
+                CertOutcome::Rejected { .. } | CertOutcome::Failed(_) => {
+                    if !self.hung_up(retried) {
+                        return Verdict::Unknown("the server closed the connection".into());
+                    }
+                    retried = true;
+                }
+            }
+        }
+    }
+
+    /// The server hung up after a rejection: MaxAuthTries reached (this query was its last
+    /// failure), or it went away. Records it; true when the query may be asked again on a
+    /// fresh connection (once).
+    fn hung_up(&mut self, retried: bool) -> bool {
+        let limit = self.conn.as_ref().map_or(0, |c| c.rejections) + 1;
+        self.failed_attempts += 1;
+        tracing::debug!("probe: server closed the connection after {limit} failures");
+        self.observed_max_auth_tries = Some(
+            self.observed_max_auth_tries
+                .map_or(limit, |o: usize| o.min(limit)),
+        );
+        self.conn = None;
+        !retried
+    }
+
+    /// Log in for real with a certificate, signing with the agent or its private key.
+    pub async fn prove_cert(
+        &mut self,
+        cert: &Certificate,
+        proof: Proof<'_>,
+    ) -> Result<Login, String> {
+        if self.needs_reconnect() {
+            self.reconnect().await.map_err(|e| describe(&e))?;
+        }
+        let user = self.cfg.user.clone();
+        let conn = self.conn.as_mut().ok_or("no connection")?;
+        let signer = match proof {
+            Proof::Agent(socket) => CertSigner::Agent(socket),
+            Proof::Key(private) => CertSigner::Key(Arc::new(*private)),
+        };
+        let fut =
+            cert_auth::offer_certificate(&mut conn.handle, &user, cert, conn.rsa_hash, signer);
+        match tokio::time::timeout(self.cfg.timeout, fut).await {
+            Err(_) => Err("timed out".into()),
+            Ok(CertOutcome::LoggedIn) => Ok(Login::Success),
+            Ok(CertOutcome::Rejected {
+                partial_success: true,
+                remaining,
+            }) => Ok(Login::Partial(remaining)),
+            Ok(CertOutcome::Rejected { .. }) => {
+                self.failed_attempts += 1;
+                Ok(Login::Refused)
+            }
+            Ok(CertOutcome::Accepted) => Err("the server asked for no signature".into()),
+            Ok(CertOutcome::Failed(m)) => Err(m),
+        }
+    }
+
     async fn query_as(&mut self, key: &PublicKey, force: Option<Option<HashAlg>>) -> Verdict {
         let mut retried = false;
         loop {
@@ -494,17 +586,7 @@ impl Prober {
                     return Verdict::Rejected;
                 }
                 Ok(AuthResult::Failure { .. }) | Err(QueryError::Gone) => {
-                    // The server hung up: MaxAuthTries reached (this query was its last
-                    // failure), or it went away. Ask again on a fresh connection.
-                    let limit = conn.rejections + 1;
-                    self.failed_attempts += 1;
-                    tracing::debug!("probe: server closed the connection after {limit} failures");
-                    self.observed_max_auth_tries = Some(
-                        self.observed_max_auth_tries
-                            .map_or(limit, |o: usize| o.min(limit)),
-                    );
-                    self.conn = None;
-                    if retried {
+                    if !self.hung_up(retried) {
                         return Verdict::Unknown("the server closed the connection".into());
                     }
                     retried = true;

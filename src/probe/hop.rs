@@ -14,8 +14,8 @@ use std::sync::Arc;
 use super::client::{Login, ProbeConfig, Prober, Verdict};
 use super::known_hosts::KnownHosts;
 use super::negotiate;
-use super::plan::{self, HostSettings, SkipReason};
-use super::report::{self, ProbeOptions, ProofOutcome, Report};
+use super::plan::{self, HostSettings};
+use super::report::{self, ProbeOptions, Report};
 use super::route::Connector;
 use super::verdict::{self, Failure, Outcome};
 
@@ -115,15 +115,7 @@ pub async fn probe(
         );
     if !stop {
         ask_about_keys(&mut r, &mut prober, opts.max_extra).await;
-        if let Some(index) = report::proof_candidate(&r, false) {
-            let id = &r.plan[index];
-            let result = match (&id.key, report::proof_for(id, &r.agent, None)) {
-                (Some(k), Ok(proof)) => prober.prove(k, proof).await,
-                (_, Err(e)) => Err(e),
-                (None, _) => Err("no public key".into()),
-            };
-            r.proof = Some(ProofOutcome { index, result });
-        }
+        report::prove(&mut r, &mut prober, None).await;
     }
     r.methods = prober.methods.clone();
     r.observed_max_auth_tries = prober.observed_max_auth_tries;
@@ -153,13 +145,9 @@ async fn ask_about_keys(r: &mut Report, prober: &mut Prober, max_extra: usize) {
     let order = verdict::offer_order(r);
     let mut found = false;
     for &i in &order {
-        let Some(k) = r.plan[i].key.clone() else {
+        let Some(v) = report::ask(prober, &r.plan[i]).await else {
             continue;
         };
-        if r.plan[i].source == plan::Source::Certificate {
-            continue;
-        }
-        let v = prober.query(&k).await;
         let accepted = v == Verdict::Accepted;
         r.verdicts[i] = Some(v);
         refresh_rsa(r, prober);
@@ -176,26 +164,22 @@ async fn ask_about_keys(r: &mut Report, prober: &mut Prober, max_extra: usize) {
         if budget == 0 {
             break;
         }
-        let id = &r.plan[i];
-        if id.source == plan::Source::Certificate {
+        if !report::askable(&r.plan[i]) {
             continue;
         }
-        let Some(k) = id.key.clone() else { continue };
         budget -= 1;
-        r.verdicts[i] = Some(prober.query(&k).await);
+        r.verdicts[i] = report::ask(prober, &r.plan[i]).await;
         refresh_rsa(r, prober);
     }
 }
 
 /// Would ssh log in with this accepted key without asking anything it cannot ask?
 fn ssh_signs_with(r: &Report, i: usize) -> bool {
-    let id = &r.plan[i];
-    id.in_agent
-        || match id.skipped {
-            None => true,
-            Some(SkipReason::EncryptedNotInAgent) => r.interactive,
-            Some(_) => false,
-        }
+    match verdict::signing(r, i) {
+        verdict::Signing::Yes => true,
+        verdict::Signing::WithPassphrase => r.interactive,
+        verdict::Signing::No => false,
+    }
 }
 
 fn refresh_rsa(r: &mut Report, prober: &Prober) {

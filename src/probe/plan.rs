@@ -179,6 +179,9 @@ pub enum Source {
     CommandLine,
     Default,
     Certificate,
+    /// A private key file in ssh's `~/.ssh` that no IdentityFile names (found by content):
+    /// never offered, asked about only to recommend pinning it.
+    Found,
 }
 
 /// Why ssh would not (successfully, non-interactively) use an identity. The names are the
@@ -231,6 +234,9 @@ pub enum SkipReason {
     /// An agent key that `IdentitiesOnly yes` keeps ssh from offering (the probe may still
     /// ask about it, to recommend pinning it).
     HiddenByIdentitiesOnly,
+    /// A private key in `~/.ssh` that neither an IdentityFile nor ssh's default names
+    /// reach: ssh never reads it (the probe may still ask about it, to recommend pinning it).
+    NotConfigured,
 }
 
 impl SkipReason {
@@ -259,6 +265,7 @@ impl SkipReason {
             SkipReason::CertificateNoPrivateKey => "certificate-no-private-key",
             SkipReason::CertificateKeyMismatch => "certificate-key-mismatch",
             SkipReason::HiddenByIdentitiesOnly => "hidden-by-identities-only",
+            SkipReason::NotConfigured => "not-configured",
         }
     }
 
@@ -272,6 +279,7 @@ impl SkipReason {
                 | SkipReason::RsaTooSmall
                 | SkipReason::CertificateNotUser
                 | SkipReason::HiddenByIdentitiesOnly
+                | SkipReason::NotConfigured
         )
     }
 }
@@ -331,6 +339,9 @@ impl Identity {
     }
     /// How to name it to a person: `~/.ssh/id_rsa`, or the agent comment.
     pub fn label(&self) -> String {
+        if let Some(c) = &self.detail.cert {
+            return paths::display_tilde(&c.load.path);
+        }
         match (&self.path, &self.agent_comment) {
             (Some(p), _) => paths::display_tilde(p),
             (None, Some(c)) if !c.is_empty() => format!("agent: {c}"),

@@ -11,10 +11,12 @@ use super::agent::{self, AgentState};
 use super::client::{ConnectFailure, Login, ProbeConfig, Prober, Proof, ServerInfo, Verdict};
 use super::known_hosts::{self, KnownHosts, Status};
 use super::plan::{self, HostSettings, Identity, SkipReason};
-use super::{negotiate, route, verdict};
+use super::{negotiate, route, unoffered, verdict};
 use crate::credentials::Secret;
 use crate::error::Result;
 use crate::fsutil;
+use crate::openssh::keys::PrivateState;
+use crate::paths;
 
 /// What the caller wants beyond the plan.
 #[derive(Debug, Clone, Default)]
@@ -143,8 +145,8 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         &agent_state,
         opts.passphrase.as_ref().map(Secret::expose),
     );
-    // Agent keys IdentitiesOnly hides: never offered by ssh, but worth asking about (not
-    // the ones under RequiredRSASize: ssh ignores those even when a file names them).
+    // Agent keys IdentitiesOnly hides: part of the plan (ssh knows of them), asked about to
+    // recommend pinning one (not those under RequiredRSASize: ssh ignores them even pinned).
     let rules = settings.rules();
     for a in agent_state
         .keys()
@@ -258,6 +260,11 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
     }
     report.connection = Some(Ok(prober.server_info()));
 
+    // Private keys in ~/.ssh no IdentityFile names: asked about (bounded) to say which to pin.
+    let found = found_entries(&report.settings, &report.plan, &report.agent);
+    report.verdicts.extend(found.iter().map(|_| None));
+    report.plan.extend(found);
+
     // The keys ssh offers, in its order, then (bounded) the ones it would not offer.
     let order = verdict::offer_order(&report);
     let mut extra_budget = opts.max_extra;
@@ -265,19 +272,28 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         .filter(|i| !order.contains(i))
         .collect();
     for i in order.iter().copied().chain(rest) {
-        let id = &report.plan[i];
-        if id.source == plan::Source::Certificate {
+        if !askable(&report.plan[i]) {
             continue;
         }
-        let Some(k) = id.key.clone() else { continue };
         if !order.contains(&i) {
             if extra_budget == 0 {
                 continue;
             }
             extra_budget -= 1;
         }
-        report.verdicts[i] = Some(prober.query(&k).await);
+        report.verdicts[i] = ask(&mut prober, &report.plan[i]).await;
         report.server_rsa_refresh(&prober);
+    }
+    // Files ssh never reads that the budget left unasked say nothing: out of the report.
+    // (They were appended last, so no index before them moves.)
+    while report
+        .plan
+        .last()
+        .is_some_and(|id| id.source == plan::Source::Found)
+        && report.verdicts.last().is_some_and(Option::is_none)
+    {
+        report.plan.pop();
+        report.verdicts.pop();
     }
     // An RSA key refused with the SHA-2 signature ssh would use: does the server take it
     // with ssh-rsa (SHA-1)? (A server whose PubkeyAcceptedAlgorithms is only ssh-rsa.)
@@ -300,18 +316,7 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         }
     }
 
-    if let Some(index) = proof_candidate(&report, opts.passphrase.is_some()) {
-        let id = &report.plan[index];
-        let result = match (
-            &id.key,
-            proof_for(id, &report.agent, opts.passphrase.as_ref()),
-        ) {
-            (Some(k), Ok(proof)) => prober.prove(k, proof).await,
-            (_, Err(e)) => Err(e),
-            (None, _) => Err("no public key".into()),
-        };
-        report.proof = Some(ProofOutcome { index, result });
-    }
+    prove(&mut report, &mut prober, opts.passphrase.as_ref()).await;
 
     report.methods = prober.methods.clone();
     report.observed_max_auth_tries = prober.observed_max_auth_tries;
@@ -346,19 +351,85 @@ impl Report {
     }
 }
 
+/// The private keys in ssh's `~/.ssh` that no IdentityFile names (and the plan does not
+/// hold), as plan entries; only those that would work once pinned (a key ssh refuses to load
+/// stays refused when pinned).
+fn found_entries(settings: &HostSettings, plan: &[Identity], agent: &AgentState) -> Vec<Identity> {
+    unoffered::unoffered(settings, plan, agent, &paths::ssh_dir())
+        .into_iter()
+        .filter(|u| u.usable_when_pinned)
+        .filter_map(|u| {
+            let unoffered::Origin::File(load) = u.origin else {
+                return None;
+            };
+            Some(Identity {
+                path: Some(load.path.clone()),
+                agent_comment: None,
+                key: Some(u.key),
+                source: plan::Source::Found,
+                in_agent: false,
+                encrypted: matches!(load.private, PrivateState::NeedsPassphrase),
+                mode: load.mode,
+                skipped: Some(SkipReason::NotConfigured),
+                offered_order: None,
+                detail: plan::Detail {
+                    load: Some(*load),
+                    cert: None,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Is there something to ask the server about (a public key; for a certificate entry, the
+/// certificate)?
+pub(crate) fn askable(id: &Identity) -> bool {
+    id.key.is_some() && (id.source != plan::Source::Certificate || id.detail.cert.is_some())
+}
+
+/// Ask the server whether it would take plan entry `id`, as ssh offers it (a certificate as
+/// a certificate). None when there is nothing to offer.
+pub(crate) async fn ask(prober: &mut Prober, id: &Identity) -> Option<Verdict> {
+    if !askable(id) {
+        return None;
+    }
+    Some(match (&id.detail.cert, &id.key) {
+        (Some(c), _) => prober.query_cert(&c.load.cert).await,
+        (None, Some(k)) => prober.query(k).await,
+        (None, None) => return None,
+    })
+}
+
+/// Log in for real with the [`proof_candidate`], if there is one, and record the result.
+pub(crate) async fn prove(report: &mut Report, prober: &mut Prober, passphrase: Option<&Secret>) {
+    let Some(index) = proof_candidate(report, passphrase.is_some()) else {
+        return;
+    };
+    let id = &report.plan[index];
+    let result = match (
+        &id.key,
+        &id.detail.cert,
+        proof_for(report, index, passphrase),
+    ) {
+        (_, Some(c), Ok(proof)) => prober.prove_cert(&c.load.cert, proof).await,
+        (Some(k), None, Ok(proof)) => prober.prove(k, proof).await,
+        (_, _, Err(e)) => Err(e),
+        (None, None, _) => Err("no public key".into()),
+    };
+    report.proof = Some(ProofOutcome { index, result });
+}
+
 /// The key to prove with a real signature: the first accepted one in ssh's order that ssh
 /// could sign with (an encrypted one only when we were given its passphrase); else the first
 /// accepted key the probe can sign with at all, so the finding that pins it is proven.
 pub(crate) fn proof_candidate(report: &Report, have_passphrase: bool) -> Option<usize> {
     let signable = |i: usize| {
-        let id = &report.plan[i];
         report.verdict(i) == Some(&Verdict::Accepted)
-            && (id.in_agent
-                || match id.skipped {
-                    None => true,
-                    Some(SkipReason::EncryptedNotInAgent) => have_passphrase,
-                    Some(_) => false,
-                })
+            && match verdict::signing(report, i) {
+                verdict::Signing::Yes => true,
+                verdict::Signing::WithPassphrase => have_passphrase,
+                verdict::Signing::No => false,
+            }
     };
     let order = verdict::offer_order(report);
     order
@@ -368,22 +439,33 @@ pub(crate) fn proof_candidate(report: &Report, have_passphrase: bool) -> Option<
         .or_else(|| (0..report.plan.len()).find(|&i| signable(i)))
 }
 
+/// How to sign for plan entry `i`: through the agent, or with the private key (for a
+/// certificate, its signer's; see [`verdict::signing`]).
 pub(crate) fn proof_for<'a>(
-    id: &Identity,
-    agent: &'a AgentState,
+    report: &'a Report,
+    i: usize,
     passphrase: Option<&Secret>,
 ) -> std::result::Result<Proof<'a>, String> {
-    if id.in_agent {
-        return agent
+    let id = &report.plan[i];
+    let signer = match id.detail.cert.as_ref().and_then(|c| c.signer) {
+        Some(s) => &report.plan[s],
+        None => id,
+    };
+    if signer.in_agent {
+        return report
+            .agent
             .socket()
             .map(|s| Proof::Agent(s.as_path()))
             .ok_or_else(|| "the agent went away".to_string());
     }
-    let path = id.path.as_ref().ok_or("no key file")?;
-    let rules = crate::openssh::keys::Rules::installed();
-    crate::openssh::keys::load_private(path, passphrase.map(Secret::expose), &rules)
-        .map(|k| Proof::Key(Box::new(k)))
-        .map_err(|e| e.to_string())
+    let path = signer.path.as_ref().ok_or("no key file")?;
+    crate::openssh::keys::load_private(
+        path,
+        passphrase.map(Secret::expose),
+        &report.settings.rules(),
+    )
+    .map(|k| Proof::Key(Box::new(k)))
+    .map_err(|e| e.to_string())
 }
 
 /// Append the host key to the first UserKnownHostsFile, hashed when `HashKnownHosts yes`.

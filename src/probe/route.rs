@@ -54,56 +54,16 @@ impl JumpHost {
     /// first `:` or `/`, then a port).
     pub fn parse(s: &str) -> Result<JumpHost, String> {
         let bad = || format!("Invalid ProxyJump \"{s}\"");
-        if s.starts_with("ssh://") {
-            let d = Destination::parse(s).map_err(|_| bad())?;
-            return Ok(JumpHost {
-                user: d.user,
-                host: d.host,
-                port: d.port,
-            });
-        }
-        let (user, rest) = match s.rfind('@') {
-            Some(0) => return Err(bad()),
-            Some(i) => (Some(s[..i].to_string()), &s[i + 1..]),
-            None => (None, s),
-        };
-        let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
-            let end = inner.find(']').ok_or_else(bad)?;
-            let after = &inner[end + 1..];
-            let port = match after.chars().next() {
-                None => "",
-                Some(':' | '/') => &after[1..],
-                Some(_) => return Err(bad()),
-            };
-            (&inner[..end], port)
-        } else {
-            match rest.find([':', '/']) {
-                Some(i) => (&rest[..i], &rest[i + 1..]),
-                None => (rest, ""),
-            }
-        };
+        let (user, host, port) = crate::sshconfig::options::parse_hop(s).ok_or_else(bad)?;
         // ssh hands every hop to a second ssh on its command line, which refuses what its
         // own destination may not hold (shell metacharacters, a leading `-`).
-        if host.is_empty()
-            || !valid_hostname(host)
-            || user.as_deref().is_some_and(|u| !valid_ruser(u))
-        {
+        if !valid_hostname(&host) || user.as_deref().is_some_and(|u| !valid_ruser(u)) {
             return Err(bad());
         }
-        let port = if port.is_empty() {
-            None
-        } else {
-            Some(
-                port.parse::<u16>()
-                    .ok()
-                    .filter(|&p| p > 0)
-                    .ok_or_else(bad)?,
-            )
-        };
         Ok(JumpHost {
             user,
-            host: host.to_string(),
-            port,
+            host,
+            port: u16::try_from(port).ok(),
         })
     }
 
@@ -869,17 +829,31 @@ mod tests {
             JumpHost::parse("[1.2.3.4]:5").unwrap(),
             j(None, "1.2.3.4", Some(5))
         );
+        // hpdelim: a port may be a service name; `/` is not a port separator here.
         assert_eq!(
-            JumpHost::parse("host/2200").unwrap(),
-            j(None, "host", Some(2200))
+            JumpHost::parse("host:ssh").unwrap(),
+            j(None, "host", Some(22))
         );
+        assert_eq!(JumpHost::parse("host:").unwrap(), j(None, "host", None));
         assert_eq!(
             JumpHost::parse("ssh://u@h:33").unwrap(),
             j(Some("u"), "h", Some(33))
         );
         for bad in [
-            "@h", "h:0", "h:99999", "h:x", ":22", "[::1", "[::1]x", "h:1:2", "-oops", "a;b",
+            "@h",
+            "h:0",
+            "h:99999",
+            "h:x",
+            ":22",
+            "[::1",
+            "[::1]x",
+            "h:1:2",
+            "-oops",
+            "a;b",
             "u;x@h",
+            "host/2200",
+            "[::1]/22",
+            "a,b",
         ] {
             assert!(JumpHost::parse(bad).is_err(), "{bad}");
         }

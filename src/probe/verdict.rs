@@ -14,6 +14,7 @@ use super::known_hosts::Status;
 use super::negotiate::{self, Category};
 use super::plan::{Identity, SkipReason};
 use super::report::Report;
+use crate::openssh::keys::PrivateState;
 
 /// OpenSSH's default MaxAuthTries, assumed when the server did not show a lower one.
 pub const DEFAULT_MAX_AUTH_TRIES: usize = 6;
@@ -152,20 +153,49 @@ pub fn offer_order(r: &Report) -> Vec<usize> {
 }
 
 /// Can ssh sign with this key once the server accepts it (and what must the user do)?
-enum Signing {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signing {
     Yes,
     WithPassphrase,
     /// ssh cannot (it fails to load the private key, and goes on with the next key).
     No,
 }
 
-fn signing(id: &Identity) -> Signing {
+/// [`Signing`] for plan entry `i`. A certificate signs with its signer (the plan entry ssh
+/// pairs it with, else the key file of its own name). A key ssh does not offer (hidden by
+/// IdentitiesOnly, or not configured) answers for the day it is pinned.
+pub(crate) fn signing(r: &Report, i: usize) -> Signing {
+    let id = &r.plan[i];
+    match &id.detail.cert {
+        None => key_signing(id),
+        Some(_) if id.skipped.is_some() => Signing::No,
+        Some(c) => match c.signer {
+            Some(s) => key_signing(&r.plan[s]),
+            None => match id
+                .path
+                .as_ref()
+                .map(|p| crate::openssh::keys::load_identity(p, &r.settings.rules()).private)
+            {
+                Some(PrivateState::Loads) => Signing::Yes,
+                Some(PrivateState::NeedsPassphrase) => Signing::WithPassphrase,
+                _ => Signing::No,
+            },
+        },
+    }
+}
+
+fn key_signing(id: &Identity) -> Signing {
     if id.in_agent {
         return Signing::Yes;
     }
     match id.skipped {
         None => Signing::Yes,
         Some(SkipReason::EncryptedNotInAgent) => Signing::WithPassphrase,
+        Some(SkipReason::NotConfigured) => match id.detail.load.as_ref().map(|l| &l.private) {
+            Some(PrivateState::Loads) => Signing::Yes,
+            Some(PrivateState::NeedsPassphrase) => Signing::WithPassphrase,
+            _ => Signing::No,
+        },
         Some(_) => Signing::No,
     }
 }
@@ -242,7 +272,7 @@ pub fn simulate(r: &Report, interactive: bool) -> Outcome {
                         limit,
                     });
                 }
-                match signing(id) {
+                match signing(r, i) {
                     Signing::No => continue,
                     Signing::WithPassphrase if !interactive => {
                         // ssh cannot ask: it moves on to the next key.
@@ -275,7 +305,7 @@ pub fn simulate(r: &Report, interactive: bool) -> Outcome {
                             why: e.clone(),
                         }),
                     },
-                    _ if matches!(signing(id), Signing::WithPassphrase) => Outcome::LoggedIn {
+                    _ if signing(r, i) == Signing::WithPassphrase => Outcome::LoggedIn {
                         key: Some(i),
                         prompts,
                     },
@@ -324,9 +354,10 @@ pub fn simulate(r: &Report, interactive: bool) -> Outcome {
 fn first_later_success(r: &Report, i: usize) -> Option<usize> {
     let order = offer_order(r);
     let pos = order.iter().position(|&k| k == i)?;
-    order[pos + 1..].iter().copied().find(|&k| {
-        r.verdict(k) == Some(&Verdict::Accepted) && matches!(signing(&r.plan[k]), Signing::Yes)
-    })
+    order[pos + 1..]
+        .iter()
+        .copied()
+        .find(|&k| r.verdict(k) == Some(&Verdict::Accepted) && signing(r, k) == Signing::Yes)
 }
 
 impl Outcome {

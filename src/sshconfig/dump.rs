@@ -203,10 +203,7 @@ pub(crate) fn finish(p: Parts) -> Result<Resolved, Failure> {
     });
 
     // ProxyJump: a jump back to the very host, port and user is ssh's "jumphost loop".
-    let jump = o
-        .jump
-        .as_ref()
-        .filter(|j| !(j.v.host == "none" && j.v.user.is_none() && j.v.port <= 0));
+    let jump = o.jump.as_ref().filter(|j| !j.v.is_none());
     if let Some(j) = jump {
         let jport = if j.v.port <= 0 {
             22

@@ -1172,11 +1172,7 @@ fn ev_parts(mut ev: Evaluator, req: &Request) -> std::result::Result<Parts, Fail
         .opts
         .string(Op::ProxyCommand)
         .is_none_or(|p| p.eq_ignore_ascii_case("none"))
-        && ev
-            .opts
-            .jump
-            .as_ref()
-            .is_none_or(|j| j.v.host == "none" && j.v.user.is_none() && j.v.port <= 0);
+        && ev.opts.jump.as_ref().is_none_or(|j| j.v.is_none());
     let domains: Vec<String> = ev
         .opts
         .canonical_domains

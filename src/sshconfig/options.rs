@@ -49,6 +49,14 @@ pub struct Jump {
     pub port: i32,
 }
 
+impl Jump {
+    /// `ProxyJump none` (port 0 marks it, as in readconf.c), not a hop that happens to be
+    /// named "none" (`none # comment` is one).
+    pub fn is_none(&self) -> bool {
+        self.host == "none" && self.port == 0 && self.user.is_none()
+    }
+}
+
 /// The options read so far. `None` is OpenSSH's "unset" (-1 / NULL): the first active line
 /// that sets a value wins.
 #[derive(Debug, Clone, Default)]
@@ -686,7 +694,10 @@ impl Options {
                     return Err(missing());
                 }
                 let value = line.rest.trim_start_matches([' ', '\t', '\r', '\n', '=']);
-                let blocked = op == Op::ProxyCommand && self.jump.is_some();
+                // Before 10.3 a ProxyJump (even `none`) hid every later ProxyCommand; since,
+                // the two are first-match-wins against each other only through the
+                // `ProxyCommand none` a real ProxyJump stores.
+                let blocked = op == Op::ProxyCommand && self.jump.is_some() && !client.strict_jump;
                 if !blocked {
                     self.set_string(op, value, active, line);
                 }
@@ -694,12 +705,15 @@ impl Options {
             }
             Op::ProxyJump => {
                 let value = line.rest.trim_start_matches([' ', '\t', '\r', '\n', '=']);
-                let still =
-                    active && !self.strings.contains_key(&Op::ProxyCommand) && self.jump.is_none();
                 let jump = parse_jump(value)
                     .ok_or_else(|| line.err(format!("Invalid ProxyJump \"{value}\"")))?;
+                // 10.3: `ProxyJump none` takes the slot whatever ProxyCommand holds.
+                let none_first = client.strict_jump && jump.is_none();
+                let still = active
+                    && self.jump.is_none()
+                    && (none_first || !self.strings.contains_key(&Op::ProxyCommand));
                 if still {
-                    if jump.host != "none" {
+                    if !jump.is_none() {
                         self.strings.insert(
                             Op::ProxyCommand,
                             At {
@@ -1699,8 +1713,10 @@ impl Forward {
 /// `parse_jump`: `[user@]host[:port]` or `ssh://` hops separated by commas; the last hop is
 /// the one connected to first, the rest is kept as "extra". Comments and trailing space go.
 pub fn parse_jump(s: &str) -> Option<Jump> {
+    // `none` is recognised on the raw value: `none # comment` is a hop named "none".
+    let raw_none = s.eq_ignore_ascii_case("none");
     let s = s.split('#').next().unwrap_or("").trim_end();
-    if s.eq_ignore_ascii_case("none") {
+    if raw_none {
         return Some(Jump {
             extra: None,
             user: None,
@@ -1726,35 +1742,47 @@ pub fn parse_jump(s: &str) -> Option<Jump> {
     })
 }
 
-/// One hop: `ssh://` URI (no path) or `parse_user_host_port`.
+/// One hop: `ssh://` URI (no path) or `parse_user_host_port`; port -1 when none is given.
 pub fn parse_hop(s: &str) -> Option<(Option<String>, String, i32)> {
     if s.starts_with("ssh://") {
         let d = crate::openssh::Destination::parse(s).ok()?;
         return Some((d.user, d.host, d.port.map_or(-1, i32::from)));
     }
+    parse_user_host_port(s)
+}
+
+/// misc.c `parse_user_host_port`: a user before the last `@` (not empty), then `hpdelim`: a
+/// `[...]` host or one up to the first `:` (a `/` there refuses the whole), then an optional
+/// port (`a2port`: a number or a service name, above 0); an empty port is no port.
+pub fn parse_user_host_port(s: &str) -> Option<(Option<String>, String, i32)> {
     let (user, hp) = match s.rfind('@') {
+        Some(0) => return None,
         Some(i) => (Some(s[..i].to_string()), &s[i + 1..]),
         None => (None, s),
     };
-    let (host, port) = if let Some(rest) = hp.strip_prefix('[') {
-        let end = rest.find(']')?;
-        let after = &rest[end + 1..];
-        let port = match after.strip_prefix(':') {
-            Some(p) => Some(p),
-            None if after.is_empty() => None,
-            None => return None,
-        };
-        (rest[..end].to_string(), port)
+    let (host, port) = if hp.starts_with('[') {
+        let end = hp.find(']')? + 1;
+        match hp.as_bytes().get(end) {
+            None => (&hp[..end], None),
+            Some(b':') => (&hp[..end], Some(&hp[end + 1..])),
+            Some(_) => return None,
+        }
     } else {
-        match hp.split_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p)),
-            None => (hp.to_string(), None),
+        match hp.find([':', '/']) {
+            Some(i) if hp.as_bytes()[i] == b'/' => return None,
+            Some(i) => (&hp[..i], Some(&hp[i + 1..])),
+            None => (hp, None),
         }
     };
     if host.is_empty() {
         return None;
     }
-    let port = match port {
+    // cleanhostname: `[addr]` loses its brackets.
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = match port.filter(|p| !p.is_empty()) {
         Some(p) => {
             let n = a2port_i32(p);
             if n <= 0 {
@@ -1764,12 +1792,53 @@ pub fn parse_hop(s: &str) -> Option<(Option<String>, String, i32)> {
         }
         None => -1,
     };
-    Some((user, host, port))
+    Some((user, host.to_string(), port))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `ProxyJump none` then `ProxyCommand`: the command is taken only by a client with
+    /// 10.3's rules; a hop named "none" (`none # c`) blocks it under both.
+    #[test]
+    fn proxy_jump_none_and_a_later_proxy_command_follow_the_clients_rules() {
+        let read = |strict: bool, jump: &str| {
+            let client = Client {
+                strict_jump: strict,
+                ..crate::openssh::client::builtin()
+            };
+            let mut o = Options::default();
+            let file = Path::new("t");
+            for (n, (kw, op, rest)) in [
+                ("proxyjump", Op::ProxyJump, jump),
+                ("proxycommand", Op::ProxyCommand, "nc %h %p"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let line = Line {
+                    file,
+                    lineno: n + 1,
+                    keyword: kw,
+                    rest,
+                    args: &[],
+                    user_conf: true,
+                };
+                let _ = o.apply(op, &line, true, &client);
+            }
+            (
+                o.string(Op::ProxyCommand).map(str::to_string),
+                o.jump.map(|j| j.v.is_none()),
+            )
+        };
+        assert_eq!(read(true, "none"), (Some("nc %h %p".into()), Some(true)));
+        assert_eq!(read(false, "none"), (None, Some(true)));
+        for strict in [true, false] {
+            assert_eq!(read(strict, "none # c"), (Some("none".into()), Some(false)));
+            assert_eq!(read(strict, "j1"), (Some("none".into()), Some(false)));
+        }
+    }
 
     #[test]
     fn times() {

@@ -59,6 +59,8 @@ pub struct Limits {
     pub interactive: bool,
     /// `--allow-exec`: follow routes through a ProxyCommand.
     pub allow_exec: bool,
+    /// `--max-extra`: queries about keys ssh would not offer, per host.
+    pub max_extra: usize,
 }
 
 /// Probe every job; `on_done` sees each result as it finishes (for streaming output).
@@ -73,6 +75,7 @@ pub fn run(
             timeout: limits.timeout,
             interactive: limits.interactive,
             allow_exec: limits.allow_exec,
+            max_extra: limits.max_extra,
             ..Default::default()
         });
         let deadline = Instant::now() + limits.deadline;

@@ -210,6 +210,7 @@ fn probe_all(
         })),
         interactive: !args.batch && std::io::stdin().is_terminal(),
         allow_exec: args.allow_exec,
+        max_extra: args.max_extra,
     };
     if stream {
         // Hosts that never reach the probe (config errors) are printed first.
