@@ -711,7 +711,7 @@ fn fix_config_reads_the_target_like_ssh_and_refuses_ports_before_any_side_effect
         ("ssh://heroku.com/path", "a path is not allowed"),
         ("bad;host", "hostname contains invalid characters"),
         ("*.heroku.com", "not a host name"),
-        ("a,b", "not a host name"),
+        ("a,b", "hostname contains invalid characters"),
         ("-oProxyCommand=x", "hostname contains invalid characters"),
         ("@heroku.com", "empty user name"),
     ] {
