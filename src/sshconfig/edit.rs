@@ -7,8 +7,9 @@
 //! first block that would otherwise win (ssh keeps the first value it reads); append one at
 //! the end; insert one at the top when global lines set the same keywords (those lines move
 //! under `Host *`, which applies them to every host as before). Each candidate is evaluated in
-//! memory, and kept only if HOST then prints the intended value for every wanted keyword in
-//! `ssh -G` (see [`verify`]).
+//! memory, and kept only if ssh then takes every wanted keyword's value for HOST from its new
+//! line, or from a line with the same effect on `ssh -G` (see [`verify`]; the evaluator names
+//! the winning line of every keyword, also those `ssh -G` does not print).
 //!
 //! Other hosts are protected by construction rather than by evaluating each of them (which
 //! made fix-config quadratic in the config's size): a candidate only adds or changes option
