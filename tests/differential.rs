@@ -807,6 +807,53 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         run(name, &lab, expect, &mut table);
     }
 
+    // The route: a bastion (a second sshd) that alone resolves the target's name.
+    for (name, bastion_takes_the_key, expect) in [
+        (
+            "ProxyJump through a bastion that alone resolves the target's name",
+            true,
+            ok(),
+        ),
+        (
+            "ProxyJump through a bastion that refuses the key",
+            false,
+            fails("jump-host-denied"),
+        ),
+    ] {
+        let bastion = Sshd::start(SshdOptions {
+            extra: vec!["AllowTcpForwarding yes".into()],
+            hosts: vec![("internal.lab".into(), "127.0.0.1".into())],
+            ..opts()
+        });
+        let mut lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        if bastion_takes_the_key {
+            bastion.authorize(&crate::validate::pub_line(&k));
+        }
+        let (bt, bk) = bastion.host_key();
+        let (tt, tk) = lab.sshd.host_key();
+        std::fs::write(
+            lab.env.ssh_dir().join("known_hosts"),
+            format!(
+                "[127.0.0.1]:{} {bt} {bk}\n[internal.lab]:{} {tt} {tk}\n",
+                bastion.port(),
+                lab.port
+            ),
+        )
+        .unwrap();
+        lab.hostname = "internal.lab".into();
+        lab.host("  ProxyJump bastion\n");
+        lab.suffix = format!(
+            "Host bastion\n  HostName 127.0.0.1\n  Port {}\n  User {}\n",
+            bastion.port(),
+            bastion.user()
+        );
+        lab.write_config();
+        run(name, &lab, expect, &mut table);
+        drop(bastion);
+    }
+
     // What the server allows.
     {
         let lab = Lab::new(SshdOptions {
