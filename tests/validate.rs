@@ -1194,3 +1194,74 @@ fn missing_identity_is_reported_not_fatal() {
         "~/.ssh/nope does not exist"
     );
 }
+
+/// A server whose only MAC is hmac-md5, which ssh speaks (once the config enables it) and the
+/// probe (russh) does not: herossh asks the installed ssh and reports its answer, login or
+/// denial, never the probe's own handshake failure. With a ProxyCommand and no --allow-exec
+/// it does not run ssh (ssh would run the command).
+#[test]
+fn where_the_probe_cannot_negotiate_the_installed_ssh_answers() {
+    let env = TestEnv::new();
+    let sshd = Sshd::start(SshdOptions {
+        extra: vec!["Ciphers aes128-ctr".into(), "MACs hmac-md5".into()],
+        ..Default::default()
+    });
+    let k = keygen(&env, "id_ed25519", "ed25519", "");
+    let other = keygen(&env, "other", "ed25519", "");
+    sshd.authorize(&pub_line(&k));
+    trust(&env, &sshd);
+    let cfg = env.write(
+        "cfg",
+        format!(
+            "Host old\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  MACs +hmac-md5\n  \
+             IdentityFile {}\n  IdentitiesOnly yes\n\
+             Host old-denied\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  MACs +hmac-md5\n  \
+             IdentityFile {}\n  IdentitiesOnly yes\n\
+             Host old-proxied\n  HostName 127.0.0.1\n  Port {}\n  MACs +hmac-md5\n  \
+             ProxyCommand nc %h %p\n",
+            sshd.port(),
+            sshd.user(),
+            k.display(),
+            sshd.port(),
+            sshd.user(),
+            other.display(),
+            sshd.port(),
+        ),
+    );
+    let (code, v, err) = validate_json(&env, &["--batch", "-F", s(&cfg), "old"], None);
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    assert_eq!(v["authenticated"], true);
+    assert_eq!(
+        codes(&v),
+        ["probe-cannot-negotiate", "authenticated"],
+        "{v:#}"
+    );
+    assert!(
+        finding(&v, "probe-cannot-negotiate")["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot speak hmac-md5"),
+        "{v:#}"
+    );
+    assert!(sshd.log().contains("Accepted publickey"), "{}", sshd.log());
+
+    let (code, v, err) = validate_json(&env, &["--batch", "-F", s(&cfg), "old-denied"], None);
+    assert_eq!(code, 1, "{v:#}\n{err}");
+    assert_eq!(v["authenticated"], false);
+    assert_eq!(v["outcome"]["reason"], "ssh-fails", "{v:#}");
+    let f = finding(&v, "ssh-fails");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("Permission denied (publickey)."),
+        "{f}"
+    );
+
+    // Without --allow-exec ssh is not run (it would run the ProxyCommand): no verdict.
+    let log_before = sshd.log().lines().count();
+    let (code, v, _) = validate_json(&env, &["--batch", "-F", s(&cfg), "old-proxied"], None);
+    assert_ne!(code, 0, "{v:#}");
+    assert!(!codes(&v).contains(&"authenticated".to_string()), "{v:#}");
+    assert_eq!(sshd.log().lines().count(), log_before, "{}", sshd.log());
+}

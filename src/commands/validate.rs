@@ -82,6 +82,10 @@ pub fn outcome(report: &Report, findings: &[Finding]) -> Result<()> {
             | ConnectFailure::HostKeyRevoked { .. }
             | ConnectFailure::Negotiation { .. },
         )) => Err(Error::reported(Kind::Failed)),
+        // The installed ssh answered in the probe's place: its verdict, not the probe's
+        // connection failure.
+        _ if report.ssh_said.is_some() && report.authenticated() && !error => Ok(()),
+        _ if report.ssh_said.is_some() => Err(Error::reported(Kind::Failed)),
         Some(Err(_)) => Err(Error::reported(Kind::Network)),
         _ if report.authenticated() && !error => Ok(()),
         _ => Err(Error::reported(Kind::Failed)),

@@ -160,6 +160,14 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
     }
     out.extend(route::findings(r));
 
+    // The probe could not speak what ssh negotiates; the installed ssh answered instead.
+    if let Some(asked) = &r.ssh_said {
+        out.extend(ssh_said_findings(r, asked));
+        out.extend(plan_findings(r));
+        calibrate(r, &mut out);
+        return out;
+    }
+
     // Connection-level outcomes.
     match &r.connection {
         Some(Err(e)) => {
@@ -195,6 +203,47 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
         .collect();
     out.retain(|f| f.code != "encrypted-not-in-agent" || !needed.contains(&f.fix));
     calibrate(r, &mut out);
+    out
+}
+
+/// What the installed ssh said when asked in the probe's place: the verdict, and why the
+/// per-key answers are missing.
+fn ssh_said_findings(r: &Report, asked: &crate::probe::report::SshAsked) -> Vec<Finding> {
+    use crate::openssh::login::SshSaid;
+    let s = &r.settings;
+    let why = format!(
+        "herossh's probe cannot speak {}, which ssh negotiates with {}; the installed ssh was \
+         asked instead (`ssh -v -N -o BatchMode=yes`)",
+        asked.lacking, s.hostname
+    );
+    let mut out = vec![Finding::new(
+        "probe-cannot-negotiate",
+        Severity::Warning,
+        format!("{why}, so which key gets in is not known"),
+    )];
+    match (&asked.said, &r.outcome) {
+        (SshSaid::LoggedIn { method }, _) => out.push(Finding::new(
+            "authenticated",
+            Severity::Ok,
+            format!(
+                "ssh logs in to {} as {} (using {method})",
+                s.hostname, s.user
+            ),
+        )),
+        (SshSaid::Failed { line }, Outcome::Fails(_)) => out.push(Finding::new(
+            "ssh-fails",
+            Severity::Error,
+            format!(
+                "ssh fails: {}",
+                if line.is_empty() {
+                    "(it said nothing)"
+                } else {
+                    line
+                }
+            ),
+        )),
+        _ => {}
+    }
     out
 }
 
@@ -548,7 +597,8 @@ fn failure_findings(r: &Report, failure: &VerdictFailure, accepted: &[usize]) ->
         | VerdictFailure::HostKeyChanged
         | VerdictFailure::HostKeyRevoked
         | VerdictFailure::HostKeyUnknown
-        | VerdictFailure::Route { .. } => {}
+        | VerdictFailure::Route { .. }
+        | VerdictFailure::SshFails { .. } => {}
         VerdictFailure::NoPublickey => {
             let f = Finding::new(
                 "publickey-not-offered",

@@ -8,7 +8,8 @@
 //! - `algorithms`: how configured algorithm lists become the effective ones;
 //! - `home`: the home directory ssh uses (the passwd entry, not `$HOME`);
 //! - `keys`: identity files and certificates as ssh loads them;
-//! - `destination`: the `[user@]host` / `ssh://` argument, parsed like ssh.
+//! - `destination`: the `[user@]host` / `ssh://` argument, parsed like ssh;
+//! - `login`: the installed ssh itself, asked where the probe cannot speak what it negotiates.
 
 pub mod algorithms;
 pub mod client;
@@ -16,6 +17,7 @@ pub mod destination;
 pub mod grammar;
 pub mod home;
 pub mod keys;
+pub mod login;
 
 pub use client::{Client, installed};
 pub use destination::Destination;

@@ -50,6 +50,7 @@ pub async fn probe(
         route: None,
         sha1_only: Vec::new(),
         auth_attempts: 0,
+        ssh_said: None,
     };
     if !r.settings.config_errors.is_empty() {
         r.outcome = verdict::simulate(&r, interactive);

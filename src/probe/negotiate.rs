@@ -78,6 +78,48 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// An algorithm ssh agrees on with the server where the probe (russh) can speak nothing
+    /// the server offers in that category: the probe's handshake then fails where ssh's
+    /// succeeds.
+    pub fn probe_lacks(&self, offer: &super::kexinit::ServerOffer) -> Option<String> {
+        let Outcome::Agreed {
+            kex,
+            host_key,
+            cipher,
+            mac,
+        } = self
+        else {
+            return None;
+        };
+        let none =
+            |names: &[String], speaks: &dyn Fn(&str) -> bool| !names.iter().any(|n| speaks(n));
+        if none(&offer.kex, &|n| russh::kex::Name::try_from(n).is_ok()) {
+            return Some(kex.clone());
+        }
+        let host_keys = |n: &str| {
+            !is_cert(n)
+                && n.parse::<Algorithm>().is_ok_and(|a| {
+                    !matches!(a, Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256)
+                })
+        };
+        if none(&offer.host_key, &host_keys) {
+            return Some(host_key.clone());
+        }
+        let ciphers = |n: &str| russh::cipher::Name::try_from(n).is_ok();
+        if none(&offer.cipher_ctos, &ciphers) || none(&offer.cipher_stoc, &ciphers) {
+            return Some(cipher.clone());
+        }
+        let macs = |n: &str| russh::mac::Name::try_from(n).is_ok();
+        if let Some(m) = mac
+            && (none(&offer.mac_ctos, &macs) || none(&offer.mac_stoc, &macs))
+        {
+            return Some(m.clone());
+        }
+        None
+    }
+}
+
 /// The key type a host key algorithm name stands for, plain (certificates and signature
 /// variants folded), as `sshkey_type_plain(sshkey_type_from_name())` plus the ECDSA curve.
 pub fn key_class(name: &str) -> Option<&'static str> {

@@ -59,6 +59,11 @@ pub struct HostSettings {
     pub config_file: Option<PathBuf>,
     /// What makes ssh refuse this configuration (the settings above were read past it).
     pub config_errors: Vec<crate::sshconfig::ConfigError>,
+    /// The destination as given (`[user@]host`, port), when this is a target the user named:
+    /// what the installed ssh is run with when the probe cannot speak what it negotiates.
+    pub destination: Option<crate::openssh::Destination>,
+    /// validate's `-i` files, passed on to that ssh.
+    pub command_line_identities: Vec<PathBuf>,
 }
 
 impl HostSettings {
@@ -119,6 +124,8 @@ impl HostSettings {
             resolved: r.clone(),
             config_file: None,
             config_errors: r.skipped.clone(),
+            destination: None,
+            command_line_identities: identities.to_vec(),
         }
     }
 

@@ -16,6 +16,7 @@ use crate::credentials::Secret;
 use crate::error::Result;
 use crate::fsutil;
 use crate::openssh::keys::PrivateState;
+use crate::openssh::login::{self, SshSaid};
 use crate::paths;
 
 /// What the caller wants beyond the plan.
@@ -78,6 +79,9 @@ pub struct Report {
     pub interactive: bool,
     /// What ssh would do.
     pub outcome: verdict::Outcome,
+    /// The installed ssh's own answer, asked where the probe cannot speak what ssh
+    /// negotiates with the server (see `openssh::login`).
+    pub ssh_said: Option<SshAsked>,
     /// RSA keys the server refuses with SHA-2 signatures but takes with ssh-rsa (SHA-1).
     pub sha1_only: Vec<usize>,
     /// The way to the host (jump hosts, ProxyCommand); None for a jump host's own report.
@@ -113,6 +117,34 @@ impl Report {
     pub fn verdict(&self, i: usize) -> Option<&Verdict> {
         self.verdicts.get(i).and_then(Option::as_ref)
     }
+}
+
+/// The installed ssh, asked in the probe's place.
+#[derive(Debug, Clone)]
+pub struct SshAsked {
+    /// The algorithm ssh negotiates that the probe lacks.
+    pub lacking: String,
+    pub said: SshSaid,
+}
+
+/// How the user's ssh would be run for this target, or None when running it would do more
+/// than the user allowed: a ProxyCommand or a `Match exec` without `--allow-exec` (ssh would
+/// run them), or a host herossh found rather than the user named.
+fn ssh_invocation(s: &HostSettings, opts: &ProbeOptions) -> Option<login::Invocation> {
+    let dest = s.destination.as_ref()?;
+    let runs_commands = !s.resolved.pending_exec.is_empty()
+        || (opts.jump.is_none()
+            && matches!(route::via_for(s, None), Ok(route::Via::ProxyCommand { .. })));
+    if runs_commands && !opts.allow_exec {
+        return None;
+    }
+    Some(login::Invocation {
+        destination: dest.user_host(),
+        port: dest.port,
+        config: s.config_file.clone(),
+        identities: s.command_line_identities.clone(),
+        jump: opts.jump.clone(),
+    })
 }
 
 /// How long to wait for the agent: a socket that accepts but never answers must not hang
@@ -195,6 +227,7 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         },
         sha1_only: Vec::new(),
         route: None,
+        ssh_said: None,
     };
     if opts.plan_only {
         report.route = Some(route::planned(&report.settings, opts));
@@ -254,6 +287,19 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         return Ok(report);
     }
     if let Err(e) = connected {
+        // ssh agrees with the server on an algorithm the probe cannot speak: ssh's answer
+        // comes from ssh itself.
+        if matches!(e, ConnectFailure::Handshake(_) | ConnectFailure::Closed(_))
+            && let Some(offer) = prober.offer()
+            && let Some(lacking) = report
+                .negotiation
+                .as_ref()
+                .and_then(|n| n.probe_lacks(&offer))
+            && let Some(inv) = ssh_invocation(&report.settings, opts)
+        {
+            let said = login::ask(&inv, opts.timeout).await;
+            report.ssh_said = Some(SshAsked { lacking, said });
+        }
         report.connection = Some(Err(e));
         report.outcome = verdict::simulate(&report, interactive);
         return Ok(report);

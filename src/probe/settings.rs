@@ -23,6 +23,7 @@ pub fn resolve(
     let resolved = resolve_lenient(target, config, allow_exec).map_err(Error::from)?;
     let mut settings = HostSettings::from_resolved(&target.host, &resolved, identities);
     settings.config_file = config.map(Path::to_path_buf);
+    settings.destination = Some(target.clone());
     Ok(settings)
 }
 

@@ -15,6 +15,7 @@ use super::negotiate::{self, Category};
 use super::plan::{Identity, SkipReason};
 use super::report::Report;
 use crate::openssh::keys::PrivateState;
+use crate::openssh::login::SshSaid;
 
 /// OpenSSH's default MaxAuthTries, assumed when the server did not show a lower one.
 pub const DEFAULT_MAX_AUTH_TRIES: usize = 6;
@@ -78,6 +79,11 @@ pub enum Failure {
     Route {
         hop: String,
         cause: String,
+    },
+    /// The installed ssh, asked in the probe's place (see `Report::ssh_said`), fails with
+    /// this line.
+    SshFails {
+        line: String,
     },
 }
 
@@ -210,6 +216,31 @@ pub fn simulate(r: &Report, interactive: bool) -> Outcome {
     }
     if let Some(o) = r.route.as_ref().and_then(|way| way.outcome()) {
         return o;
+    }
+    if let Some(asked) = &r.ssh_said {
+        return match &asked.said {
+            SshSaid::LoggedIn { .. } => Outcome::LoggedIn {
+                key: None,
+                prompts: Vec::new(),
+            },
+            // Asked without prompts: the answer is the script's; at a terminal ssh may still
+            // ask its way in (a host key, a passphrase).
+            SshSaid::Failed { line } if !interactive => {
+                Outcome::Fails(Failure::SshFails { line: line.clone() })
+            }
+            SshSaid::Failed { line } => Outcome::Unknown {
+                why: format!(
+                    "ssh without prompts fails (`{line}`); at a terminal it may ask and get in"
+                ),
+            },
+            SshSaid::NotRun { why } => Outcome::Unknown {
+                why: format!(
+                    "the probe cannot speak {}, which ssh negotiates here, and ssh could not be \
+                     asked: {why}",
+                    asked.lacking
+                ),
+            },
+        };
     }
     let Some(conn) = &r.connection else {
         return Outcome::Unknown {

@@ -274,6 +274,7 @@ fn merge(list: Vec<Target>, resolver: &mut Resolver) -> Vec<HostResult> {
             Ok(r) => {
                 let mut settings = HostSettings::from_resolved(&t.dest.host, r, &[]);
                 settings.config_file = config.clone();
+                settings.destination = Some(t.dest.clone());
                 (
                     Some((t.dest.host.clone(), r.user().to_string(), r.port())),
                     HostState::Pending(Box::new(settings)),

@@ -120,7 +120,8 @@ impl HostResult {
             return "config-error";
         }
         match &report.connection {
-            Some(Err(e)) => match e {
+            // The installed ssh answered in the probe's place: its verdict below.
+            Some(Err(e)) if report.ssh_said.is_none() => match e {
                 ConnectFailure::Dns(_) => "unresolved",
                 ConnectFailure::Refused(_) => "refused",
                 ConnectFailure::Timeout => "timeout",
