@@ -46,7 +46,12 @@ fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
     if ctx.ui.json {
         return ctx.ui.emit_json(&to_json(&resolved));
     }
+    // One write for the whole answer (ssh -G prints some 80 lines).
+    let mut text = String::new();
     for (k, v, origin) in resolved.lines() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
         if args.explain {
             let from = match origin {
                 Some(o) if o.line == 0 => o.file.display().to_string(),
@@ -54,11 +59,13 @@ fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
                 None => "(default)".to_string(),
             };
             // The value stays as `ssh -G` prints it; the file name is herossh's addition.
-            ctx.ui
-                .out(format!("{k} {v}\t# {}", crate::ui::untrusted(&from)));
+            text.push_str(&format!("{k} {v}\t# {}", crate::ui::untrusted(&from)));
         } else {
-            ctx.ui.out(format!("{k} {v}"));
+            text.push_str(&format!("{k} {v}"));
         }
+    }
+    if !text.is_empty() {
+        ctx.ui.out(text);
     }
     Ok(())
 }

@@ -249,6 +249,23 @@ struct Conn {
     rsa_hash: Option<HashAlg>,
 }
 
+/// What [`Prober::ask`] asks about.
+#[derive(Clone, Copy)]
+enum Asked<'a> {
+    /// A public key, with an explicit RSA hash when given (`Some(None)`: ssh-rsa, SHA-1).
+    Key(&'a PublicKey, Option<Option<HashAlg>>),
+    Cert(&'a Certificate),
+}
+
+/// The server's answer to one question.
+enum Answer {
+    Accepted,
+    /// Refused, with methods left to try.
+    Rejected,
+    /// No methods left, or the connection went: the server hung up (MaxAuthTries).
+    HungUp,
+}
+
 /// How to prove a key with a real signature.
 pub enum Proof<'a> {
     Agent(&'a std::path::Path),
@@ -461,44 +478,7 @@ impl Prober {
     /// Would the server take this certificate (ssh offers certificates as their own
     /// identities)? Asked like [`Prober::query`]: the server answers before any signature.
     pub async fn query_cert(&mut self, cert: &Certificate) -> Verdict {
-        let mut retried = false;
-        loop {
-            if self.needs_reconnect()
-                && let Err(e) = self.reconnect().await
-            {
-                return Verdict::Unknown(describe(&e));
-            }
-            let Some(conn) = self.conn.as_mut() else {
-                return Verdict::Unknown("no connection".into());
-            };
-            let fut = cert_auth::offer_certificate(
-                &mut conn.handle,
-                &self.cfg.user,
-                cert,
-                conn.rsa_hash,
-                CertSigner::Query,
-            );
-            let res = match tokio::time::timeout(self.cfg.timeout, fut).await {
-                Ok(r) => r,
-                Err(_) => return Verdict::Unknown("timed out waiting for the server".into()),
-            };
-            match res {
-                CertOutcome::Accepted | CertOutcome::LoggedIn => return Verdict::Accepted,
-                CertOutcome::Rejected { remaining, .. }
-                    if !remaining.is_empty() && !conn.handle.is_closed() =>
-                {
-                    conn.rejections += 1;
-                    self.failed_attempts += 1;
-                    return Verdict::Rejected;
-                }
-                CertOutcome::Rejected { .. } | CertOutcome::Failed(_) => {
-                    if !self.hung_up(retried) {
-                        return Verdict::Unknown("the server closed the connection".into());
-                    }
-                    retried = true;
-                }
-            }
-        }
+        self.ask(Asked::Cert(cert)).await
     }
 
     /// The server hung up after a rejection: MaxAuthTries reached (this query was its last
@@ -550,6 +530,13 @@ impl Prober {
     }
 
     async fn query_as(&mut self, key: &PublicKey, force: Option<Option<HashAlg>>) -> Verdict {
+        self.ask(Asked::Key(key, force)).await
+    }
+
+    /// One question to the server (reconnecting when the connection is spent), counted as
+    /// the server counts it; asked again once on a fresh connection when the server hangs up
+    /// on it (MaxAuthTries reached).
+    async fn ask(&mut self, what: Asked<'_>) -> Verdict {
         let mut retried = false;
         loop {
             if self.needs_reconnect()
@@ -560,32 +547,61 @@ impl Prober {
             let Some(conn) = self.conn.as_mut() else {
                 return Verdict::Unknown("no connection".into());
             };
-            let hash = match force {
-                Some(h) => rsa_hash_for(key, h),
-                None => rsa_hash_for(key, conn.rsa_hash),
+            let user = self.cfg.user.clone();
+            let asked = async {
+                match what {
+                    Asked::Key(key, force) => {
+                        let hash = match force {
+                            Some(h) => rsa_hash_for(key, h),
+                            None => rsa_hash_for(key, conn.rsa_hash),
+                        };
+                        let mut signer = QuerySigner;
+                        match conn
+                            .handle
+                            .authenticate_publickey_with(user, key.clone(), hash, &mut signer)
+                            .await
+                        {
+                            Err(QueryError::Asked) | Ok(AuthResult::Success) => Answer::Accepted,
+                            Ok(AuthResult::Failure {
+                                remaining_methods, ..
+                            }) if !remaining_methods.is_empty() => Answer::Rejected,
+                            Ok(AuthResult::Failure { .. }) | Err(QueryError::Gone) => {
+                                Answer::HungUp
+                            }
+                        }
+                    }
+                    Asked::Cert(cert) => {
+                        let rsa_hash = conn.rsa_hash;
+                        match cert_auth::offer_certificate(
+                            &mut conn.handle,
+                            &user,
+                            cert,
+                            rsa_hash,
+                            CertSigner::Query,
+                        )
+                        .await
+                        {
+                            CertOutcome::Accepted | CertOutcome::LoggedIn => Answer::Accepted,
+                            CertOutcome::Rejected { remaining, .. } if !remaining.is_empty() => {
+                                Answer::Rejected
+                            }
+                            CertOutcome::Rejected { .. } | CertOutcome::Failed(_) => Answer::HungUp,
+                        }
+                    }
+                }
             };
-            let mut signer = QuerySigner;
-            let fut = conn.handle.authenticate_publickey_with(
-                self.cfg.user.clone(),
-                key.clone(),
-                hash,
-                &mut signer,
-            );
-            let res = match tokio::time::timeout(self.cfg.timeout, fut).await {
-                Ok(r) => r,
+            let answer = match tokio::time::timeout(self.cfg.timeout, asked).await {
+                Ok(a) => a,
                 Err(_) => return Verdict::Unknown("timed out waiting for the server".into()),
             };
-            match res {
-                Err(QueryError::Asked) => return Verdict::Accepted,
-                Ok(AuthResult::Success) => return Verdict::Accepted,
-                Ok(AuthResult::Failure {
-                    remaining_methods, ..
-                }) if !remaining_methods.is_empty() && !conn.handle.is_closed() => {
+            match answer {
+                Answer::Accepted => return Verdict::Accepted,
+                Answer::Rejected if !conn.handle.is_closed() => {
                     conn.rejections += 1;
                     self.failed_attempts += 1;
                     return Verdict::Rejected;
                 }
-                Ok(AuthResult::Failure { .. }) | Err(QueryError::Gone) => {
+                Answer::Rejected | Answer::HungUp => {
                     if !self.hung_up(retried) {
                         return Verdict::Unknown("the server closed the connection".into());
                     }

@@ -235,37 +235,38 @@ fn classify(raw: &[u8]) -> LineKind {
 /// single and double quotes group, `\'` `\"` `\\` and (outside quotes) `\ ` escape, a `#`
 /// at the start of a word ends the line. `None` for an unterminated quote.
 pub fn argv_split(s: &str) -> Option<Vec<String>> {
-    let b: Vec<char> = s.chars().collect();
+    // Every character that matters here is ASCII, so the bytes of other characters are
+    // copied through untouched and each argument stays valid UTF-8.
+    let b = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == ' ' || b[i] == '\t' {
+        if b[i] == b' ' || b[i] == b'\t' {
             i += 1;
             continue;
         }
-        if b[i] == '#' {
+        if b[i] == b'#' {
             break;
         }
-        let mut quote: Option<char> = None;
-        let mut arg = String::new();
+        let mut quote: Option<u8> = None;
+        let mut arg: Vec<u8> = Vec::new();
         while i < b.len() {
             let c = b[i];
-            if c == '\\' {
-                let next = b.get(i + 1).copied();
-                match next {
-                    Some('\'') | Some('"') | Some('\\') => {
+            if c == b'\\' {
+                match b.get(i + 1).copied() {
+                    Some(b'\'' | b'"' | b'\\') => {
                         i += 1;
                         arg.push(b[i]);
                     }
-                    Some(' ') if quote.is_none() => {
+                    Some(b' ') if quote.is_none() => {
                         i += 1;
-                        arg.push(' ');
+                        arg.push(b' ');
                     }
                     _ => arg.push(c),
                 }
-            } else if quote.is_none() && (c == ' ' || c == '\t') {
+            } else if quote.is_none() && (c == b' ' || c == b'\t') {
                 break;
-            } else if quote.is_none() && (c == '"' || c == '\'') {
+            } else if quote.is_none() && (c == b'"' || c == b'\'') {
                 quote = Some(c);
             } else if quote == Some(c) {
                 quote = None;
@@ -277,7 +278,7 @@ pub fn argv_split(s: &str) -> Option<Vec<String>> {
         if quote.is_some() {
             return None;
         }
-        out.push(arg);
+        out.push(String::from_utf8(arg).ok()?);
     }
     Some(out)
 }

@@ -276,21 +276,13 @@ impl ConfigIndex {
     }
 }
 
-/// The files an `Include` argument names, as ssh computes them (readconf.c: a relative path is
-/// under `~/.ssh` for the user's config and `/etc/ssh` for the system one; `~` is not allowed
-/// in the system config; glob(3) with GLOB_TILDE).
+/// The files an `Include` argument names, as ssh computes them (the evaluator's list; `~` is
+/// not allowed in the system config, where ssh refuses the line).
 fn include_paths(arg: &str, user_conf: bool) -> Vec<PathBuf> {
     if arg.starts_with('~') && !user_conf {
         return Vec::new();
     }
-    let full = if arg.starts_with('/') || arg.starts_with('~') {
-        arg.to_string()
-    } else if user_conf {
-        format!("~/.ssh/{arg}")
-    } else {
-        format!("/etc/ssh/{arg}")
-    };
-    sshconfig::eval::glob(&full)
+    sshconfig::eval::include_paths(arg, user_conf)
 }
 
 /// The evaluations doctor needs, each done once (`ssh -G` for a target, and for the aliases
