@@ -21,10 +21,16 @@ fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
         user: args.user.clone(),
         port: args.port,
         allow_exec: args.allow_exec,
+        // Keeps the parsed files alive to the end, see below.
+        cache: Some(Default::default()),
         ..Default::default()
     };
     let dest = crate::openssh::Destination::parse(&args.host)?;
     let resolved = sshconfig::resolve_destination(&dest, &opts)?;
+    // The process ends right after the answer is printed: handing every line of a big config
+    // back to the allocator, one at a time, would cost more than reading it did.
+    let resolved = std::mem::ManuallyDrop::new(resolved);
+    std::mem::forget(opts);
     for note in &resolved.notes {
         ctx.ui.warn(note.clone());
     }

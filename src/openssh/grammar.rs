@@ -496,9 +496,31 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
 ];
 
-/// The table entry for a lower-case keyword, known to any build.
+/// The table entry for a lower-case keyword, known to any build. Every line of every config
+/// file is looked up, so the table is indexed once per process.
 pub fn lookup(name: &str) -> Option<&'static Keyword> {
-    KEYWORDS.iter().find(|k| k.name == name)
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static Keyword>> =
+        std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let mut index = std::collections::HashMap::with_capacity(KEYWORDS.len());
+            for k in KEYWORDS {
+                // The first entry of a name is the one that counts (as in readconf.c's table).
+                index.entry(k.name).or_insert(k);
+            }
+            index
+        })
+        .get(name)
+        .copied()
+}
+
+/// [`lookup`] for a keyword as written, in any case.
+pub fn lookup_ci(name: &str) -> Option<&'static Keyword> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        lookup(&name.to_ascii_lowercase())
+    } else {
+        lookup(name)
+    }
 }
 
 /// The name `ssh -G` prints for an op: the first table entry with it.

@@ -181,10 +181,7 @@ fn cached_order(client: &'static Client) -> &'static [String] {
 
 /// The op behind a printed keyword (the name `lookup_opcode_name` gives it).
 fn op_of(keyword: &str) -> Option<Op> {
-    crate::openssh::grammar::KEYWORDS
-        .iter()
-        .find(|k| k.name == keyword)
-        .map(|k| k.op)
+    crate::openssh::grammar::lookup(keyword).map(|k| k.op)
 }
 
 /// `ssh.c` after the last pass, then `dump_client_config`.

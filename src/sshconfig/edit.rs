@@ -1098,7 +1098,7 @@ fn first_winner(c: &Config, host: &str, kws: &[Op]) -> Option<usize> {
         let Some(d) = c.lines[h].directive() else {
             continue;
         };
-        let applies = match d.keyword.as_str() {
+        let applies = match &*d.keyword {
             "host" => host_matches(d.args.as_deref().unwrap_or(&[]), host),
             _ => true,
         };

@@ -476,7 +476,7 @@ impl<'a> Evaluator<'a> {
                 file.display()
             )))
         };
-        let kw = d.keyword.as_str();
+        let kw = &*d.keyword;
         if d.rest.is_empty() {
             return Err(at(format!("no argument after keyword \"{}\"", vis(kw))));
         }
@@ -813,7 +813,7 @@ impl From<LineError> for Directed {
 
 fn bad_line(path: &Path, lineno: usize, message: String, d: &Directive) -> ConfigError {
     let kind = if message.contains("Bad configuration option:") {
-        ErrorKind::UnknownKeyword(d.keyword.clone())
+        ErrorKind::UnknownKeyword(d.keyword.to_string())
     } else if message.starts_with("Can't open user config file") || message.is_empty() {
         ErrorKind::Include
     } else {

@@ -125,7 +125,7 @@ fn visit(
             line: i,
             unconditional: global,
         });
-        match d.keyword.as_str() {
+        match &*d.keyword {
             "host" | "match" => every_host = applies_to_every_host(d),
             "include" => {
                 for arg in d.args.iter().flatten() {
@@ -149,7 +149,7 @@ fn visit(
 /// as unconditional as global ones.
 fn applies_to_every_host(d: &Directive) -> bool {
     let Some(args) = &d.args else { return false };
-    match d.keyword.as_str() {
+    match &*d.keyword {
         "host" => args.iter().any(|a| a == "*") && !args.iter().any(|a| a.starts_with('!')),
         _ => args.len() == 1 && args[0].eq_ignore_ascii_case("all"),
     }

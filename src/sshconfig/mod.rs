@@ -36,6 +36,8 @@ pub struct ResolveOptions {
     pub allow_exec: bool,
     /// Read past the errors ssh stops on (see `eval::Request::lenient`).
     pub lenient: bool,
+    /// Files already read (see `eval::Request::cache`).
+    pub cache: Option<eval::ParseCache>,
 }
 
 /// The effective configuration for `host` as `ssh -G host` computes it (`host` without
@@ -53,7 +55,7 @@ pub fn resolve_detailed(host: &str, opts: &ResolveOptions) -> Result<Resolved, F
         port: opts.port,
         allow_exec: opts.allow_exec,
         overrides: Vec::new(),
-        cache: None,
+        cache: opts.cache.clone(),
         lenient: opts.lenient,
     })
 }

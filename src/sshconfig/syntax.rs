@@ -31,8 +31,9 @@ impl Eol {
 /// A keyword line, as OpenSSH tokenises it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directive {
-    /// The keyword in lower case (`hostname`).
-    pub keyword: String,
+    /// The keyword in lower case (`hostname`): the grammar's own name when it knows the
+    /// keyword, so the thousands of lines of a big config cost no copy of it.
+    pub keyword: std::borrow::Cow<'static, str>,
     /// Byte range of the keyword as written in the line.
     pub keyword_span: Range<usize>,
     /// Byte offset where the value starts (after the separator: spaces, tabs, one `=`).
@@ -130,7 +131,7 @@ impl Config {
             lines: 0..0,
         }];
         for (i, line) in self.lines.iter().enumerate() {
-            let kind = match line.directive().map(|d| d.keyword.as_str()) {
+            let kind = match line.directive().map(|d| &*d.keyword) {
                 Some("host") => Some(BlockKind::Host),
                 Some("match") => Some(BlockKind::Match),
                 _ => None,
@@ -158,25 +159,14 @@ impl Config {
 
 /// Split bytes into lines. Never fails: anything is a file.
 pub fn parse(bytes: &[u8]) -> Config {
-    let mut lines = Vec::new();
-    let mut start = 0;
-    while start < bytes.len() {
-        match bytes[start..].iter().position(|b| *b == b'\n') {
-            Some(pos) => {
-                let end = start + pos;
-                let (raw, eol) = if end > start && bytes[end - 1] == b'\r' {
-                    (&bytes[start..end - 1], Eol::CrLf)
-                } else {
-                    (&bytes[start..end], Eol::Lf)
-                };
-                lines.push(Line::new(raw.to_vec(), eol));
-                start = end + 1;
-            }
-            None => {
-                lines.push(Line::new(bytes[start..].to_vec(), Eol::None));
-                start = bytes.len();
-            }
-        }
+    let mut lines = Vec::with_capacity(bytes.iter().filter(|b| **b == b'\n').count() + 1);
+    for chunk in bytes.split_inclusive(|b| *b == b'\n') {
+        let (raw, eol) = match chunk {
+            [body @ .., b'\r', b'\n'] => (body, Eol::CrLf),
+            [body @ .., b'\n'] => (body, Eol::Lf),
+            body => (body, Eol::None),
+        };
+        lines.push(Line::new(raw.to_vec(), eol));
     }
     Config { lines }
 }
@@ -219,8 +209,15 @@ fn classify(raw: &[u8]) -> LineKind {
             pos += 1;
         }
     }
-    let keyword = String::from_utf8_lossy(&line[kw_start..kw_end]).to_ascii_lowercase();
-    let rest = String::from_utf8_lossy(&line[pos..]).into_owned();
+    let written = String::from_utf8_lossy(&line[kw_start..kw_end]);
+    let keyword = match crate::openssh::grammar::lookup_ci(&written) {
+        Some(k) => std::borrow::Cow::Borrowed(k.name),
+        None => std::borrow::Cow::Owned(written.to_ascii_lowercase()),
+    };
+    let rest = match std::str::from_utf8(&line[pos..]) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(&line[pos..]).into_owned(),
+    };
     let args = argv_split(&rest);
     LineKind::Directive(Directive {
         keyword,
@@ -238,7 +235,7 @@ pub fn argv_split(s: &str) -> Option<Vec<String>> {
     // Every character that matters here is ASCII, so the bytes of other characters are
     // copied through untouched and each argument stays valid UTF-8.
     let b = s.as_bytes();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(2);
     let mut i = 0;
     while i < b.len() {
         if b[i] == b' ' || b[i] == b'\t' {
@@ -248,6 +245,16 @@ pub fn argv_split(s: &str) -> Option<Vec<String>> {
         if b[i] == b'#' {
             break;
         }
+        // Most words have no quotes or escapes: they are taken as they are, in one copy.
+        let start = i;
+        while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\\' | b'"' | b'\'') {
+            i += 1;
+        }
+        if i == b.len() || b[i] == b' ' || b[i] == b'\t' {
+            out.push(s[start..i].to_owned());
+            continue;
+        }
+        i = start;
         let mut quote: Option<u8> = None;
         let mut arg: Vec<u8> = Vec::new();
         while i < b.len() {

@@ -198,7 +198,7 @@ impl ConfigIndex {
             let Some(args) = d.args.as_ref() else {
                 continue;
             };
-            match d.keyword.as_str() {
+            match &*d.keyword {
                 "host" => {
                     if args.is_empty() || args.iter().any(String::is_empty) {
                         current = None;
