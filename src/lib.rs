@@ -20,6 +20,8 @@ pub mod platform;
 pub mod probe;
 pub mod sshconfig;
 pub mod sshkeys;
+#[cfg(test)]
+mod test_util;
 pub mod ui;
 
 use std::process::ExitCode;

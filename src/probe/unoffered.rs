@@ -151,19 +151,7 @@ mod tests {
     use crate::probe::plan::Identity;
     use crate::probe::plan::{self, Source};
 
-    fn sh(cmd: &str, dir: &Path) {
-        let o = Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{cmd}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
+    use crate::test_util::sh;
 
     /// OpenSSH 9.x's defaults, without asking the installed ssh (which would write its cache
     /// into the real home).

@@ -699,19 +699,7 @@ mod oracle {
     use super::*;
     use std::process::Command;
 
-    fn sh(cmd: &str, dir: &Path) {
-        let o = Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{cmd}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
+    use crate::test_util::sh;
 
     fn edit(p: &Path, f: impl FnOnce(Vec<u8>) -> Vec<u8>) {
         let b = std::fs::read(p).unwrap();
