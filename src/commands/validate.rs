@@ -66,30 +66,46 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
     outcome(&report, &findings)
 }
 
-/// Exit 0 when ssh, run as the user runs it, logs in (and no finding is an error); 3 when
-/// the host could not be reached; 1 otherwise (denied, host key changed, negotiation, config).
-pub fn outcome(report: &Report, findings: &[Finding]) -> Result<()> {
-    let error = findings.iter().any(|f| f.severity == Severity::Error);
-    match &report.connection {
-        _ if !report.settings.config_errors.is_empty() => Err(Error::reported(Kind::Failed)),
-        // A jump host that cannot be reached (or cannot reach the next host) is a network
-        // failure like a host that cannot be reached.
-        _ if report.route.as_ref().is_some_and(|w| w.network_failure()) => {
-            Err(Error::reported(Kind::Network))
+/// Whether ssh, run as the user runs it, logs in with the configuration as it stands, and no
+/// finding is an error: the one definition of "OK" behind validate's exit 0, its JSON
+/// `authenticated` and doctor's `ok`.
+pub fn logs_in(report: &Report, findings: &[Finding]) -> bool {
+    report.settings.config_errors.is_empty()
+        && !report.route.as_ref().is_some_and(|w| w.network_failure())
+        && match &report.connection {
+            Some(Err(
+                ConnectFailure::HostKeyChanged { .. }
+                | ConnectFailure::HostKeyRevoked { .. }
+                | ConnectFailure::Negotiation { .. },
+            )) => false,
+            // The installed ssh answered in the probe's place: its verdict, not the probe's
+            // connection failure.
+            Some(Err(_)) => report.ssh_said.is_some() && report.authenticated(),
+            _ => report.authenticated(),
         }
-        Some(Err(
-            ConnectFailure::HostKeyChanged { .. }
-            | ConnectFailure::HostKeyRevoked { .. }
-            | ConnectFailure::Negotiation { .. },
-        )) => Err(Error::reported(Kind::Failed)),
-        // The installed ssh answered in the probe's place: its verdict, not the probe's
-        // connection failure.
-        _ if report.ssh_said.is_some() && report.authenticated() && !error => Ok(()),
-        _ if report.ssh_said.is_some() => Err(Error::reported(Kind::Failed)),
-        Some(Err(_)) => Err(Error::reported(Kind::Network)),
-        _ if report.authenticated() && !error => Ok(()),
-        _ => Err(Error::reported(Kind::Failed)),
+        && !findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+/// Exit 0 when [`logs_in`]; 3 when the host (or a jump host on the way) could not be reached;
+/// 1 otherwise (denied, host key changed, negotiation, config).
+pub fn outcome(report: &Report, findings: &[Finding]) -> Result<()> {
+    if logs_in(report, findings) {
+        return Ok(());
     }
+    let unreachable = report.settings.config_errors.is_empty()
+        && (report.route.as_ref().is_some_and(|w| w.network_failure())
+            || matches!(&report.connection, Some(Err(e)) if report.ssh_said.is_none()
+            && !matches!(
+                e,
+                ConnectFailure::HostKeyChanged { .. }
+                    | ConnectFailure::HostKeyRevoked { .. }
+                    | ConnectFailure::Negotiation { .. }
+            )));
+    Err(Error::reported(if unreachable {
+        Kind::Network
+    } else {
+        Kind::Failed
+    }))
 }
 
 /// Run a future on a current-thread runtime (network I/O is the only async part).
@@ -167,10 +183,9 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
             })
         })
         .collect();
-    let error = findings.iter().any(|f| f.severity == Severity::Error);
     json!({
         "target": r.target(),
-        "authenticated": r.authenticated() && !error,
+        "authenticated": logs_in(r, findings),
         "outcome": r.outcome,
         "interactive": r.interactive,
         "client": crate::openssh::installed().describe(),

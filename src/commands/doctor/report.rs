@@ -119,8 +119,11 @@ impl HostResult {
         if !report.settings.config_errors.is_empty() {
             return "config-error";
         }
+        if validate::logs_in(report, &self.findings()) {
+            return "ok";
+        }
         match &report.connection {
-            // The installed ssh answered in the probe's place: its verdict below.
+            // The installed ssh answered in the probe's place: its verdict is "denied".
             Some(Err(e)) if report.ssh_said.is_none() => match e {
                 ConnectFailure::Dns(_) => "unresolved",
                 ConnectFailure::Refused(_) => "refused",
@@ -130,14 +133,6 @@ impl HostResult {
                 ConnectFailure::HostKeyRevoked { .. } => "host-key-revoked",
                 ConnectFailure::Negotiation { .. } => "negotiation-failed",
             },
-            _ if report.authenticated()
-                && !self
-                    .findings()
-                    .iter()
-                    .any(|f| f.severity == Severity::Error) =>
-            {
-                "ok"
-            }
             _ => "denied",
         }
     }
