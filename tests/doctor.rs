@@ -217,3 +217,34 @@ fn doctor_probes_the_platform_host_and_the_repos_ssh_remote() {
     assert!(local_codes(&v).contains(&"logged-in".to_string()));
     assert_eq!(api.request_lines(), ["GET /account/keys"]);
 }
+
+#[test]
+fn a_home_that_is_not_the_passwd_home_is_said_even_with_no_host_to_check() {
+    // $HOME holds a config with a host; ssh reads the passwd home, which has nothing: doctor
+    // finds no host to check, and says why.
+    let env = TestEnv::with_passwd_home("real-home");
+    let ssh_dir = env.home().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    std::fs::write(ssh_dir.join("config"), "Host box\n  HostName 127.0.0.1\n").unwrap();
+    let (code, v) = doctor_json(&env, &env.home(), &["--offline"]);
+    let f = local(&v, "home-mismatch");
+    assert_eq!(f["severity"], "warning", "{v:#}");
+    assert_eq!(
+        f["message"],
+        format!(
+            "$HOME is {} but ssh takes ~ from the passwd entry: it reads {}, not {} (which has files ssh will not see)",
+            env.home().display(),
+            env.passwd_home().join(".ssh").display(),
+            ssh_dir.display()
+        ),
+        "{v:#}"
+    );
+    assert_eq!(code, 0, "warnings only: {v:#}");
+    // Where $HOME is the passwd home, nothing is said.
+    let env = TestEnv::new();
+    let (_, v) = doctor_json(&env, &env.home(), &["--offline"]);
+    assert!(
+        !local_codes(&v).contains(&"home-mismatch".to_string()),
+        "{v:#}"
+    );
+}

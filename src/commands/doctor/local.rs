@@ -6,10 +6,13 @@ use crate::diagnose::{self, Finding, Severity, local};
 use crate::error::Result;
 use crate::probe::agent::{self, AgentState};
 
-/// `~/.ssh` and the leftovers of interrupted writes there and in the home.
+/// `~/.ssh` (the passwd home's, which ssh reads; a `$HOME` elsewhere is said first, since
+/// every host the config there names is then invisible to ssh and to the host list) and the
+/// leftovers of interrupted writes there and in the home.
 pub fn ssh_dir_findings() -> Vec<Finding> {
     let (ssh, home) = (crate::paths::ssh_dir(), crate::paths::home_dir());
-    let mut f = local::ssh_dir_findings(&ssh);
+    let mut f = diagnose::config::home_findings();
+    f.extend(local::ssh_dir_findings(&ssh));
     f.extend(local::leftover_temp_findings(&ssh, &home));
     f
 }
