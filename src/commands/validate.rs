@@ -10,7 +10,7 @@ use crate::credentials::Secret;
 use crate::diagnose::{self, Finding, Severity};
 use crate::error::{Error, Kind, Result};
 use crate::openssh::Destination;
-use crate::probe::client::{ConnectFailure, Login, Verdict, describe};
+use crate::probe::client::{Login, Verdict, describe};
 use crate::probe::known_hosts::Status;
 use crate::probe::report::{self, ProbeOptions, Report};
 use crate::probe::route::{RouteReport, Step, Via};
@@ -73,11 +73,7 @@ pub fn logs_in(report: &Report, findings: &[Finding]) -> bool {
     report.settings.config_errors.is_empty()
         && !report.route.as_ref().is_some_and(|w| w.network_failure())
         && match &report.connection {
-            Some(Err(
-                ConnectFailure::HostKeyChanged { .. }
-                | ConnectFailure::HostKeyRevoked { .. }
-                | ConnectFailure::Negotiation { .. },
-            )) => false,
+            Some(Err(e)) if e.server_answered() => false,
             // The installed ssh answered in the probe's place: its verdict, not the probe's
             // connection failure.
             Some(Err(_)) => report.ssh_said.is_some() && report.authenticated(),
@@ -94,13 +90,8 @@ pub fn outcome(report: &Report, findings: &[Finding]) -> Result<()> {
     }
     let unreachable = report.settings.config_errors.is_empty()
         && (report.route.as_ref().is_some_and(|w| w.network_failure())
-            || matches!(&report.connection, Some(Err(e)) if report.ssh_said.is_none()
-            && !matches!(
-                e,
-                ConnectFailure::HostKeyChanged { .. }
-                    | ConnectFailure::HostKeyRevoked { .. }
-                    | ConnectFailure::Negotiation { .. }
-            )));
+            || matches!(&report.connection,
+                Some(Err(e)) if report.ssh_said.is_none() && !e.server_answered()));
     Err(Error::reported(if unreachable {
         Kind::Network
     } else {

@@ -77,6 +77,24 @@ pub enum ConnectFailure {
     },
 }
 
+impl ConnectFailure {
+    /// The server answered, and ssh stops on what it said (a changed or revoked host key, no
+    /// algorithm in common): a verdict about the server, not a host that cannot be reached.
+    pub fn server_answered(&self) -> bool {
+        self.server().is_some()
+    }
+
+    /// What the server said about itself, when it answered.
+    pub fn server(&self) -> Option<&ServerInfo> {
+        match self {
+            ConnectFailure::HostKeyChanged { server }
+            | ConnectFailure::HostKeyRevoked { server }
+            | ConnectFailure::Negotiation { server, .. } => Some(server),
+            _ => None,
+        }
+    }
+}
+
 /// What the server told us about itself.
 #[derive(Debug, Clone)]
 pub struct ServerInfo {

@@ -107,10 +107,8 @@ impl Report {
     pub fn server(&self) -> Option<&ServerInfo> {
         match &self.connection {
             Some(Ok(s)) => Some(s),
-            Some(Err(ConnectFailure::HostKeyChanged { server }))
-            | Some(Err(ConnectFailure::HostKeyRevoked { server }))
-            | Some(Err(ConnectFailure::Negotiation { server, .. })) => Some(server),
-            _ => None,
+            Some(Err(e)) => e.server(),
+            None => None,
         }
     }
 
