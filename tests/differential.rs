@@ -91,6 +91,16 @@ impl Lab {
         self
     }
 
+    /// A server that takes the test's `id_ed25519`, and whose host key known_hosts holds:
+    /// where most rows start. Returns the key's path too.
+    fn serving(opts: SshdOptions) -> (Lab, PathBuf) {
+        let lab = Lab::new(opts);
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.trust();
+        (lab, k)
+    }
+
     fn key(&self, name: &str, key_type: &str, passphrase: &str) -> PathBuf {
         crate::validate::keygen(&self.env, name, key_type, passphrase)
     }
@@ -343,10 +353,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
 
     // Keys and the account.
     {
-        let lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
+        let (lab, _) = Lab::serving(opts());
         run("authorized default key", &lab, ok(), &mut table);
     }
     {
@@ -366,10 +373,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
+        let (lab, k) = Lab::serving(opts());
         std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o644)).unwrap();
         run(
             "private key mode 0644 (UNPROTECTED PRIVATE KEY FILE)",
@@ -577,13 +581,10 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
     }
     {
         // known_hosts lists the RSA key first: ssh checks the ed25519 one it negotiates.
-        let lab = Lab::new(SshdOptions {
+        let (lab, _) = Lab::serving(SshdOptions {
             host_key_types: vec!["ed25519".into(), "rsa".into()],
             ..opts()
         });
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
         run(
             "two host keys, known_hosts holds the first",
             &lab,
@@ -594,13 +595,10 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
 
     // Algorithms.
     {
-        let lab = Lab::new(SshdOptions {
+        let (lab, _) = Lab::serving(SshdOptions {
             extra: vec!["Ciphers 3des-cbc".into()],
             ..opts()
         });
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
         run(
             "server offers only 3des-cbc",
             &lab,
@@ -609,13 +607,10 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let lab = Lab::new(SshdOptions {
+        let (lab, _) = Lab::serving(SshdOptions {
             extra: vec!["KexAlgorithms diffie-hellman-group14-sha1".into()],
             ..opts()
         });
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
         run(
             "server offers only diffie-hellman-group14-sha1",
             &lab,
@@ -624,13 +619,10 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let lab = Lab::new(SshdOptions {
+        let (lab, _) = Lab::serving(SshdOptions {
             extra: vec!["Ciphers aes128-ctr".into(), "MACs hmac-md5".into()],
             ..opts()
         });
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
         // After the printed fix (`--set 'MACs +hmac-md5'`) ssh logs in with hmac-md5, which
         // herossh's probe (russh) cannot speak: herossh asks the installed ssh instead.
         run(
@@ -641,14 +633,11 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let lab = Lab::new(SshdOptions {
+        let (lab, _) = Lab::serving(SshdOptions {
             host_key_types: vec!["rsa".into()],
             extra: vec!["HostKeyAlgorithms ssh-rsa".into()],
             ..opts()
         });
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
         run(
             "server's only host key algorithm is ssh-rsa",
             &lab,
@@ -855,16 +844,13 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
 
     // What the server allows.
     {
-        let lab = Lab::new(SshdOptions {
+        let (lab, _) = Lab::serving(SshdOptions {
             extra: vec![
                 "PubkeyAuthentication no".into(),
                 "PasswordAuthentication yes".into(),
             ],
             ..opts()
         });
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
         run(
             "server does not take public keys",
             &lab,
@@ -873,16 +859,13 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let lab = Lab::new(SshdOptions {
+        let (lab, _) = Lab::serving(SshdOptions {
             extra: vec![
                 "AuthenticationMethods publickey,password".into(),
                 "PasswordAuthentication yes".into(),
             ],
             ..opts()
         });
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
         run(
             "server requires publickey and password",
             &lab,
@@ -893,10 +876,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
 
     // The configuration.
     {
-        let lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
+        let (lab, _) = Lab::serving(opts());
         let cfg = lab.env.ssh_dir().join("config");
         std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o666)).unwrap();
         run(
@@ -907,10 +887,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let mut lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
+        let (mut lab, _) = Lab::serving(opts());
         lab.host("  UseKeychain yes\n");
         run(
             "Apple's UseKeychain on this ssh",
@@ -920,10 +897,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
+        let (lab, _) = Lab::serving(opts());
         let cfg = lab.env.ssh_dir().join("config");
         let mut bytes = b"\xef\xbb\xbf".to_vec();
         bytes.extend(std::fs::read(&cfg).unwrap());
@@ -936,10 +910,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let mut lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
-        lab.trust();
+        let (mut lab, _) = Lab::serving(opts());
         lab.before("Host *\n  User nobody\n");
         run(
             "Host * above sets User; the host's own User is ignored",
