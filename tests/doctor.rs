@@ -5,13 +5,14 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::Value;
 
+use crate::doctor_hosts::git;
 use crate::support::fake_api::FakeApi;
 use crate::support::sshd::{Sshd, SshdOptions};
 use crate::support::{TestEnv, out};
 use crate::validate::{codes, finding, keygen, pub_line, trust};
 
 /// The codes of the local checks in a `doctor --json` document.
-fn local_codes(v: &Value) -> Vec<String> {
+pub(crate) fn local_codes(v: &Value) -> Vec<String> {
     v["local"]
         .as_array()
         .unwrap()
@@ -27,16 +28,6 @@ fn local<'a>(v: &'a Value, code: &str) -> &'a Value {
         .iter()
         .find(|f| f["code"] == code)
         .unwrap_or_else(|| panic!("no {code} in {v:#}"))
-}
-
-fn git(env: &TestEnv, dir: &std::path::Path, args: &[&str]) {
-    let o = env
-        .program("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "git {args:?}: {}", out(&o).1);
 }
 
 fn doctor_json(env: &TestEnv, dir: &std::path::Path, args: &[&str]) -> (i32, Value) {

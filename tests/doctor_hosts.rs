@@ -14,11 +14,13 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
+use crate::doctor::local_codes;
 use crate::support::sshd::{Sshd, SshdOptions, free_port};
 use crate::support::{TestEnv, mode, out, tree_snapshot};
-use crate::validate::{keygen, pub_line};
+use crate::validate::{codes, keygen, pub_line};
 
-fn git(env: &TestEnv, dir: &Path, args: &[&str]) -> String {
+/// `git ARGS` in `dir`; its stdout. The test fails with git's stderr when git does.
+pub(crate) fn git(env: &TestEnv, dir: &Path, args: &[&str]) -> String {
     let o = env
         .program("git")
         .args(args)
@@ -73,24 +75,6 @@ fn labels(v: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|h| h["label"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn host_codes(h: &Value) -> Vec<String> {
-    h["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn local_codes(v: &Value) -> Vec<String> {
-    v["local"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -310,7 +294,7 @@ fn the_run_deadline_reports_the_hosts_it_cut_off() {
     );
     assert_eq!(code, 1, "{v:#}");
     assert_eq!(host(&v, &target)["verdict"], "not-checked");
-    assert_eq!(host_codes(host(&v, &target)), ["not-checked"]);
+    assert_eq!(codes(host(&v, &target)), ["not-checked"]);
     assert_eq!(host(&v, &refused)["verdict"], "refused");
     assert_eq!(v["stats"]["deadline_passed"], true);
     assert_eq!(v["stats"]["deadline"], 1);
@@ -487,14 +471,14 @@ fn aliases_are_suggested_for_a_host_name_and_for_a_typo() {
     );
     let h = host(&v, "plat");
     assert_eq!(h["verdict"], "unresolved");
-    assert_eq!(host_codes(h), ["dns-failure", "did-you-mean-alias"]);
+    assert_eq!(codes(h), ["dns-failure", "did-you-mean-alias"]);
     assert_eq!(
         h["findings"][1]["message"],
         "no Host stanza is named `plat` and the name does not resolve; did you mean `platform`?"
     );
     // A name that is not close to any alias gets no suggestion.
     let (_, v) = doctor_json(&env, &env.home(), &["zzz.invalid"]);
-    assert_eq!(host_codes(&v["hosts"][0]), ["dns-failure"]);
+    assert_eq!(codes(&v["hosts"][0]), ["dns-failure"]);
 }
 
 #[test]
