@@ -255,7 +255,7 @@ fn header_names(file: &Path, line: usize, alias: &str) -> bool {
     let config = crate::sshconfig::syntax::parse(&bytes);
     for l in config.lines[..line.min(config.lines.len())].iter().rev() {
         let Some(d) = l.directive() else { continue };
-        match &*d.keyword {
+        match d.keyword {
             "host" => {
                 return d
                     .args

@@ -79,10 +79,11 @@ pub struct Client {
     pub major: u32,
     pub minor: u32,
     pub vendor: Vendor,
-    /// Keywords of herossh's grammar this ssh refuses ("Bad configuration option").
-    pub unknown_keywords: BTreeSet<String>,
+    /// Keywords of herossh's grammar this ssh refuses ("Bad configuration option"). Private,
+    /// as is the next set: fixed once the client is made, since [`Client::op`] memoizes them.
+    unknown_keywords: BTreeSet<String>,
     /// Keywords it accepts with an "Unsupported option" error that is not fatal.
-    pub unsupported_keywords: BTreeSet<String>,
+    unsupported_keywords: BTreeSet<String>,
     /// `Match` criteria it refuses.
     pub unknown_criteria: BTreeSet<String>,
     /// `ssh -G -F none`: every line, in order (keyword, value).
@@ -97,6 +98,9 @@ pub struct Client {
     /// (`-oProxyJump=none -oProxyCommand=...`), since the version number does not say.
     pub strict_jump: bool,
     pub source: Source,
+    /// [`Client::op`]'s answers, by position in the grammar table.
+    #[serde(skip)]
+    ops: OnceLock<Box<[Option<Op>]>>,
 }
 
 /// The client herossh predicts in this process (probed or cached once).
@@ -126,14 +130,27 @@ impl Client {
 
     /// How this ssh reads a (lower-case) keyword: None when it refuses it.
     pub fn keyword(&self, name: &str) -> Option<Op> {
-        let k = grammar::lookup(name)?;
-        if self.unknown_keywords.contains(name) {
-            return None;
-        }
-        if self.unsupported_keywords.contains(name) {
-            return Some(Op::Unsupported);
-        }
-        Some(k.op)
+        self.op(grammar::lookup(name)?)
+    }
+
+    /// [`Client::keyword`] for a grammar entry. Asked for every line of every config file
+    /// read, so the answers are worked out once per client, one per entry.
+    pub fn op(&self, k: &'static grammar::Keyword) -> Option<Op> {
+        let ops = self.ops.get_or_init(|| {
+            grammar::KEYWORDS
+                .iter()
+                .map(|k| {
+                    if self.unknown_keywords.contains(k.name) {
+                        None
+                    } else if self.unsupported_keywords.contains(k.name) {
+                        Some(Op::Unsupported)
+                    } else {
+                        Some(k.op)
+                    }
+                })
+                .collect()
+        });
+        ops[k.position()]
     }
 
     /// Does this ssh know the `Match` criterion?
@@ -412,6 +429,7 @@ fn probe(program: &Path) -> Option<Client> {
         batchmode_keepalive,
         strict_jump,
         source: Source::Probed,
+        ops: OnceLock::new(),
     })
 }
 
@@ -689,6 +707,7 @@ pub(crate) fn builtin() -> Client {
         batchmode_keepalive: None,
         strict_jump: false,
         source: Source::Builtin,
+        ops: OnceLock::new(),
     }
 }
 

@@ -173,7 +173,7 @@ use Avail::*;
 
 /// Every keyword, in the order of OpenSSH's table: when several names share an op, the first
 /// is the one `ssh -G` prints (`lookup_opcode_name`).
-pub const KEYWORDS: &[Keyword] = &[
+pub static KEYWORDS: &[Keyword] = &[
     kw("protocol", Op::Ignore, Always, "2"),
     kw("cipher", Op::Deprecated, Always, "x"),
     kw("fallbacktorsh", Op::Deprecated, Always, "no"),
@@ -499,11 +499,11 @@ pub const KEYWORDS: &[Keyword] = &[
 /// The table entry for a lower-case keyword, known to any build. Every line of every config
 /// file is looked up, so the table is indexed once per process.
 pub fn lookup(name: &str) -> Option<&'static Keyword> {
-    static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static Keyword>> =
-        std::sync::OnceLock::new();
+    type Index = std::collections::HashMap<&'static str, &'static Keyword, NameHash>;
+    static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
     INDEX
         .get_or_init(|| {
-            let mut index = std::collections::HashMap::with_capacity(KEYWORDS.len());
+            let mut index = Index::with_capacity_and_hasher(KEYWORDS.len(), NameHash);
             for k in KEYWORDS {
                 // The first entry of a name is the one that counts (as in readconf.c's table).
                 index.entry(k.name).or_insert(k);
@@ -512,6 +512,42 @@ pub fn lookup(name: &str) -> Option<&'static Keyword> {
         })
         .get(name)
         .copied()
+}
+
+/// FNV-1a for the keyword index: its keys are a fixed table of short names, not input an
+/// attacker chooses, so the DoS-resistant default hasher only costs time on every line.
+#[derive(Clone, Copy, Default)]
+struct NameHash;
+
+impl std::hash::BuildHasher for NameHash {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl Keyword {
+    /// This entry's position in [`KEYWORDS`], for tables indexed by keyword.
+    pub fn position(&'static self) -> usize {
+        let base = KEYWORDS.as_ptr() as usize;
+        let i =
+            (self as *const Keyword as usize).wrapping_sub(base) / std::mem::size_of::<Keyword>();
+        assert!(std::ptr::eq(&KEYWORDS[i], self), "not an entry of KEYWORDS");
+        i
+    }
 }
 
 /// [`lookup`] for a keyword as written, in any case.

@@ -816,17 +816,18 @@ fn own_block(c: &Config, host: &str) -> Option<(usize, usize, Vec<String>)> {
         let h = b.header?;
         let d = c.lines[h].directive()?;
         let args = d.args.as_ref()?;
-        if d.keyword != "host" || !args.iter().any(|a| a == host) || !host_matches(args, host) {
+        if d.keyword != "host" || !args.iter().any(|a| a == host) || !pattern::host_line(host, args)
+        {
             return None;
         }
-        let positive: Vec<&String> = args.iter().filter(|a| !a.starts_with('!')).collect();
+        let positive: Vec<&str> = args.iter().filter(|a| !a.starts_with('!')).collect();
         if positive.iter().any(|a| a.contains(['*', '?'])) {
             return None;
         }
         let mut siblings: Vec<String> = Vec::new();
         for a in positive {
-            if a != host && !siblings.contains(a) {
-                siblings.push(a.clone());
+            if a != host && !siblings.iter().any(|s| s == a) {
+                siblings.push(a.to_owned());
             }
         }
         Some((h, b.lines.end, siblings))
@@ -837,7 +838,7 @@ fn own_block(c: &Config, host: &str) -> Option<(usize, usize, Vec<String>)> {
 /// ssh, or accepted without effect).
 fn op_of(l: &Line) -> Option<Op> {
     crate::openssh::installed()
-        .keyword(&l.directive()?.keyword)
+        .keyword(l.directive()?.keyword)
         .filter(|op| !grammar::is_inert(*op))
 }
 
@@ -944,16 +945,16 @@ fn replace_value(l: &Line, value: &str, command: bool) -> Line {
 
 /// Whether an existing line already says what `w` says.
 fn says(l: &Line, w: &Setting) -> bool {
-    let Some(have) = l.directive().and_then(|d| d.args.as_ref()) else {
+    let Some(have) = l.directive().and_then(|d| d.args) else {
         return false;
     };
     let Some(want) = syntax::argv_split(&w.value) else {
         return false;
     };
     if w.op == Op::IdentityFile {
-        return have.first().map(|a| expand(a)) == want.first().map(|a| expand(a));
+        return have.first().map(expand) == want.first().map(|a| expand(a));
     }
-    *have == want
+    have.iter().eq(want.iter().map(String::as_str))
 }
 
 /// Set every wanted keyword in the block `header..end`: a single-valued keyword's first line
@@ -1098,8 +1099,8 @@ fn first_winner(c: &Config, host: &str, kws: &[Op]) -> Option<usize> {
         let Some(d) = c.lines[h].directive() else {
             continue;
         };
-        let applies = match &*d.keyword {
-            "host" => host_matches(d.args.as_deref().unwrap_or(&[]), host),
+        let applies = match d.keyword {
+            "host" => pattern::host_line(host, d.args.unwrap_or(syntax::Args::EMPTY)),
             _ => true,
         };
         if applies && c.lines[h + 1..b.lines.end].iter().any(|l| sets(l, kws)) {
@@ -1120,18 +1121,6 @@ fn above_comments(c: &Config, mut at: usize) -> usize {
 fn sets(l: &Line, kws: &[Op]) -> bool {
     l.directive().is_some_and(|d| d.keyword == "include")
         || op_of(l).is_some_and(|k| kws.contains(&k))
-}
-
-fn host_matches(patterns: &[String], host: &str) -> bool {
-    let mut hit = false;
-    for p in patterns {
-        match p.strip_prefix('!') {
-            Some(n) if pattern::matches(host, n) => return false,
-            Some(_) => {}
-            None => hit |= pattern::matches(host, p),
-        }
-    }
-    hit
 }
 
 /// The first global line (before any Host/Match) when global lines set one of `kws` or

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::options::{LineError, Options};
 use super::pattern::{self, ListMatch};
-use super::syntax::{self, Config, Directive};
+use super::syntax::{self, Args, Config, Directive};
 use super::tokens::Tokens;
 use crate::error::{Error, Result};
 use crate::openssh::client::Client;
@@ -170,11 +170,11 @@ pub fn prepare(path: &Path, config: Config) -> Arc<Prepared> {
         .map(|(i, l)| match l.directive() {
             None => LineInfo::Skip,
             Some(d) if d.rest.is_empty() || d.args.is_none() => LineInfo::Dynamic,
-            Some(d) => match client.keyword(&d.keyword) {
+            Some(d) => match d.known.and_then(|k| client.op(k)) {
                 Some(Op::Host)
                     if d.args
                         .as_ref()
-                        .is_some_and(|a| !a.is_empty() && !a.iter().any(String::is_empty)) =>
+                        .is_some_and(|a| !a.is_empty() && !a.iter().any(str::is_empty)) =>
                 {
                     LineInfo::Host
                 }
@@ -183,7 +183,7 @@ pub fn prepare(path: &Path, config: Config) -> Arc<Prepared> {
                     Op::Host | Op::Match | Op::Include | Op::LogFacility | Op::StreamLocalBindMask,
                 ) => LineInfo::Dynamic,
                 Some(op) => {
-                    let line = line_of(path, i + 1, d, true);
+                    let line = line_of(path, i + 1, &d, true);
                     LineInfo::Checked(scratch.apply(op, &line, false, client).err())
                 }
             },
@@ -201,9 +201,9 @@ fn line_of<'a>(
     super::options::Line {
         file: path,
         lineno,
-        keyword: &d.keyword,
-        rest: &d.rest,
-        args: d.args.as_deref().unwrap_or(&[]),
+        keyword: d.keyword,
+        rest: d.rest,
+        args: d.args.unwrap_or(Args::EMPTY),
         user_conf,
     }
 }
@@ -413,12 +413,12 @@ impl<'a> Evaluator<'a> {
                     None => Ok(()),
                 },
                 LineInfo::Host => {
-                    if let Some(args) = &d.args {
+                    if let Some(args) = d.args {
                         self.host_line(args, flags, active);
                     }
                     continue;
                 }
-                _ => match self.directive(path, lineno, d, flags, active, depth) {
+                _ => match self.directive(path, lineno, &d, flags, active, depth) {
                     Ok(()) => Ok(()),
                     Err(Directed::Line(e)) => Err(e),
                     Err(Directed::Stop(f)) => {
@@ -429,7 +429,7 @@ impl<'a> Evaluator<'a> {
             };
             match outcome {
                 Ok(()) => {}
-                Err(LineError::Bad(m)) => errors.push(bad_line(path, lineno, m, d)),
+                Err(LineError::Bad(m)) => errors.push(bad_line(path, lineno, m, &d)),
                 Err(LineError::Fatal(m)) => {
                     self.stack.pop();
                     return Err((
@@ -476,11 +476,11 @@ impl<'a> Evaluator<'a> {
                 file.display()
             )))
         };
-        let kw = &*d.keyword;
+        let kw = d.keyword;
         if d.rest.is_empty() {
             return Err(at(format!("no argument after keyword \"{}\"", vis(kw))));
         }
-        let op = match self.client.keyword(kw) {
+        let op = match d.known.and_then(|k| self.client.op(k)) {
             Some(op) => op,
             None => {
                 if let Some(ign) = self.opts.string(Op::IgnoreUnknown)
@@ -495,12 +495,12 @@ impl<'a> Evaluator<'a> {
                 ))));
             }
         };
-        let Some(args) = d.args.as_deref() else {
+        let Some(args) = d.args else {
             return Err(at("invalid quotes".into()));
         };
         match op {
             Op::Host => {
-                if args.iter().any(String::is_empty) {
+                if args.iter().any(str::is_empty) {
                     *active = false;
                     return Err(at(format!("keyword {kw} empty argument")));
                 }
@@ -508,7 +508,7 @@ impl<'a> Evaluator<'a> {
                 Ok(())
             }
             Op::Match => {
-                let m = self.match_line(&d.rest, file, lineno)?;
+                let m = self.match_line(d.rest, file, lineno)?;
                 *active = !flags.never_match && m;
                 Ok(())
             }
@@ -536,24 +536,8 @@ impl<'a> Evaluator<'a> {
     }
 
     /// `Host`: active when a pattern matches the name as typed and no negated one does.
-    fn host_line(&self, args: &[String], flags: Flags, active: &mut bool) {
-        *active = false;
-        if flags.never_match {
-            return;
-        }
-        for a in args {
-            let (neg, pat) = match a.strip_prefix('!') {
-                Some(p) => (true, p),
-                None => (false, a.as_str()),
-            };
-            if pattern::matches(&self.req.host, pat) {
-                if neg {
-                    *active = false;
-                    return;
-                }
-                *active = true;
-            }
-        }
+    fn host_line(&self, args: Args<'_>, flags: Flags, active: &mut bool) {
+        *active = !flags.never_match && pattern::host_line(&self.req.host, args);
     }
 
     /// `Include`: each file the glob matches, read with the permission check; one that

@@ -84,7 +84,7 @@ pub fn plan(config: &Path, explicit: bool, kws: &[String]) -> Result<Outcome> {
         .min();
     let in_place = first_ign.and_then(|i| {
         let r = order.lines[i];
-        let value = order.directive(r)?.args.as_ref()?.first()?.clone();
+        let value = order.directive(r)?.args?.first()?;
         (r.unconditional && first_use.is_none_or(|u| u > i)).then_some((r, value))
     });
     let (file, after, description) = match in_place {
@@ -92,7 +92,7 @@ pub fn plan(config: &Path, explicit: bool, kws: &[String]) -> Result<Outcome> {
             let missing: Vec<&String> = kws
                 .iter()
                 .zip(&lower)
-                .filter(|(_, l)| pattern::match_list(l, &value, true) != ListMatch::Yes)
+                .filter(|(_, l)| pattern::match_list(l, value, true) != ListMatch::Yes)
                 .map(|(k, _)| k)
                 .collect();
             if missing.is_empty() {

@@ -55,7 +55,7 @@ pub struct ReadOrder {
 }
 
 impl ReadOrder {
-    pub fn directive(&self, r: LineRef) -> Option<&Directive> {
+    pub fn directive(&self, r: LineRef) -> Option<Directive<'_>> {
         self.files[r.file].config.lines[r.line].directive()
     }
 
@@ -125,8 +125,8 @@ fn visit(
             line: i,
             unconditional: global,
         });
-        match &*d.keyword {
-            "host" | "match" => every_host = applies_to_every_host(d),
+        match d.keyword {
+            "host" | "match" => every_host = applies_to_every_host(&d),
             "include" => {
                 for arg in d.args.iter().flatten() {
                     for p in expand(arg) {
@@ -149,7 +149,7 @@ fn visit(
 /// as unconditional as global ones.
 fn applies_to_every_host(d: &Directive) -> bool {
     let Some(args) = &d.args else { return false };
-    match &*d.keyword {
+    match d.keyword {
         "host" => args.iter().any(|a| a == "*") && !args.iter().any(|a| a.starts_with('!')),
         _ => args.len() == 1 && args[0].eq_ignore_ascii_case("all"),
     }

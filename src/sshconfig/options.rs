@@ -127,7 +127,7 @@ pub struct Line<'a> {
     /// The text after the keyword and its separator (for the command keywords).
     pub rest: &'a str,
     /// The arguments after argv_split.
-    pub args: &'a [String],
+    pub args: super::syntax::Args<'a>,
     /// Read from a user config (`~` allowed in Include, identity files marked user-provided).
     pub user_conf: bool,
 }
@@ -533,7 +533,7 @@ impl Options {
     /// Process one directive whose keyword this ssh knows as `op` (Host, Match and Include
     /// are the driver's). `active`: does the current block apply to the host?
     pub fn apply(&mut self, op: Op, line: &Line, active: bool, client: &Client) -> Outcome {
-        let mut av = line.args.iter().map(String::as_str);
+        let mut av = line.args.iter();
         let args = line.args;
         let missing = || line.err("Missing argument.");
         // Most keywords take one argument: anything after it is an error, checked at the end.
@@ -860,7 +860,7 @@ impl Options {
                     }
                     if active && empty {
                         self.permitted_remote_opens.push(At {
-                            v: arg.clone(),
+                            v: arg.to_owned(),
                             origin: line.origin(),
                         });
                     }
@@ -897,7 +897,7 @@ impl Options {
                         continue;
                     }
                     self.send_env.push(At {
-                        v: arg.clone(),
+                        v: arg.to_owned(),
                         origin: line.origin(),
                     });
                 }
@@ -921,7 +921,7 @@ impl Options {
                         continue;
                     }
                     self.set_env.push(At {
-                        v: arg.clone(),
+                        v: arg.to_owned(),
                         origin: line.origin(),
                     });
                 }
@@ -988,9 +988,9 @@ impl Options {
                                 line.keyword
                             )));
                         }
-                        (arg.clone(), String::new())
+                        (arg.to_owned(), String::new())
                     } else if arg == "*" {
-                        (arg.clone(), arg.clone())
+                        (arg.to_owned(), arg.to_owned())
                     } else {
                         let lower = arg.to_ascii_lowercase();
                         match lower.split_once(':') {
@@ -1063,7 +1063,7 @@ impl Options {
                     if value.is_some() {
                         return Err(line.err("invalid arguments"));
                     }
-                    value = Some(match arg.as_str() {
+                    value = Some(match arg {
                         "yes" | "true" => 20,
                         "no" | "false" => 0,
                         a if a.starts_with("interval:") => {
@@ -1101,7 +1101,7 @@ impl Options {
                             return Err(line.fatal(format!("invalid channel timeout {arg}")));
                         }
                     }
-                    vals.push(arg.clone());
+                    vals.push(arg.to_owned());
                 }
                 if vals.is_empty() {
                     return Err(line.fatal(format!("no {} specified", line.keyword)));
@@ -1189,7 +1189,7 @@ impl Options {
             let v = if op == Op::CanonicalDomains {
                 valid_domain(arg).map_err(|e| line.err(e))?
             } else {
-                arg.clone()
+                arg.to_owned()
             };
             vals.push(v);
         }
@@ -1804,10 +1804,8 @@ mod tests {
     #[test]
     fn proxy_jump_none_and_a_later_proxy_command_follow_the_clients_rules() {
         let read = |strict: bool, jump: &str| {
-            let client = Client {
-                strict_jump: strict,
-                ..crate::openssh::client::builtin()
-            };
+            let mut client = crate::openssh::client::builtin();
+            client.strict_jump = strict;
             let mut o = Options::default();
             let file = Path::new("t");
             for (n, (kw, op, rest)) in [
@@ -1822,7 +1820,7 @@ mod tests {
                     lineno: n + 1,
                     keyword: kw,
                     rest,
-                    args: &[],
+                    args: crate::sshconfig::syntax::Args::EMPTY,
                     user_conf: true,
                 };
                 let _ = o.apply(op, &line, true, &client);

@@ -14,6 +14,21 @@ pub fn matches(s: &str, pattern: &str) -> bool {
     glob(&s, &p, '?', '*')
 }
 
+/// A `Host` line for `host` (`readconf.c`): it applies when one of its patterns matches and
+/// no negated one (`!pattern`) does.
+pub fn host_line<S: AsRef<str>>(host: &str, patterns: impl IntoIterator<Item = S>) -> bool {
+    let mut hit = false;
+    for p in patterns {
+        let p = p.as_ref();
+        match p.strip_prefix('!') {
+            Some(neg) if matches(host, neg) => return false,
+            Some(_) => {}
+            None => hit |= matches(host, p),
+        }
+    }
+    hit
+}
+
 fn glob<T: PartialEq + Copy>(s: &[T], p: &[T], one: T, any: T) -> bool {
     // Iterative glob with backtracking to the last `*`: linear in practice, no recursion.
     let (mut si, mut pi) = (0usize, 0usize);

@@ -9,6 +9,8 @@
 
 use std::ops::Range;
 
+use crate::openssh::grammar::Keyword;
+
 /// How a line ends. Kept per line: files mixing CRLF and LF are reproduced as they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Eol {
@@ -28,22 +30,180 @@ impl Eol {
     }
 }
 
-/// A keyword line, as OpenSSH tokenises it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Directive {
-    /// The keyword in lower case (`hostname`): the grammar's own name when it knows the
-    /// keyword, so the thousands of lines of a big config cost no copy of it.
-    pub keyword: std::borrow::Cow<'static, str>,
+/// A keyword line as OpenSSH tokenises it: a view of the line, made on demand from what
+/// [`Parsed`] stored.
+#[derive(Debug, Clone)]
+pub struct Directive<'a> {
+    /// The keyword in lower case (`hostname`).
+    pub keyword: &'a str,
+    /// Its entry in the grammar, when any ssh build knows it (whether the installed one
+    /// does is [`crate::openssh::client::Client::op`]'s answer).
+    pub known: Option<&'static Keyword>,
     /// Byte range of the keyword as written in the line.
     pub keyword_span: Range<usize>,
     /// Byte offset where the value starts (after the separator: spaces, tabs, one `=`).
     pub value_start: usize,
     /// The value text with trailing whitespace removed: what `ProxyCommand` and the other
     /// command keywords take verbatim.
-    pub rest: String,
+    pub rest: &'a str,
     /// The arguments after `argv_split`: quotes removed, escapes applied, stopped at a `#`
     /// that starts a word. `None` when the quotes do not balance (OpenSSH: "invalid quotes").
-    pub args: Option<Vec<String>>,
+    pub args: Option<Args<'a>>,
+}
+
+/// What parsing stored for a keyword line. Kept small on purpose: a big config has thousands
+/// of lines and `config resolve` reads all of them on every run, so the common line (no
+/// quotes, no escapes, valid UTF-8) costs no allocation beyond its raw bytes: its value and
+/// its words are slices of them, found again when asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    keyword: Kw,
+    keyword_span: Range<usize>,
+    value: Range<usize>,
+    /// `None` for the common line: a UTF-8 value whose words are plain.
+    unusual: Option<Box<Unusual>>,
+}
+
+/// The keyword of a line: found in the grammar when the line was read (so no later step
+/// looks it up again), or as written, lower-cased, when no ssh knows it.
+#[derive(Debug, Clone)]
+enum Kw {
+    Known(&'static Keyword),
+    Other(Box<str>),
+}
+
+impl PartialEq for Kw {
+    fn eq(&self, other: &Kw) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Kw {}
+
+impl Kw {
+    fn name(&self) -> &str {
+        match self {
+            Kw::Known(k) => k.name,
+            Kw::Other(s) => s,
+        }
+    }
+}
+
+/// What a line that is not the common one needs stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Unusual {
+    /// The value when its bytes are not UTF-8 (lossily converted once).
+    lossy: Option<Box<str>>,
+    words: Words,
+}
+
+/// How to find the arguments again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Words {
+    /// Unbalanced quotes.
+    Invalid,
+    /// No quote and no backslash: the words are the value split on blanks (up to a `#` that
+    /// starts one), computed on demand.
+    Plain,
+    /// Quotes or escapes: the words as `argv_split` made them.
+    Owned(Box<[String]>),
+}
+
+/// The arguments of a keyword line: what `argv_split` returns, without copying the common case.
+#[derive(Debug, Clone, Copy)]
+pub enum Args<'a> {
+    /// Words split on spaces and tabs, ending at a word that starts with `#`.
+    Plain(&'a str),
+    Owned(&'a [String]),
+}
+
+impl<'a> Args<'a> {
+    /// No arguments.
+    pub const EMPTY: Args<'static> = Args::Owned(&[]);
+
+    pub fn iter(&self) -> ArgsIter<'a> {
+        match *self {
+            Args::Plain(s) => ArgsIter::Plain(s),
+            Args::Owned(v) => ArgsIter::Owned(v.iter()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Args::Plain(_) => self.iter().count(),
+            Args::Owned(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        self.iter().nth(i)
+    }
+
+    pub fn first(&self) -> Option<&'a str> {
+        self.get(0)
+    }
+
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
+
+impl std::ops::Index<usize> for Args<'_> {
+    type Output = str;
+    fn index(&self, i: usize) -> &str {
+        self.get(i).expect("argument index out of range")
+    }
+}
+
+impl<'a> IntoIterator for Args<'a> {
+    type Item = &'a str;
+    type IntoIter = ArgsIter<'a>;
+    fn into_iter(self) -> ArgsIter<'a> {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &Args<'a> {
+    type Item = &'a str;
+    type IntoIter = ArgsIter<'a>;
+    fn into_iter(self) -> ArgsIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over [`Args`].
+#[derive(Debug, Clone)]
+pub enum ArgsIter<'a> {
+    /// What is left of the value (emptied by a comment).
+    Plain(&'a str),
+    Owned(std::slice::Iter<'a, String>),
+}
+
+impl<'a> Iterator for ArgsIter<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            ArgsIter::Plain(rest) => {
+                let s = rest.trim_start_matches([' ', '\t']);
+                // A comment ends the line: nothing after it is an argument.
+                if s.is_empty() || s.starts_with('#') {
+                    *rest = "";
+                    return None;
+                }
+                let end = s
+                    .bytes()
+                    .position(|b| b == b' ' || b == b'\t')
+                    .unwrap_or(s.len());
+                *rest = &s[end..];
+                Some(&s[..end])
+            }
+            ArgsIter::Owned(v) => v.next().map(String::as_str),
+        }
+    }
 }
 
 /// What a line is.
@@ -53,13 +213,13 @@ pub enum LineKind {
     Blank,
     /// A `#` comment line.
     Comment,
-    Directive(Directive),
+    Directive(Parsed),
 }
 
 /// One line: its raw bytes (without the line ending) and its parsed view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
-    pub raw: Vec<u8>,
+    pub raw: Box<[u8]>,
     pub eol: Eol,
     pub kind: LineKind,
 }
@@ -67,14 +227,43 @@ pub struct Line {
 impl Line {
     pub fn new(raw: Vec<u8>, eol: Eol) -> Line {
         let kind = classify(&raw);
-        Line { raw, eol, kind }
+        Line {
+            raw: raw.into_boxed_slice(),
+            eol,
+            kind,
+        }
     }
 
-    pub fn directive(&self) -> Option<&Directive> {
-        match &self.kind {
-            LineKind::Directive(d) => Some(d),
-            _ => None,
-        }
+    pub fn directive(&self) -> Option<Directive<'_>> {
+        let LineKind::Directive(p) = &self.kind else {
+            return None;
+        };
+        let (lossy, words) = match p.unusual.as_deref() {
+            Some(u) => (u.lossy.as_deref(), &u.words),
+            None => (None, &Words::Plain),
+        };
+        let rest = match lossy {
+            Some(s) => s,
+            // Checked when parsed; checked again (it is a few bytes) rather than trusted,
+            // since `raw` is public.
+            None => std::str::from_utf8(&self.raw[p.value.clone()]).unwrap_or(""),
+        };
+        let args = match words {
+            Words::Invalid => None,
+            Words::Plain => Some(Args::Plain(rest)),
+            Words::Owned(v) => Some(Args::Owned(v)),
+        };
+        Some(Directive {
+            keyword: p.keyword.name(),
+            known: match p.keyword {
+                Kw::Known(k) => Some(k),
+                Kw::Other(_) => None,
+            },
+            keyword_span: p.keyword_span.clone(),
+            value_start: p.value.start,
+            rest,
+            args,
+        })
     }
 
     /// The leading whitespace of the line, as written.
@@ -131,7 +320,7 @@ impl Config {
             lines: 0..0,
         }];
         for (i, line) in self.lines.iter().enumerate() {
-            let kind = match line.directive().map(|d| &*d.keyword) {
+            let kind = match line.directive().map(|d| d.keyword) {
                 Some("host") => Some(BlockKind::Host),
                 Some("match") => Some(BlockKind::Match),
                 _ => None,
@@ -211,20 +400,31 @@ fn classify(raw: &[u8]) -> LineKind {
     }
     let written = String::from_utf8_lossy(&line[kw_start..kw_end]);
     let keyword = match crate::openssh::grammar::lookup_ci(&written) {
-        Some(k) => std::borrow::Cow::Borrowed(k.name),
-        None => std::borrow::Cow::Owned(written.to_ascii_lowercase()),
+        Some(k) => Kw::Known(k),
+        None => Kw::Other(written.to_ascii_lowercase().into_boxed_str()),
     };
-    let rest = match std::str::from_utf8(&line[pos..]) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(&line[pos..]).into_owned(),
+    let (rest, lossy) = match std::str::from_utf8(&line[pos..]) {
+        Ok(s) => (std::borrow::Cow::Borrowed(s), None),
+        Err(_) => {
+            let s = String::from_utf8_lossy(&line[pos..]).into_owned();
+            (std::borrow::Cow::Owned(s.clone()), Some(s.into_boxed_str()))
+        }
     };
-    let args = argv_split(&rest);
-    LineKind::Directive(Directive {
+    let words = if !rest.contains(['\\', '"', '\'']) {
+        Words::Plain
+    } else {
+        match argv_split(&rest) {
+            Some(v) => Words::Owned(v.into_boxed_slice()),
+            None => Words::Invalid,
+        }
+    };
+    let unusual =
+        (lossy.is_some() || words != Words::Plain).then(|| Box::new(Unusual { lossy, words }));
+    LineKind::Directive(Parsed {
         keyword,
         keyword_span: kw_start..kw_end,
-        value_start: pos,
-        rest,
-        args,
+        value: pos..len,
+        unusual,
     })
 }
 
@@ -327,11 +527,17 @@ pub fn strdelim_split(s: &str) -> Option<Vec<String>> {
 mod tests {
     use super::*;
 
-    fn d(line: &str) -> Directive {
-        match classify(line.as_bytes()) {
-            LineKind::Directive(d) => d,
-            other => panic!("{line:?} is {other:?}"),
-        }
+    /// The line's keyword, value and arguments (`None`: invalid quotes).
+    fn d(line: &str) -> (String, String, Option<Vec<String>>) {
+        let l = Line::new(line.as_bytes().to_vec(), Eol::Lf);
+        let Some(d) = l.directive() else {
+            panic!("{line:?} is {:?}", l.kind)
+        };
+        (
+            d.keyword.to_owned(),
+            d.rest.to_owned(),
+            d.args.map(|a| a.to_vec()),
+        )
     }
 
     #[test]
@@ -343,24 +549,69 @@ mod tests {
             "\tHostName\tx  ",
             "HostName =x",
         ] {
-            let d = d(l);
-            assert_eq!(d.keyword, "hostname", "{l:?}");
-            assert_eq!(d.args, Some(vec!["x".to_string()]), "{l:?}");
-            assert_eq!(d.rest, "x");
+            let (keyword, rest, args) = d(l);
+            assert_eq!(keyword, "hostname", "{l:?}");
+            assert_eq!(args, Some(vec!["x".to_string()]), "{l:?}");
+            assert_eq!(rest, "x");
         }
     }
 
     #[test]
     fn quotes_escapes_and_comments() {
         assert_eq!(
-            d(r#"User "a b" c\ d 'e"f' # tail"#).args.unwrap(),
+            d(r#"User "a b" c\ d 'e"f' # tail"#).2.unwrap(),
             vec!["a b", "c d", "e\"f"]
         );
-        assert_eq!(d("User a#b").args.unwrap(), vec!["a#b"]);
-        assert_eq!(d("User \"open").args, None);
+        assert_eq!(d("User a#b").2.unwrap(), vec!["a#b"]);
+        assert_eq!(d("User a  b\t#c d").2.unwrap(), vec!["a", "b"]);
+        assert_eq!(d("User \"open").2, None);
         assert_eq!(
-            d("ProxyCommand ssh -W %h:%p \"j\" # x  ").rest,
+            d("ProxyCommand ssh -W %h:%p \"j\" # x  ").1,
             "ssh -W %h:%p \"j\" # x"
+        );
+    }
+
+    #[test]
+    fn stored_words_are_what_argv_split_makes() {
+        // The common line keeps no copy of its words; whichever way a line is stored, its
+        // arguments must be exactly `argv_split` of its value.
+        for line in [
+            "Host a b\tc",
+            "Host  a   b  ",
+            "IdentityFile ~/.ssh/id # comment 'x",
+            "User #only-comment",
+            "User a# b #c",
+            "User a\rb",
+            "User a\x0cb",
+            "HostName \"quoted name\" plain",
+            "User a\\ b",
+            "User 'x",
+            "LocalForward 1 \"\"",
+            "ProxyCommand sh -c 'exec nc %h %p' # tail",
+            "User \u{e9}t\u{e9} b",
+        ] {
+            let l = Line::new(line.as_bytes().to_vec(), Eol::Lf);
+            let d = l.directive().unwrap();
+            assert_eq!(d.args.map(|a| a.to_vec()), argv_split(d.rest), "{line:?}");
+            if let Some(a) = d.args {
+                assert_eq!(a.len(), a.iter().count(), "{line:?}");
+                assert_eq!(a.is_empty(), a.is_empty(), "{line:?}");
+            }
+        }
+        let l = Line::new(b"User b\xffc d".to_vec(), Eol::Lf);
+        let d = l.directive().unwrap();
+        assert_eq!(d.rest, "b\u{fffd}c d");
+        assert_eq!(d.args.unwrap().to_vec(), vec!["b\u{fffd}c", "d"]);
+    }
+
+    #[test]
+    fn a_line_stays_small() {
+        // A big config has thousands of lines and `config resolve` keeps them all: the common
+        // line costs its raw bytes and this much.
+        assert!(
+            std::mem::size_of::<Line>() <= 88,
+            "{}",
+            std::mem::size_of::<Line>()
         );
     }
 

@@ -91,7 +91,7 @@ impl Cond {
     /// `user`), so they count as possibly matching.
     fn may_apply(&self, host: &str) -> bool {
         match self {
-            Cond::Host(patterns) => line_matches(host, patterns),
+            Cond::Host(patterns) => pattern::host_line(host, patterns),
             Cond::Match(words) => {
                 let mut i = 0;
                 while i < words.len() {
@@ -135,19 +135,6 @@ pub struct ConfigIndex {
     host_lines: Vec<HostLine>,
     /// Names only a `Match host`/`originalhost` criterion mentions.
     pub match_only: Vec<(String, PathBuf, usize)>,
-}
-
-/// `Host` semantics for one line: a positive pattern matches and no negated one does.
-fn line_matches(host: &str, patterns: &[String]) -> bool {
-    let mut hit = false;
-    for p in patterns {
-        match p.strip_prefix('!') {
-            Some(neg) if pattern::matches(host, neg) => return false,
-            Some(_) => {}
-            None => hit |= pattern::matches(host, p),
-        }
-    }
-    hit
 }
 
 fn is_concrete(p: &str) -> bool {
@@ -198,29 +185,29 @@ impl ConfigIndex {
             let Some(args) = d.args.as_ref() else {
                 continue;
             };
-            match &*d.keyword {
+            match d.keyword {
                 "host" => {
-                    if args.is_empty() || args.iter().any(String::is_empty) {
+                    if args.is_empty() || args.iter().any(str::is_empty) {
                         current = None;
                         continue;
                     }
                     self.host_lines.push(HostLine {
-                        patterns: args.clone(),
+                        patterns: args.to_vec(),
                         conditions: conds.to_vec(),
                     });
                     for a in args.iter().filter(|a| is_concrete(a)) {
-                        let ok = line_matches(a, args)
+                        let ok = pattern::host_line(a, args)
                             && conds.iter().all(|c| c.may_apply(a))
                             && Destination::parse(a).is_ok();
                         if ok && !self.aliases.iter().any(|(x, _, _)| x == a) {
-                            self.aliases.push((a.clone(), path.to_path_buf(), i + 1));
+                            self.aliases.push((a.to_owned(), path.to_path_buf(), i + 1));
                         }
                     }
-                    current = Some(Cond::Host(args.clone()));
+                    current = Some(Cond::Host(args.to_vec()));
                 }
                 "match" => {
-                    current = syntax::argv_split(&d.rest).map(Cond::Match);
-                    self.match_names(&d.rest, path, i + 1);
+                    current = syntax::argv_split(d.rest).map(Cond::Match);
+                    self.match_names(d.rest, path, i + 1);
                 }
                 "include" => {
                     let mut nested = conds.to_vec();
@@ -266,7 +253,7 @@ impl ConfigIndex {
     pub fn has_stanza_for(&self, host: &str) -> bool {
         self.host_lines.iter().any(|l| {
             l.patterns.iter().any(|p| p != "*" && !p.starts_with('!'))
-                && line_matches(host, &l.patterns)
+                && pattern::host_line(host, &l.patterns)
                 && l.conditions.iter().all(|c| c.may_apply(host))
         })
     }
@@ -454,9 +441,9 @@ mod tests {
     #[test]
     fn host_line_semantics() {
         let l = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
-        assert!(line_matches("web", &l("web db")));
-        assert!(!line_matches("web", &l("* !web")));
-        assert!(line_matches("db", &l("* !web")));
+        assert!(pattern::host_line("web", l("web db")));
+        assert!(!pattern::host_line("web", l("* !web")));
+        assert!(pattern::host_line("db", l("* !web")));
         assert!(is_concrete("web.example.com"));
         assert!(!is_concrete("*.example.com"));
         assert!(!is_concrete("!web"));
