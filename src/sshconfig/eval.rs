@@ -155,8 +155,9 @@ enum LineInfo {
     /// Match, Include, unknown keywords, the keywords that act in inactive blocks: always
     /// evaluated in full.
     Dynamic,
-    /// Any other option: its known op and validation outcome, host-independent.
-    Checked(Option<LineError>),
+    /// Any other option: its known op and validation outcome, host-independent (boxed: an
+    /// error is rare, and this is kept for every line of every file).
+    Checked(Option<Box<LineError>>),
 }
 
 /// Check every line of `config` once, as `ssh` does even in blocks that do not apply.
@@ -184,7 +185,7 @@ pub fn prepare(path: &Path, config: Config) -> Arc<Prepared> {
                 ) => LineInfo::Dynamic,
                 Some(op) => {
                     let line = line_of(path, i + 1, &d, true);
-                    LineInfo::Checked(scratch.apply(op, &line, false, client).err())
+                    LineInfo::Checked(scratch.apply(op, &line, false, client).err().map(Box::new))
                 }
             },
         })
@@ -409,7 +410,7 @@ impl<'a> Evaluator<'a> {
             let outcome = match &parsed.info[i] {
                 LineInfo::Skip => continue,
                 LineInfo::Checked(err) if !*active => match err {
-                    Some(e) => Err(e.clone()),
+                    Some(e) => Err(LineError::clone(e)),
                     None => Ok(()),
                 },
                 LineInfo::Host => {

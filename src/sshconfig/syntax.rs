@@ -410,7 +410,7 @@ fn classify(raw: &[u8]) -> LineKind {
             (std::borrow::Cow::Owned(s.clone()), Some(s.into_boxed_str()))
         }
     };
-    let words = if !rest.contains(['\\', '"', '\'']) {
+    let words = if !rest.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\'')) {
         Words::Plain
     } else {
         match argv_split(&rest) {
