@@ -9,7 +9,7 @@ use crate::doctor_hosts::git;
 use crate::support::fake_api::FakeApi;
 use crate::support::sshd::{Sshd, SshdOptions};
 use crate::support::{TestEnv, out};
-use crate::validate::{codes, finding, keygen, pub_line, trust};
+use crate::validate::{Agent, codes, finding, keygen, pub_line, trust};
 
 /// The codes of the local checks in a `doctor --json` document.
 pub(crate) fn local_codes(v: &Value) -> Vec<String> {
@@ -207,6 +207,53 @@ fn doctor_probes_the_platform_host_and_the_repos_ssh_remote() {
     assert_eq!(codes(own), ["authenticated"]);
     assert!(local_codes(&v).contains(&"logged-in".to_string()));
     assert_eq!(api.request_lines(), ["GET /account/keys"]);
+}
+
+#[test]
+fn no_key_in_ssh_dir_nor_in_the_agent_is_said_with_its_fix() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.ssh_dir()).unwrap();
+    std::fs::set_permissions(env.ssh_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    env.write(".ssh/config", "Host *\n  ServerAliveInterval 30\n");
+    let (code, v) = doctor_json(&env, &env.home(), &["--offline"]);
+    let f = local(&v, "no-private-key");
+    assert_eq!(f["severity"], "warning", "{v:#}");
+    assert_eq!(
+        f["message"],
+        "no private key in ~/.ssh and none in an ssh-agent: ssh has no key to offer unless \
+         the config names one elsewhere (IdentityFile)",
+        "{v:#}"
+    );
+    assert_eq!(f["fix"], "herossh keygen", "{v:#}");
+    assert_eq!(code, 0, "a warning: {v:#}");
+
+    // The key lives only in an agent (its file elsewhere): ssh offers it, nothing to say.
+    let key = keygen(&env, "id_ed25519", "ed25519", "");
+    let away = env.scratch().join("away_key");
+    std::fs::rename(&key, &away).unwrap();
+    std::fs::remove_file(format!("{}.pub", key.display())).unwrap();
+    let agent = Agent::start(&env);
+    agent.add(&env, &away);
+    let o = env
+        .herossh()
+        .env("SSH_AUTH_SOCK", &agent.sock)
+        .args(["--json", "doctor", "--offline"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_str(&out(&o).0).unwrap();
+    assert!(local_codes(&v).contains(&"agent-keys".to_string()), "{v:#}");
+    assert!(
+        !local_codes(&v).contains(&"no-private-key".to_string()),
+        "{v:#}"
+    );
+
+    // A private key in ~/.ssh under any name (no agent): nothing to say either.
+    keygen(&env, "work_github", "ed25519", "");
+    let (_, v) = doctor_json(&env, &env.home(), &["--offline"]);
+    assert!(
+        !local_codes(&v).contains(&"no-private-key".to_string()),
+        "{v:#}"
+    );
 }
 
 #[test]

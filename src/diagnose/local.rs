@@ -110,6 +110,17 @@ pub fn ssh_dir_findings(ssh_dir: &Path) -> Vec<Finding> {
     out
 }
 
+/// Whether `ssh_dir` holds a private key in any format (whatever its name or mode).
+pub fn has_private_key(ssh_dir: &Path) -> bool {
+    std::fs::read_dir(ssh_dir).is_ok_and(|rd| {
+        rd.flatten().any(|e| {
+            let p = e.path();
+            std::fs::metadata(&p).is_ok_and(|m| m.is_file() && m.len() <= 64 * 1024)
+                && is_private_key(&p)
+        })
+    })
+}
+
 /// Temp files an interrupted herossh write left (a SIGKILL or power loss between writing and
 /// renaming): harmless, but they hold a copy of what was being written (a key, a token), so
 /// they are worth deleting. In `ssh_dir` every temp name of ours counts (herossh writes keys,

@@ -76,13 +76,14 @@ fn check(ctx: &Ctx, args: &DoctorArgs, explicit: Option<&[Target]>, stream: bool
     let cwd = std::env::current_dir().unwrap_or_else(|_| crate::paths::home_dir());
     let repo = crate::git::remotes::read(&cwd);
     let index = ConfigIndex::read(args.config.as_deref());
+    let (agent, agent_has_keys) = local::agent_findings()?;
     let mut sections = vec![
         Section::new("credentials", "Credentials", credentials),
-        Section::new("agent", "SSH agent", local::agent_findings()?),
+        Section::new("agent", "SSH agent", agent),
         Section::new(
             "ssh-dir",
             &crate::paths::display_tilde(&crate::paths::ssh_dir()),
-            local::ssh_dir_findings(),
+            local::ssh_dir_findings(agent_has_keys),
         ),
         Section::new(
             "git-remotes",
