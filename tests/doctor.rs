@@ -212,6 +212,19 @@ fn doctor_probes_the_platform_host_and_the_repos_ssh_remote() {
 #[test]
 fn no_key_in_ssh_dir_nor_in_the_agent_is_said_with_its_fix() {
     let env = TestEnv::new();
+    // No ~/.ssh at all, no agent.
+    let (code, v) = doctor_json(&env, &env.home(), &["--offline"]);
+    let f = local(&v, "no-ssh-dir");
+    assert_eq!(f["severity"], "warning", "{v:#}");
+    assert_eq!(
+        f["message"],
+        "~/.ssh does not exist and no ssh-agent holds a key: ssh has no key to offer unless \
+         the config names one elsewhere (IdentityFile)",
+        "{v:#}"
+    );
+    assert_eq!(f["fix"], "herossh keygen", "{v:#}");
+    assert_eq!(code, 0, "a warning: {v:#}");
+    // An empty ~/.ssh, no agent.
     std::fs::create_dir_all(env.ssh_dir()).unwrap();
     std::fs::set_permissions(env.ssh_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
     env.write(".ssh/config", "Host *\n  ServerAliveInterval 30\n");
@@ -246,6 +259,23 @@ fn no_key_in_ssh_dir_nor_in_the_agent_is_said_with_its_fix() {
         !local_codes(&v).contains(&"no-private-key".to_string()),
         "{v:#}"
     );
+    // Nor without a ~/.ssh at all, as long as the agent holds a key.
+    let parked = env.scratch().join("parked-ssh");
+    std::fs::rename(env.ssh_dir(), &parked).unwrap();
+    let o = env
+        .herossh()
+        .env("SSH_AUTH_SOCK", &agent.sock)
+        .args(["--json", "doctor", "--offline"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_str(&out(&o).0).unwrap();
+    let codes = local_codes(&v);
+    assert!(
+        !codes.contains(&"no-ssh-dir".to_string())
+            && !codes.contains(&"no-private-key".to_string()),
+        "{v:#}"
+    );
+    std::fs::rename(&parked, env.ssh_dir()).unwrap();
 
     // A private key in ~/.ssh under any name (no agent): nothing to say either.
     keygen(&env, "work_github", "ed25519", "");

@@ -7,21 +7,42 @@ use std::path::Path;
 use super::{Finding, Severity, sh_quote};
 use crate::paths::display_tilde;
 
-/// `~/.ssh` itself, `~/.ssh/config`, and every private key in `~/.ssh`.
-pub fn ssh_dir_findings(ssh_dir: &Path) -> Vec<Finding> {
+/// `~/.ssh` itself, `~/.ssh/config`, and every private key in `~/.ssh`; and, when the agent
+/// holds no key either, that ssh has no key of its own to offer (the first thing a new
+/// machine lacks, and with `doctor --offline` nothing else would say it).
+pub fn ssh_dir_findings(ssh_dir: &Path, agent_has_keys: bool) -> Vec<Finding> {
     let mut out = Vec::new();
     let shown = display_tilde(ssh_dir);
     let Ok(md) = std::fs::metadata(ssh_dir) else {
+        // ssh makes the directory itself when it first records a host key.
+        if !agent_has_keys {
+            out.push(
+                Finding::new(
+                    "no-ssh-dir",
+                    Severity::Warning,
+                    format!(
+                        "{shown} does not exist and no ssh-agent holds a key: ssh has no key \
+                         to offer unless the config names one elsewhere (IdentityFile)"
+                    ),
+                )
+                .fix("herossh keygen"),
+            );
+        }
+        return out;
+    };
+    if !agent_has_keys && md.is_dir() && !has_private_key(ssh_dir) {
         out.push(
             Finding::new(
-                "no-ssh-dir",
+                "no-private-key",
                 Severity::Warning,
-                format!("{shown} does not exist: there are no SSH keys"),
+                format!(
+                    "no private key in {shown} and none in an ssh-agent: ssh has no key to \
+                     offer unless the config names one elsewhere (IdentityFile)"
+                ),
             )
             .fix("herossh keygen"),
         );
-        return out;
-    };
+    }
     let mode = md.mode() & 0o7777;
     if mode & 0o022 != 0 {
         out.push(
@@ -111,7 +132,7 @@ pub fn ssh_dir_findings(ssh_dir: &Path) -> Vec<Finding> {
 }
 
 /// Whether `ssh_dir` holds a private key in any format (whatever its name or mode).
-pub fn has_private_key(ssh_dir: &Path) -> bool {
+fn has_private_key(ssh_dir: &Path) -> bool {
     std::fs::read_dir(ssh_dir).is_ok_and(|rd| {
         rd.flatten().any(|e| {
             let p = e.path();

@@ -7,28 +7,13 @@ use crate::error::Result;
 use crate::probe::agent::{self, AgentState};
 
 /// `~/.ssh` (the passwd home's, which ssh reads; a `$HOME` elsewhere is said first, since
-/// every host the config there names is then invisible to ssh and to the host list), the
-/// leftovers of interrupted writes there and in the home, and — when the agent holds no key
-/// either — that ssh has no key of its own to offer: with `--offline` nothing else would say
-/// it, and it is the first thing a new machine lacks.
+/// every host the config there names is then invisible to ssh and to the host list), whether
+/// ssh has any key to offer (`agent_has_keys`: the agent's answer), and the leftovers of
+/// interrupted writes there and in the home.
 pub fn ssh_dir_findings(agent_has_keys: bool) -> Vec<Finding> {
     let (ssh, home) = (crate::paths::ssh_dir(), crate::paths::home_dir());
     let mut f = diagnose::config::home_findings();
-    f.extend(local::ssh_dir_findings(&ssh));
-    if ssh.is_dir() && !agent_has_keys && !local::has_private_key(&ssh) {
-        let shown = crate::paths::display_tilde(&ssh);
-        f.push(
-            Finding::new(
-                "no-private-key",
-                Severity::Warning,
-                format!(
-                    "no private key in {shown} and none in an ssh-agent: ssh has no key to \
-                     offer unless the config names one elsewhere (IdentityFile)"
-                ),
-            )
-            .fix("herossh keygen"),
-        );
-    }
+    f.extend(local::ssh_dir_findings(&ssh, agent_has_keys));
     f.extend(local::leftover_temp_findings(&ssh, &home));
     f
 }
