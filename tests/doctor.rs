@@ -247,13 +247,16 @@ fn no_key_in_ssh_dir_nor_in_the_agent_is_said_with_its_fix() {
     std::fs::remove_file(format!("{}.pub", key.display())).unwrap();
     let agent = Agent::start(&env);
     agent.add(&env, &away);
-    let o = env
-        .herossh()
-        .env("SSH_AUTH_SOCK", &agent.sock)
-        .args(["--json", "doctor", "--offline"])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_str(&out(&o).0).unwrap();
+    let with_agent = || {
+        let o = env
+            .herossh()
+            .env("SSH_AUTH_SOCK", &agent.sock)
+            .args(["--json", "doctor", "--offline"])
+            .output()
+            .unwrap();
+        serde_json::from_str::<Value>(&out(&o).0).unwrap()
+    };
+    let v = with_agent();
     assert!(local_codes(&v).contains(&"agent-keys".to_string()), "{v:#}");
     assert!(
         !local_codes(&v).contains(&"no-private-key".to_string()),
@@ -262,13 +265,7 @@ fn no_key_in_ssh_dir_nor_in_the_agent_is_said_with_its_fix() {
     // Nor without a ~/.ssh at all, as long as the agent holds a key.
     let parked = env.scratch().join("parked-ssh");
     std::fs::rename(env.ssh_dir(), &parked).unwrap();
-    let o = env
-        .herossh()
-        .env("SSH_AUTH_SOCK", &agent.sock)
-        .args(["--json", "doctor", "--offline"])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_str(&out(&o).0).unwrap();
+    let v = with_agent();
     let codes = local_codes(&v);
     assert!(
         !codes.contains(&"no-ssh-dir".to_string())
