@@ -889,46 +889,15 @@ fn option_line(indent: &[u8], sep: &[u8], lower: bool, kw: &str, value: &str, eo
     Line::new(raw, eol)
 }
 
-/// Where a line's value ends: the rest of the line for command keywords, else the end of
-/// the last argument before a `#` comment (readconf.c's `argv_split` rules).
+/// Where a line's value ends: the rest of the line (trailing blanks aside) for command
+/// keywords, else the end of the last argument before a `#` comment.
 fn value_end(l: &Line, start: usize, command: bool) -> usize {
-    let b = &l.raw;
-    let mut end = b.len();
-    while end > start && matches!(b[end - 1], b' ' | b'\t' | b'\r' | 0x0c) {
-        end -= 1;
-    }
     if command {
-        return end;
+        return syntax::value_end(&l.raw, start);
     }
-    let (mut i, mut last) = (start, start);
-    while i < end {
-        if matches!(b[i], b' ' | b'\t') {
-            i += 1;
-            continue;
-        }
-        if b[i] == b'#' {
-            break;
-        }
-        let mut quote: Option<u8> = None;
-        while i < end {
-            let c = b[i];
-            if c == b'\\' && i + 1 < end {
-                i += 2;
-                continue;
-            }
-            if quote.is_none() && matches!(c, b' ' | b'\t') {
-                break;
-            }
-            if quote.is_none() && matches!(c, b'"' | b'\'') {
-                quote = Some(c);
-            } else if quote == Some(c) {
-                quote = None;
-            }
-            i += 1;
-        }
-        last = i.min(end);
-    }
-    last
+    syntax::word_spans(&l.raw, start)
+        .last()
+        .map_or(start, |w| w.end)
 }
 
 /// The line with its value replaced, keyword spelling, separator and trailing comment kept.

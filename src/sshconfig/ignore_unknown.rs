@@ -235,20 +235,9 @@ fn replace_first_arg(l: &Line, value: &str) -> Line {
     };
     let b = &l.raw;
     let start = d.value_start;
-    let mut end = start;
-    let mut quote: Option<u8> = None;
-    while end < b.len() {
-        let c = b[end];
-        if quote.is_none() && matches!(c, b' ' | b'\t' | b'\r') {
-            break;
-        }
-        if quote.is_none() && matches!(c, b'"' | b'\'') {
-            quote = Some(c);
-        } else if quote == Some(c) {
-            quote = None;
-        }
-        end += 1;
-    }
+    let end = super::syntax::word_spans(b, start)
+        .first()
+        .map_or(start, |w| w.end);
     let mut raw = b[..start].to_vec();
     raw.extend_from_slice(value.as_bytes());
     raw.extend_from_slice(&b[end..]);

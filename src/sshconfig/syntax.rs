@@ -490,6 +490,55 @@ pub fn argv_split(s: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// Where the value starting at `start` ends in `raw` (a line's bytes): before the trailing
+/// blanks, carriage returns and form feeds ssh strips.
+pub fn value_end(raw: &[u8], start: usize) -> usize {
+    let mut end = raw.len();
+    while end > start && matches!(raw[end - 1], b' ' | b'\t' | b'\r' | 0x0c) {
+        end -= 1;
+    }
+    end
+}
+
+/// Where in `raw` (a line's bytes) the words `argv_split` makes of the value starting at
+/// `start` stand, as written (quotes and escapes included), up to a `#` that starts a word;
+/// trailing blanks, carriage returns and form feeds are not part of the value. For edits
+/// that replace words and keep the rest of the line (a trailing comment) as it is.
+pub fn word_spans(raw: &[u8], start: usize) -> Vec<Range<usize>> {
+    let end = value_end(raw, start);
+    let mut spans = Vec::new();
+    let mut i = start;
+    while i < end {
+        if matches!(raw[i], b' ' | b'\t') {
+            i += 1;
+            continue;
+        }
+        if raw[i] == b'#' {
+            break;
+        }
+        let word = i;
+        let mut quote: Option<u8> = None;
+        while i < end {
+            let c = raw[i];
+            if c == b'\\' && i + 1 < end {
+                i += 2;
+                continue;
+            }
+            if quote.is_none() && matches!(c, b' ' | b'\t') {
+                break;
+            }
+            if quote.is_none() && matches!(c, b'"' | b'\'') {
+                quote = Some(c);
+            } else if quote == Some(c) {
+                quote = None;
+            }
+            i += 1;
+        }
+        spans.push(word..i.min(end));
+    }
+    spans
+}
+
 /// OpenSSH's `strdelim` tokeniser, which 9.2 still uses for `Match` criteria: words split on
 /// whitespace or one `=`, a double-quoted word kept whole. `None` on an unmatched quote.
 pub fn strdelim_split(s: &str) -> Option<Vec<String>> {
@@ -589,13 +638,23 @@ mod tests {
             "LocalForward 1 \"\"",
             "ProxyCommand sh -c 'exec nc %h %p' # tail",
             "User \u{e9}t\u{e9} b",
+            "IgnoreUnknown a\\ b,c # x\t",
+            "User",
         ] {
             let l = Line::new(line.as_bytes().to_vec(), Eol::Lf);
             let d = l.directive().unwrap();
             assert_eq!(d.args.map(|a| a.to_vec()), argv_split(d.rest), "{line:?}");
             if let Some(a) = d.args {
-                assert_eq!(a.len(), a.iter().count(), "{line:?}");
-                assert_eq!(a.is_empty(), a.is_empty(), "{line:?}");
+                let words = a.to_vec();
+                assert_eq!(a.len(), words.len(), "{line:?}");
+                assert_eq!(a.is_empty(), words.is_empty(), "{line:?}");
+                // The editors' spans are those very words, as written.
+                let spans = word_spans(&l.raw, d.value_start);
+                assert_eq!(spans.len(), words.len(), "{line:?}");
+                for (w, arg) in spans.into_iter().zip(words) {
+                    let text = std::str::from_utf8(&l.raw[w]).unwrap();
+                    assert_eq!(argv_split(text), Some(vec![arg]), "{line:?}");
+                }
             }
         }
         let l = Line::new(b"User b\xffc d".to_vec(), Eol::Lf);
