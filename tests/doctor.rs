@@ -240,6 +240,52 @@ fn no_key_in_ssh_dir_nor_in_the_agent_is_said_with_its_fix() {
     assert_eq!(f["fix"], "herossh keygen", "{v:#}");
     assert_eq!(code, 0, "a warning: {v:#}");
 
+    // The real ssh agrees: it offers no key at all. The fix, run as printed (on a terminal,
+    // taking the defaults), gives it one that the server then takes.
+    let sshd = Sshd::start(SshdOptions::default());
+    let kh = trust(&env, &sshd);
+    let real_ssh = || {
+        env.program("ssh")
+            .args(["-v", "-o", "BatchMode=yes", "-o"])
+            .arg(format!("UserKnownHostsFile={}", kh.display()))
+            .args(["-o", "GlobalKnownHostsFile=/dev/null", "-p"])
+            .arg(sshd.port().to_string())
+            .arg(format!("{}@127.0.0.1", sshd.user()))
+            .arg("true")
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = real_ssh();
+    let (_, err) = out(&o);
+    assert_eq!(o.status.code(), Some(255), "{err}");
+    assert!(err.contains("Permission denied (publickey)"), "{err}");
+    assert!(!err.contains("Offering public key"), "{err}");
+    let fix = f["fix"].as_str().unwrap();
+    let argv: Vec<&str> = fix.split(' ').collect();
+    assert_eq!(argv[0], "herossh", "{fix}");
+    let mut pty = crate::keygen::herossh_on_pty(&env, &argv[1..]);
+    pty.expect("Enter file in which to save the key (~/.ssh/id_rsa):");
+    pty.send("\r");
+    pty.expect("Enter passphrase (empty for no passphrase):");
+    pty.send_hidden("\r");
+    pty.expect("Enter same passphrase again:");
+    pty.send_hidden("\r");
+    let (status, _, transcript) = pty.finish();
+    assert!(status.success(), "{transcript}");
+    let made = env.ssh_dir().join("id_rsa");
+    sshd.authorize(&pub_line(&made));
+    let o = real_ssh();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o).1);
+    let (_, v) = doctor_json(&env, &env.home(), &["--offline"]);
+    assert!(
+        !local_codes(&v).contains(&"no-private-key".to_string()),
+        "{v:#}"
+    );
+    std::fs::remove_file(&made).unwrap();
+    std::fs::remove_file(env.ssh_dir().join("id_rsa.pub")).unwrap();
+
     // The key lives only in an agent (its file elsewhere): ssh offers it, nothing to say.
     let key = keygen(&env, "id_ed25519", "ed25519", "");
     let away = env.scratch().join("away_key");

@@ -598,7 +598,7 @@ fn type_warnings_are_given_but_do_not_refuse() {
 }
 
 /// herossh on a pty, in the test environment.
-fn herossh_on_pty(env: &TestEnv, args: &[&str]) -> Pty {
+pub fn herossh_on_pty(env: &TestEnv, args: &[&str]) -> Pty {
     let mut cmd = std::process::Command::new(crate::support::herossh_bin());
     env.apply(&mut cmd);
     cmd.current_dir(env.home()).args(args);
