@@ -1453,11 +1453,8 @@ fn certificates_are_offered_in_ssh_order_and_checked_before_anything_is_sent() {
             "Offering public key: {} ED25519-CERT",
             k.display()
         )));
-        assert!(
-            lab.sshd.log().contains(sshd_says),
-            "{name}: {}",
-            lab.sshd.log()
-        );
+        let log = lab.sshd.log_with(sshd_says);
+        assert!(log.contains(sshd_says), "{name}: {log}");
     }
 
     // A CA signature with ssh-rsa (SHA-1): outside the default CASignatureAlgorithms.
@@ -1472,11 +1469,9 @@ fn certificates_are_offered_in_ssh_order_and_checked_before_anything_is_sent() {
         "{plan:#}"
     );
     assert!(!ssh(&env, None).ok);
-    assert!(
-        lab.sshd
-            .log()
-            .contains("certificate signature algorithm ssh-rsa: signature algorithm not supported")
-    );
+    let refused = "certificate signature algorithm ssh-rsa: signature algorithm not supported";
+    let log = lab.sshd.log_with(refused);
+    assert!(log.contains(refused), "{log}");
     // The same CA signing with rsa-sha2-512 gets in.
     sign(&lab.ca("rsaca"), &k, Some(&user), None, &[]);
     let (_, plan) = validate(&env, &["--plan"], None, None);
@@ -1557,7 +1552,7 @@ fn cert_auth_offers_certificates_to_a_real_sshd() {
             CertOutcome::LoggedIn
         );
     });
-    let log = lab.sshd.log();
+    let log = lab.sshd.log_with("Certificate invalid: expired");
     assert!(log.contains("Accepted certificate ID \"test\""), "{log}");
     assert!(log.contains("Certificate invalid: expired"), "{log}");
     assert!(log.contains("RSA-CERT"), "{log}");

@@ -205,6 +205,21 @@ impl Sshd {
         std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
     }
 
+    /// The log once it contains `needle`, or as it stands after 10 s. The pre-auth child's
+    /// messages reach the file through the monitor process, possibly after the client already
+    /// has its answer and has exited, so a check made the moment the client returns can miss a
+    /// line sshd is about to write. The caller still asserts that `needle` is there.
+    pub fn log_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.contains(needle) || std::time::Instant::now() >= deadline {
+                return log;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// The known_hosts line for this server with its first host key, exactly as `ssh` would
     /// write it for a non-default port: `[127.0.0.1]:PORT TYPE BASE64`.
     pub fn known_hosts_line(&self) -> String {
