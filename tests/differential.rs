@@ -138,7 +138,7 @@ impl Lab {
     /// The real ssh, as a script runs it. A hung ssh (a silent agent) counts as a failure.
     fn ssh(&self) -> (bool, String) {
         let mut c = self.env.program("timeout");
-        c.args(["20", "ssh", "-o", "BatchMode=yes", "lab", "true"])
+        c.args(["20", "ssh", "-v", "-o", "BatchMode=yes", "lab", "true"])
             .stdin(Stdio::null());
         self.with_agent(&mut c);
         let o = c.output().unwrap();
@@ -229,7 +229,11 @@ fn check(name: &str, lab: &Lab, e: &Expect, table: &mut Vec<String>) -> Option<S
     let ssh_line = ssh_err
         .lines()
         .rev()
-        .find(|l| !l.trim().is_empty() && !l.starts_with("Warning: Permanently"))
+        .find(|l| {
+            !l.trim().is_empty()
+                && !l.starts_with("Warning: Permanently")
+                && !l.starts_with("debug1: ")
+        })
         .unwrap_or("")
         .trim()
         .to_string();
@@ -270,6 +274,16 @@ fn check(name: &str, lab: &Lab, e: &Expect, table: &mut Vec<String>) -> Option<S
         problems.push(format!(
             "JSON authenticated={} while ssh_ok={ssh_ok}",
             v["authenticated"]
+        ));
+    }
+    // "The server accepts none of the keys" is false when it accepted one ssh offered (ssh
+    // then could not sign with it): the fix is the key's own, not another key for the server.
+    if !ssh_ok
+        && ssh_err.contains("debug1: Server accepts key:")
+        && found.iter().any(|f| f == "no-key-accepted")
+    {
+        problems.push(format!(
+            "no-key-accepted while the server accepted a key ssh offered: {found:?}"
         ));
     }
     if let Some(c) = e.code
@@ -379,6 +393,19 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
             "private key mode 0644 (UNPROTECTED PRIVATE KEY FILE)",
             &lab,
             fixed_by("unprotected-private-key"),
+            &mut table,
+        );
+    }
+    {
+        // Saved by a Windows editor: ssh still offers the .pub, the server accepts it, and the
+        // private key does not load.
+        let (lab, k) = Lab::serving(opts());
+        let text = std::fs::read_to_string(&k).unwrap();
+        std::fs::write(&k, text.replace('\n', "\r\n")).unwrap();
+        run(
+            "private key with Windows (CRLF) line endings",
+            &lab,
+            fixed_by("key-invalid-format"),
             &mut table,
         );
     }
@@ -930,7 +957,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         run(
             "IdentityAgent none; the key lives only in the agent",
             &lab,
-            fails("no-key-accepted"),
+            fails("identity-is-public-key"),
             &mut table,
         );
     }

@@ -378,6 +378,8 @@ fn unprotected_private_key_is_accepted_but_ignored_by_ssh() {
     assert_eq!(code, 1, "{v:#}");
     assert_eq!(v["keys"][0]["accepted"], true);
     assert_eq!(v["keys"][0]["skipped_reason"], "unprotected-private-key");
+    // The server does accept the key: the one finding is the key's own, not "no key accepted".
+    assert_eq!(codes(&v), ["unprotected-private-key"], "{v:#}");
     let f = finding(&v, "unprotected-private-key");
     assert_eq!(f["fix"], "chmod 600 ~/.ssh/loose");
     assert!(f["message"].as_str().unwrap().contains("0644"));

@@ -725,8 +725,12 @@ fn failure_findings(r: &Report, failure: &VerdictFailure, accepted: &[usize]) ->
     out
 }
 
-/// Nothing ssh offers is accepted: a key the server takes that ssh does not offer (pin it),
-/// an RSA key ssh cannot sign for this server, or no key at all (add one).
+/// Nothing ssh offers gets it in: a key the server takes that ssh does not offer (pin it),
+/// an RSA key ssh cannot sign for this server, or no key at all (add one). A key ssh offers
+/// and the server accepts, but that ssh then cannot sign with (a damaged, unprotected or
+/// unreadable private file beside its `.pub`), already has its own finding with the fix: "the
+/// server accepts none" would be false there, and adding the key to the server again would
+/// change nothing.
 fn no_key_accepted(r: &Report, accepted: &[usize]) -> Vec<Finding> {
     let s = &r.settings;
     let mut out = Vec::new();
@@ -815,6 +819,14 @@ fn no_key_accepted(r: &Report, accepted: &[usize]) -> Vec<Finding> {
         );
     }
     if !out.is_empty() {
+        return out;
+    }
+    let accepted_but_unsigned = order.iter().any(|&i| {
+        accepted.contains(&i)
+            && r.plan[i].skipped.is_some()
+            && verdict::signing(r, i) == verdict::Signing::No
+    });
+    if accepted_but_unsigned {
         return out;
     }
     if r.plan.iter().all(|id| id.key.is_none()) {
