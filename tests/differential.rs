@@ -590,6 +590,35 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
+        // The server dropped the key type known_hosts holds (only an ECDSA line; it serves
+        // Ed25519 now): ssh calls any other recorded key a change, not a new host.
+        let lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        let old = lab.env.scratch().join("old_host_key");
+        let o = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ecdsa", "-N", "", "-f"])
+            .arg(&old)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "ssh-keygen: {}", out(&o).1);
+        let public = std::fs::read_to_string(format!("{}.pub", old.display())).unwrap();
+        let mut words = public.split_whitespace();
+        let (t, b64) = (words.next().unwrap(), words.next().unwrap());
+        std::fs::write(
+            lab.env.ssh_dir().join("known_hosts"),
+            format!("[127.0.0.1]:{} {t} {b64}\n", lab.port),
+        )
+        .unwrap();
+        run(
+            "known_hosts holds only an ECDSA key; the server now serves Ed25519",
+            &lab,
+            fails("host-key-changed"),
+            &mut table,
+        );
+    }
+    {
         let lab = Lab::new(opts());
         let k = lab.key("id_ed25519", "ed25519", "");
         lab.authorize(&k);

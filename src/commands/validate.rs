@@ -136,7 +136,7 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
             Some(Status::Known(_)) => (true, "known"),
             Some(Status::Changed(_)) => (false, "changed"),
             Some(Status::Revoked(_)) => (false, "revoked"),
-            Some(Status::Unknown { .. }) if r.accepted_new_into.is_some() => (true, "added"),
+            Some(Status::Unknown) if r.accepted_new_into.is_some() => (true, "added"),
             _ => (false, "unknown"),
         };
         json!({

@@ -182,8 +182,8 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
             return out;
         }
         Some(Ok(server)) => {
-            if let Some(Status::Unknown { other_types }) = &server.host_key_status {
-                out.push(host_key_unknown(r, server, other_types, &target_arg));
+            if let Some(Status::Unknown) = &server.host_key_status {
+                out.push(host_key_unknown(r, server, &target_arg));
             }
         }
         None => {}
@@ -277,7 +277,6 @@ fn calibrate(r: &Report, out: &mut Vec<Finding>) {
 fn host_key_unknown(
     r: &Report,
     server: &crate::probe::client::ServerInfo,
-    other_types: &[String],
     target_arg: &str,
 ) -> Finding {
     let s = &r.settings;
@@ -292,11 +291,6 @@ fn host_key_unknown(
             ),
         );
     }
-    let also = if other_types.is_empty() {
-        String::new()
-    } else {
-        format!(" (known_hosts holds only {})", other_types.join(", "))
-    };
     let (severity, consequence) = match s.strict_host_key_checking.as_str() {
         "false" | "accept-new" => (
             Severity::Ok,
@@ -320,7 +314,7 @@ fn host_key_unknown(
         "host-key-unknown",
         severity,
         format!(
-            "the host key of {} ({} {fp}) is not in known_hosts{also}; {consequence}",
+            "the host key of {} ({} {fp}) is not in known_hosts; {consequence}",
             s.known_hosts_name(),
             server.host_key_type().unwrap_or_default()
         ),
@@ -379,11 +373,21 @@ fn connection_finding(r: &Report, e: &ConnectFailure) -> Finding {
             format!("{t}: {}", describe(e)),
         ),
         ConnectFailure::HostKeyChanged { server } => {
-            let (line, known_fp) = match &server.host_key_status {
-                Some(Status::Changed(entry)) => (
-                    format!("{}:{}: {}", display_tilde(&entry.path), entry.line_no, entry.line),
-                    entry.fingerprint(),
-                ),
+            let (line, known) = match &server.host_key_status {
+                Some(Status::Changed(entry)) => {
+                    let known_type = entry.key.algorithm().to_string();
+                    // ssh calls any other recorded key a change, even of another type (a
+                    // server that dropped the key type the file holds): say which.
+                    let other_type = if server.host_key_type().as_deref() == Some(&known_type) {
+                        ""
+                    } else {
+                        ", another key type, which ssh counts as a change too"
+                    };
+                    (
+                        format!("{}:{}: {}", display_tilde(&entry.path), entry.line_no, entry.line),
+                        format!("{known_type} {}{other_type}", entry.fingerprint()),
+                    )
+                }
                 _ => (String::new(), String::new()),
             };
             let file = match &server.host_key_status {
@@ -395,7 +399,7 @@ fn connection_finding(r: &Report, e: &ConnectFailure) -> Finding {
                 Severity::Error,
                 format!(
                     "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for {}: the server presents {} {} \
-                     but known_hosts holds {known_fp} ({line}); someone could be intercepting the \
+                     but known_hosts holds {known} ({line}); someone could be intercepting the \
                      connection, so nothing was sent",
                     s.known_hosts_name(),
                     server.host_key_type().unwrap_or_default(),

@@ -51,8 +51,8 @@ pub enum Status {
     Changed(Box<Entry>),
     /// This key is marked `@revoked`.
     Revoked(Box<Entry>),
-    /// Nothing for this host with this key type (`other_types`: the types that are recorded).
-    Unknown { other_types: Vec<String> },
+    /// No line for this host at all (of any key type).
+    Unknown,
 }
 
 /// The set of known_hosts files for one check (user files first, then global ones).
@@ -87,28 +87,23 @@ impl KnownHosts {
         }) {
             return Status::Revoked(Box::new(e.clone()));
         }
+        // ssh (hostfile.c, check_hostkeys_by_key_or_type) calls any other key recorded for
+        // the host a change, whatever its type: a server that dropped the ECDSA key a
+        // known_hosts line holds gets "REMOTE HOST IDENTIFICATION HAS CHANGED", not a prompt.
+        // It names the last such line ("Offending ... key in FILE:LINE").
         let mut changed = None;
-        let mut other_types = Vec::new();
         for e in self.entries.iter().filter(|e| e.matches(&name)) {
             if e.marker.is_some() {
                 continue;
             }
-            let same_key = e.key.key_data() == key.key_data();
-            if same_key {
+            if e.key.key_data() == key.key_data() {
                 return Status::Known(Box::new(e.clone()));
             }
-            if e.key.algorithm() == key.algorithm() {
-                changed.get_or_insert_with(|| e.clone());
-            } else {
-                let t = e.key.algorithm().to_string();
-                if !other_types.contains(&t) {
-                    other_types.push(t);
-                }
-            }
+            changed = Some(e);
         }
         match changed {
-            Some(e) => Status::Changed(Box::new(e)),
-            None => Status::Unknown { other_types },
+            Some(e) => Status::Changed(Box::new(e.clone())),
+            None => Status::Unknown,
         }
     }
 
@@ -286,7 +281,7 @@ mod tests {
         assert!(is_known(k.check(&lookup_name("gamma", 2222), &key(ED))));
         assert!(matches!(
             k.check(&lookup_name("gamma", 22), &key(ED)),
-            Status::Unknown { .. }
+            Status::Unknown
         ));
         assert_eq!(k.entries[1].line_no, 4);
     }
@@ -301,7 +296,7 @@ mod tests {
         ));
         assert!(matches!(
             k.check(&lookup_name("bad.example.com", 22), &key(ED)),
-            Status::Unknown { .. }
+            Status::Unknown
         ));
         assert!(wildcard_match("h?st*", "host-1"));
         assert!(!wildcard_match("h?st", "hoost"));
@@ -318,13 +313,16 @@ mod tests {
         ));
         assert!(matches!(
             k.check(&lookup_name("example.org", 22), &key(ED)),
-            Status::Unknown { .. }
+            Status::Unknown
         ));
         assert_eq!(
             format_line(&lookup_name("example.org", 22), &key(ED), false),
             format!("example.org ssh-ed25519 {ED}")
         );
     }
+
+    /// A public ECDSA P-256 key (the known_hosts line of a type the server no longer serves).
+    const ECDSA: &str = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBPiHYxS+9DEuEw3MtjZbivRyJZBwRbTg5oPelMfYw+RVW+RdYmGnhLhlGV+Y/sCumW5kJ10UlVrtFd9qFAifbOk=";
 
     #[test]
     fn changed_revoked_and_markers() {
@@ -333,6 +331,22 @@ mod tests {
             Status::Changed(e) => assert_eq!(e.line_no, 1),
             other => panic!("{other:?}"),
         }
+        // Any other key for the host is a change, whatever its type, and ssh names the last
+        // such line; a line with this very key, wherever it is, makes it known.
+        let k = kh(&format!(
+            "host {ECDSA}\nhost ssh-ed25519 {ED2}\nother ssh-ed25519 {ED}\n"
+        ));
+        match k.check(&lookup_name("host", 22), &key(ED)) {
+            Status::Changed(e) => assert_eq!(e.line_no, 2),
+            other => panic!("{other:?}"),
+        }
+        let k = kh(&format!("host {ECDSA}\nhost ssh-ed25519 {ED}\n"));
+        assert!(is_known(k.check(&lookup_name("host", 22), &key(ED))));
+        let k = kh(&format!("host {ECDSA}\n"));
+        assert!(matches!(
+            k.check(&lookup_name("host", 22), &key(ED)),
+            Status::Changed(_)
+        ));
         let k = kh(&format!(
             "host ssh-ed25519 {ED2}\n@revoked * ssh-ed25519 {ED2}\n@cert-authority host ssh-ed25519 {ED}\n"
         ));
@@ -344,7 +358,7 @@ mod tests {
         let k = kh(&format!("@cert-authority host ssh-ed25519 {ED}\n"));
         assert!(matches!(
             k.check(&lookup_name("host", 22), &key(ED)),
-            Status::Unknown { .. }
+            Status::Unknown
         ));
         assert!(k.key_types_for(&lookup_name("host", 22)).is_empty());
     }

@@ -376,7 +376,7 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
     }
 
     if opts.accept_new
-        && matches!(server.host_key_status, Some(Status::Unknown { .. }))
+        && matches!(server.host_key_status, Some(Status::Unknown))
         && let Some(key) = &server.host_key
     {
         report.accepted_new_into = Some(add_known_host(&report.settings, key)?);

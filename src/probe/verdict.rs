@@ -269,7 +269,7 @@ pub fn simulate(r: &Report, interactive: bool) -> Outcome {
         Err(_) => return Outcome::Fails(Failure::Connect),
     };
     let mut prompts = Vec::new();
-    if let Some(Status::Unknown { .. }) = &server.host_key_status
+    if let Some(Status::Unknown) = &server.host_key_status
         && r.accepted_new_into.is_none()
         && !r.settings.no_host_auth_for_localhost()
     {
