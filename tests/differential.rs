@@ -636,6 +636,25 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
+        // Recorded without the port (e.g. from when the server listened on 22): ssh takes the
+        // same key under the plain name ("found matching key w/out port").
+        let lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        let (t, b64) = lab.sshd.host_key();
+        std::fs::write(
+            lab.env.ssh_dir().join("known_hosts"),
+            format!("127.0.0.1 {t} {b64}\n"),
+        )
+        .unwrap();
+        run(
+            "host key recorded for 127.0.0.1 without the port",
+            &lab,
+            ok(),
+            &mut table,
+        );
+    }
+    {
         // known_hosts lists the RSA key first: ssh checks the ed25519 one it negotiates.
         let (lab, _) = Lab::serving(SshdOptions {
             host_key_types: vec!["ed25519".into(), "rsa".into()],

@@ -37,8 +37,8 @@ pub struct ProbeConfig {
     pub user: String,
     pub timeout: Duration,
     pub known_hosts: Arc<KnownHosts>,
-    /// The name to look the host key up under (`[host]:port`, or `HostKeyAlias`).
-    pub known_hosts_name: String,
+    /// The names to look the host key up under (`[host]:port`, or `HostKeyAlias`).
+    pub known_hosts_lookup: crate::probe::known_hosts::Lookup,
     /// ssh's proposal for this host: russh is set up to negotiate the same host key.
     pub proposal: Proposal,
     /// PubkeyAcceptedAlgorithms for this host: an RSA key is asked about with the signature
@@ -160,7 +160,7 @@ struct Shared {
 struct ProbeHandler {
     shared: Arc<Mutex<Shared>>,
     known: Arc<KnownHosts>,
-    name: String,
+    lookup: crate::probe::known_hosts::Lookup,
 }
 
 impl client::Handler for ProbeHandler {
@@ -176,7 +176,7 @@ impl client::Handler for ProbeHandler {
                 PublicKey::from(c.public_key().clone())
             }
         };
-        let status = self.known.check(&self.name, &key);
+        let status = self.known.check_lookup(&self.lookup, &key);
         let ok = !matches!(status, Status::Changed(_) | Status::Revoked(_));
         if let Ok(mut s) = self.shared.lock() {
             s.host_key = Some(key);
@@ -436,7 +436,7 @@ impl Prober {
         let handler = ProbeHandler {
             shared: self.shared.clone(),
             known: self.cfg.known_hosts.clone(),
-            name: self.cfg.known_hosts_name.clone(),
+            lookup: self.cfg.known_hosts_lookup.clone(),
         };
         match client::connect_stream(Arc::new(config), stream, handler).await {
             Ok(h) => Ok(h),

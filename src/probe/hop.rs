@@ -57,15 +57,15 @@ pub async fn probe(
         return (r, None);
     }
     let known = Arc::new(KnownHosts::load(&r.settings.known_hosts_files()));
-    let known_name = r.settings.known_hosts_name();
-    let proposal = negotiate::Proposal::for_host(&r.settings.resolved, &known, &known_name);
+    let lookup = r.settings.known_hosts_lookup();
+    let proposal = negotiate::Proposal::for_host(&r.settings.resolved, &known, &lookup.name);
     let mut prober = Prober::new(ProbeConfig {
         hostname: r.settings.hostname.clone(),
         port: r.settings.port,
         user: r.settings.user.clone(),
         timeout: opts.timeout,
         known_hosts: known,
-        known_hosts_name: known_name,
+        known_hosts_lookup: lookup,
         proposal: proposal.clone(),
         pubkey_accepted: r.settings.pubkey_accepted_algorithms.clone(),
         route: via,

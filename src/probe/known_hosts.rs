@@ -124,6 +124,31 @@ impl KnownHosts {
     }
 }
 
+/// The names ssh looks a host key up under (sshconnect.c `check_host_key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    /// `HostKeyAlias`, else `host` or `[host]:port` (see [`lookup_name`]).
+    pub name: String,
+    /// For a port other than 22 and no `HostKeyAlias`: plain `host`. When nothing is recorded
+    /// under `name`, ssh takes this very key recorded under the port-less name ("found
+    /// matching key w/out port"); anything else there changes nothing.
+    pub without_port: Option<String>,
+}
+
+impl KnownHosts {
+    /// [`KnownHosts::check`] the way ssh checks a connection: under the name, then, when
+    /// nothing is recorded there, the same key under the port-less name.
+    pub fn check_lookup(&self, lookup: &Lookup, key: &PublicKey) -> Status {
+        match (self.check(&lookup.name, key), &lookup.without_port) {
+            (Status::Unknown, Some(plain)) => match self.check(plain, key) {
+                known @ Status::Known(_) => known,
+                _ => Status::Unknown,
+            },
+            (status, _) => status,
+        }
+    }
+}
+
 /// The name ssh looks up: `host`, or `[host]:port` for a port other than 22.
 pub fn lookup_name(host: &str, port: u16) -> String {
     if port == 22 {
@@ -284,6 +309,32 @@ mod tests {
             Status::Unknown
         ));
         assert_eq!(k.entries[1].line_no, 4);
+    }
+
+    #[test]
+    fn a_line_without_the_port_serves_only_for_the_same_key() {
+        let look = |alias: bool| Lookup {
+            name: lookup_name("h", 2222),
+            without_port: (!alias).then(|| lookup_name("h", 22)),
+        };
+        let k = kh(&format!("h ssh-ed25519 {ED}\n"));
+        assert!(is_known(k.check_lookup(&look(false), &key(ED))));
+        // Another key under the plain name is not a change for [h]:2222: nothing is known.
+        assert!(matches!(
+            k.check_lookup(&look(false), &key(ED2)),
+            Status::Unknown
+        ));
+        // HostKeyAlias: no second look.
+        assert!(matches!(
+            k.check_lookup(&look(true), &key(ED)),
+            Status::Unknown
+        ));
+        // Anything recorded under [h]:2222 decides alone.
+        let k = kh(&format!("[h]:2222 ssh-ed25519 {ED2}\nh ssh-ed25519 {ED}\n"));
+        assert!(matches!(
+            k.check_lookup(&look(false), &key(ED)),
+            Status::Changed(_)
+        ));
     }
 
     #[test]

@@ -155,6 +155,15 @@ impl HostSettings {
         }
     }
 
+    /// [`Self::known_hosts_name`] with ssh's port-less second look.
+    pub fn known_hosts_lookup(&self) -> super::known_hosts::Lookup {
+        super::known_hosts::Lookup {
+            name: self.known_hosts_name(),
+            without_port: (self.host_key_alias.is_none() && self.port != 22)
+                .then(|| super::known_hosts::lookup_name(&self.hostname, 22)),
+        }
+    }
+
     pub fn known_hosts_files(&self) -> Vec<PathBuf> {
         let mut v = self.user_known_hosts_files.clone();
         v.extend(self.global_known_hosts_files.iter().cloned());

@@ -239,15 +239,15 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         return Ok(report);
     };
     let known = Arc::new(KnownHosts::load(&report.settings.known_hosts_files()));
-    let known_name = report.settings.known_hosts_name();
-    let proposal = negotiate::Proposal::for_host(&report.settings.resolved, &known, &known_name);
+    let lookup = report.settings.known_hosts_lookup();
+    let proposal = negotiate::Proposal::for_host(&report.settings.resolved, &known, &lookup.name);
     let cfg = ProbeConfig {
         hostname: report.settings.hostname.clone(),
         port: report.settings.port,
         user: report.settings.user.clone(),
         timeout: opts.timeout,
         known_hosts: known,
-        known_hosts_name: known_name,
+        known_hosts_lookup: lookup,
         proposal: proposal.clone(),
         pubkey_accepted: report.settings.pubkey_accepted_algorithms.clone(),
         route: connector.clone(),
