@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::Value;
 
 use crate::support::fake_api::FakeApi;
-use crate::support::sshd::{Sshd, SshdOptions, free_port, ssh_command};
+use crate::support::sshd::{HostCertificate, Sshd, SshdOptions, free_port, ssh_command};
 use crate::support::{TestEnv, out};
 
 /// `ssh-keygen -t TYPE` into `~/.ssh/NAME` (passphrase optional). Returns the private path.
@@ -478,6 +478,179 @@ fn changed_host_key_stops_before_any_authentication() {
         std::fs::read_to_string(&kh).unwrap(),
         format!("# pinned\n{line}\n")
     );
+}
+
+/// Host certificates, judged as ssh judges them (sshconnect.c `check_host_key`): an
+/// `@cert-authority` line for the host (or the host without its port) vouches for a valid
+/// certificate; an invalid one is set aside in ssh's words and the plain key decides; a
+/// revoked CA ends it. The real ssh is the oracle for every case.
+#[test]
+fn host_certificates_are_judged_as_ssh_judges_them() {
+    let env = TestEnv::new();
+    let ca = |name: &str, t: &str| {
+        let p = env.scratch().join(name);
+        let o = Command::new("ssh-keygen")
+            .args(["-q", "-t", t, "-N", "", "-C", name, "-f"])
+            .arg(&p)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "ssh-keygen: {}", out(&o).1);
+        let public = std::fs::read_to_string(format!("{}.pub", p.display())).unwrap();
+        let words: Vec<&str> = public.split_whitespace().take(2).collect();
+        (p, words.join(" "))
+    };
+    let (ed_ca, ed_ca_pub) = ca("ed_ca", "ed25519");
+    let (rsa_ca, rsa_ca_pub) = ca("rsa_ca", "rsa");
+    let k = keygen(&env, "id_ed25519", "ed25519", "");
+    struct Case {
+        name: &'static str,
+        ca: PathBuf,
+        args: &'static [&'static str],
+        /// known_hosts; `PLAIN` stands for the server's own plain-key line.
+        known_hosts: String,
+        ssh_ok: bool,
+        status: &'static str,
+        /// known_hosts line number of the vouching @cert-authority line.
+        authority_line: Option<usize>,
+        refused: Option<&'static str>,
+    }
+    let ed = &ed_ca_pub;
+    let cases = vec![
+        Case {
+            name: "a valid certificate, CA trusted for [127.0.0.1]:*",
+            ca: ed_ca.clone(),
+            args: &["-n", "127.0.0.1"],
+            known_hosts: format!("# CA\n@cert-authority [127.0.0.1]:* {ed}\n"),
+            ssh_ok: true,
+            status: "known",
+            authority_line: Some(2),
+            refused: None,
+        },
+        Case {
+            name: "a valid certificate, CA trusted for the host without its port",
+            ca: ed_ca.clone(),
+            args: &["-n", "127.0.0.1"],
+            known_hosts: format!("@cert-authority 127.0.0.1 {ed}\n"),
+            ssh_ok: true,
+            status: "known",
+            authority_line: Some(1),
+            refused: None,
+        },
+        Case {
+            name: "an expired certificate",
+            ca: ed_ca.clone(),
+            args: &["-n", "127.0.0.1", "-V", "20200101:20200102"],
+            known_hosts: format!("@cert-authority * {ed}\n"),
+            ssh_ok: false,
+            status: "unknown",
+            authority_line: None,
+            refused: Some("Certificate invalid: expired"),
+        },
+        Case {
+            name: "a certificate for another name; the plain key is known",
+            ca: ed_ca.clone(),
+            args: &["-n", "other.example"],
+            known_hosts: format!("@cert-authority * {ed}\nPLAIN\n"),
+            ssh_ok: true,
+            status: "known",
+            authority_line: None,
+            refused: Some("Certificate invalid: name is not a listed principal"),
+        },
+        Case {
+            name: "a certificate from an unknown CA; the plain key is known",
+            ca: rsa_ca.clone(),
+            args: &["-n", "127.0.0.1"],
+            known_hosts: format!("@cert-authority * {ed}\nPLAIN\n"),
+            ssh_ok: true,
+            status: "known",
+            authority_line: None,
+            refused: None,
+        },
+        Case {
+            name: "an RSA CA signing with rsa-sha2-512",
+            ca: rsa_ca.clone(),
+            args: &["-n", "127.0.0.1", "-t", "rsa-sha2-512"],
+            known_hosts: format!("@cert-authority * {rsa_ca_pub}\n"),
+            ssh_ok: true,
+            status: "known",
+            authority_line: Some(1),
+            refused: None,
+        },
+        Case {
+            name: "an RSA CA signing with ssh-rsa (SHA-1)",
+            ca: rsa_ca.clone(),
+            args: &["-n", "127.0.0.1", "-t", "ssh-rsa"],
+            known_hosts: format!("@cert-authority * {rsa_ca_pub}\n"),
+            ssh_ok: false,
+            status: "unknown",
+            authority_line: None,
+            refused: Some("Certificate signed with disallowed algorithm"),
+        },
+        Case {
+            name: "the CA is @revoked",
+            ca: ed_ca.clone(),
+            args: &["-n", "127.0.0.1"],
+            known_hosts: format!("@cert-authority * {ed}\n@revoked * {ed}\nPLAIN\n"),
+            ssh_ok: false,
+            status: "revoked",
+            authority_line: None,
+            refused: None,
+        },
+    ];
+    for c in cases {
+        let sshd = Sshd::start(SshdOptions {
+            host_certificate: Some(HostCertificate {
+                ca: c.ca.clone(),
+                args: c.args.iter().map(|a| a.to_string()).collect(),
+            }),
+            ..Default::default()
+        });
+        sshd.authorize(&pub_line(&k));
+        let kh = env.ssh_dir().join("known_hosts");
+        std::fs::write(
+            &kh,
+            c.known_hosts.replace("PLAIN", &sshd.known_hosts_line()),
+        )
+        .unwrap();
+        let o = ssh_command(&sshd, &kh, &[&k]).arg("true").output().unwrap();
+        let ssh_err = out(&o).1;
+        assert_eq!(o.status.success(), c.ssh_ok, "{}: ssh: {ssh_err}", c.name);
+        if let Some(why) = c.refused {
+            assert!(ssh_err.contains(why), "{}: ssh: {ssh_err}", c.name);
+        }
+        let (code, v, err) = validate_json(&env, &[&sshd.target(), "-i", s(&k)], None);
+        assert_eq!(code == 0, c.ssh_ok, "{}: {v:#}\n{err}", c.name);
+        let hk = &v["server"]["host_key"];
+        assert_eq!(hk["status"], c.status, "{}: {v:#}", c.name);
+        assert_eq!(
+            hk["certificate_authority"],
+            match c.authority_line {
+                Some(n) => Value::from(format!("{}:{n}", kh.display())),
+                None => Value::Null,
+            },
+            "{}: {v:#}",
+            c.name
+        );
+        assert_eq!(
+            hk["certificate_refused"],
+            c.refused.map_or(Value::Null, Value::from),
+            "{}: {v:#}",
+            c.name
+        );
+        match (c.ssh_ok, c.status) {
+            (true, _) => assert_eq!(codes(&v), ["authenticated"], "{}: {v:#}", c.name),
+            (false, "revoked") => {
+                let msg = finding(&v, "host-key-revoked")["message"].as_str().unwrap();
+                assert!(msg.contains("the CA key"), "{}: {msg}", c.name);
+                assert!(!sshd.log().contains("publickey"), "{}", sshd.log());
+            }
+            (false, _) => {
+                let msg = finding(&v, "host-key-unknown")["message"].as_str().unwrap();
+                assert!(msg.contains(c.refused.unwrap()), "{}: {msg}", c.name);
+            }
+        }
+    }
 }
 
 fn accept_new(hash: bool) {

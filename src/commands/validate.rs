@@ -10,8 +10,9 @@ use crate::credentials::Secret;
 use crate::diagnose::{self, Finding, Severity};
 use crate::error::{Error, Kind, Result};
 use crate::openssh::Destination;
+use crate::paths::display_tilde;
 use crate::probe::client::{Login, Verdict, describe};
-use crate::probe::known_hosts::Status;
+use crate::probe::known_hosts::{Marker, Status};
 use crate::probe::report::{self, ProbeOptions, Report};
 use crate::probe::route::{RouteReport, Step, Via};
 use crate::probe::verdict::Outcome;
@@ -148,6 +149,14 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
                 "fingerprint": s.host_key_fingerprint(),
                 "known": known,
                 "status": status,
+                // The @cert-authority line that vouched for the server's host certificate.
+                "certificate_authority": match &s.host_key_status {
+                    Some(Status::Known(e)) if e.marker == Some(Marker::CertAuthority) => {
+                        Some(format!("{}:{}", e.path.display(), e.line_no))
+                    }
+                    _ => None,
+                },
+                "certificate_refused": s.host_certificate_refused,
             },
             "methods": r.methods,
         })
@@ -249,6 +258,11 @@ pub fn render(ui: &Ui, r: &Report, findings: &[Finding]) {
     render_route(ui, r);
     if let Some(s) = r.server() {
         let status = match &s.host_key_status {
+            Some(Status::Known(e)) if e.marker == Some(Marker::CertAuthority) => format!(
+                "known: a host certificate from the @cert-authority in {}:{}",
+                display_tilde(&e.path),
+                e.line_no
+            ),
             Some(Status::Known(_)) => "known".to_string(),
             Some(Status::Changed(_)) => ui.red("CHANGED"),
             Some(Status::Revoked(_)) => ui.red("REVOKED"),

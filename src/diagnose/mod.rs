@@ -272,6 +272,17 @@ fn calibrate(r: &Report, out: &mut Vec<Finding>) {
     }
 }
 
+/// Why ssh did not take the server's host certificate from a CA known_hosts trusts (it then
+/// judged the plain key), for a host key message.
+fn certificate_set_aside(server: &crate::probe::client::ServerInfo) -> String {
+    match &server.host_certificate_refused {
+        Some(why) => format!(
+            " (its host certificate comes from a CA known_hosts trusts, but ssh sets it aside: \"{why}\")"
+        ),
+        None => String::new(),
+    }
+}
+
 /// The host key is not in known_hosts: ssh asks at a terminal, fails without one (or with
 /// StrictHostKeyChecking yes).
 fn host_key_unknown(
@@ -314,9 +325,10 @@ fn host_key_unknown(
         "host-key-unknown",
         severity,
         format!(
-            "the host key of {} ({} {fp}) is not in known_hosts; {consequence}",
+            "the host key of {} ({} {fp}) is not in known_hosts{}; {consequence}",
             s.known_hosts_name(),
-            server.host_key_type().unwrap_or_default()
+            server.host_key_type().unwrap_or_default(),
+            certificate_set_aside(server)
         ),
     )
     .fix(format!(
@@ -398,12 +410,13 @@ fn connection_finding(r: &Report, e: &ConnectFailure) -> Finding {
                 "host-key-changed",
                 Severity::Error,
                 format!(
-                    "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for {}: the server presents {} {} \
+                    "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for {}: the server presents {} {}{} \
                      but known_hosts holds {known} ({line}); someone could be intercepting the \
                      connection, so nothing was sent",
                     s.known_hosts_name(),
                     server.host_key_type().unwrap_or_default(),
                     server.host_key_fingerprint().unwrap_or_default(),
+                    certificate_set_aside(server),
                 ),
             )
             .fix(format!(
@@ -411,14 +424,30 @@ fn connection_finding(r: &Report, e: &ConnectFailure) -> Finding {
                 sh_quote(&s.known_hosts_name())
             ))
         }
-        ConnectFailure::HostKeyRevoked { server } => Finding::new(
-            "host-key-revoked",
-            Severity::Error,
-            format!(
-                "the server's host key {} is marked @revoked in known_hosts; nothing was sent",
-                server.host_key_fingerprint().unwrap_or_default()
-            ),
-        ),
+        ConnectFailure::HostKeyRevoked { server } => {
+            let fp = server.host_key_fingerprint().unwrap_or_default();
+            let what = match &server.host_key_status {
+                // The CA that signed the server's host certificate.
+                Some(Status::Revoked(e)) if e.fingerprint() != fp => format!(
+                    "the CA key {} that signed the server's host certificate (for {fp}) is \
+                     marked @revoked in known_hosts ({}:{})",
+                    e.fingerprint(),
+                    display_tilde(&e.path),
+                    e.line_no
+                ),
+                Some(Status::Revoked(e)) => format!(
+                    "the server's host key {fp} is marked @revoked in known_hosts ({}:{})",
+                    display_tilde(&e.path),
+                    e.line_no
+                ),
+                _ => format!("the server's host key {fp} is marked @revoked in known_hosts"),
+            };
+            Finding::new(
+                "host-key-revoked",
+                Severity::Error,
+                format!("{what}; nothing was sent"),
+            )
+        }
         ConnectFailure::Negotiation {
             what,
             their_offer,

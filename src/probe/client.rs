@@ -20,7 +20,7 @@ use russh::keys::ssh_key::{Algorithm, Certificate, HashAlg, PrivateKey, PublicKe
 
 use super::cert_auth::{self, CertOutcome, CertSigner};
 use super::kexinit::{self, ServerOffer};
-use super::known_hosts::{KnownHosts, Status};
+use super::known_hosts::{self, KnownHosts, Status};
 use super::negotiate::Proposal;
 use super::route::{ChannelFailure, Connector};
 use super::transport::Recorder;
@@ -103,6 +103,9 @@ pub struct ServerInfo {
     pub cipher: String,
     pub host_key: Option<PublicKey>,
     pub host_key_status: Option<Status>,
+    /// The server presented a host certificate from a CA known_hosts trusts, and ssh set it
+    /// aside for this reason (its words) before looking the plain key up.
+    pub host_certificate_refused: Option<String>,
     /// The server's identification and KEXINIT, as it sent them.
     pub offer: Option<ServerOffer>,
     /// What `server-sig-algs` says about RSA signatures: None, no extension (ssh then signs
@@ -150,6 +153,7 @@ struct Shared {
     cipher: String,
     host_key: Option<PublicKey>,
     status: Option<Status>,
+    certificate_refused: Option<String>,
     disconnect: Option<String>,
     /// The first bytes the server sent (identification and KEXINIT).
     recorded: Option<Arc<Mutex<Vec<u8>>>>,
@@ -170,17 +174,25 @@ impl client::Handler for ProbeHandler {
         &mut self,
         server_public_key: &russh::keys::PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
-        let key = match server_public_key {
-            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+        let (key, certificate) = match server_public_key {
+            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => (key.clone(), None),
             russh::keys::PublicKeyOrCertificate::Certificate(c) => {
-                PublicKey::from(c.public_key().clone())
+                (PublicKey::from(c.public_key().clone()), Some(c))
             }
         };
-        let status = self.known.check_lookup(&self.lookup, &key);
-        let ok = !matches!(status, Status::Changed(_) | Status::Revoked(_));
+        let checked = self.known.check_presented(
+            &self.lookup,
+            known_hosts::Presented {
+                key: &key,
+                certificate,
+            },
+            crate::openssh::keys::cert::now(),
+        );
+        let ok = !matches!(checked.status, Status::Changed(_) | Status::Revoked(_));
         if let Ok(mut s) = self.shared.lock() {
             s.host_key = Some(key);
-            s.status = Some(status);
+            s.status = Some(checked.status);
+            s.certificate_refused = checked.certificate_refused;
         }
         Ok(ok)
     }
@@ -321,6 +333,7 @@ impl Prober {
                 cipher: String::new(),
                 host_key: None,
                 host_key_status: None,
+                host_certificate_refused: None,
                 offer: None,
                 rsa_sig: None,
             },
@@ -351,6 +364,7 @@ impl Prober {
             cipher: s.cipher.clone(),
             host_key: s.host_key.clone(),
             host_key_status: s.status.clone(),
+            host_certificate_refused: s.certificate_refused.clone(),
             offer: s
                 .recorded
                 .as_ref()

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use data_encoding::BASE64;
 use hmac::{Hmac, Mac};
-use russh::keys::ssh_key::PublicKey;
+use russh::keys::ssh_key::certificate::CertType;
+use russh::keys::ssh_key::{Certificate, PublicKey};
 use sha1::Sha1;
 
 /// A line's marker.
@@ -133,9 +134,96 @@ pub struct Lookup {
     /// under `name`, ssh takes this very key recorded under the port-less name ("found
     /// matching key w/out port"); anything else there changes nothing.
     pub without_port: Option<String>,
+    /// The name a host certificate must list as a principal: `HostKeyAlias`, else the host
+    /// name in lower case.
+    pub cert_name: String,
+    /// CASignatureAlgorithms: what a host certificate's CA may have signed with.
+    pub ca_signature_algorithms: Vec<String>,
+}
+
+/// The key a server proved it holds, and the certificate it presented for it, if any.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    pub key: &'a PublicKey,
+    pub certificate: Option<&'a Certificate>,
+}
+
+/// A host key check's answer, and why ssh set the server's certificate aside when it did
+/// (its own words, which it prints before looking the plain key up).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub status: Status,
+    pub certificate_refused: Option<String>,
 }
 
 impl KnownHosts {
+    /// The server's host key as ssh checks it (sshconnect.c `check_host_key`). A certificate
+    /// is accepted when an `@cert-authority` line for the host holds its CA key and the
+    /// certificate is valid for the host (then the status is `Known` with that line); a CA
+    /// key or certified key marked `@revoked` ends it there; otherwise ssh drops the
+    /// certificate and looks the plain key up as usual. Each look under the name is followed,
+    /// when nothing is recorded there, by one under the port-less name.
+    pub fn check_presented(&self, lookup: &Lookup, presented: Presented, now: u64) -> Checked {
+        let mut certificate_refused = None;
+        if let Some(cert) = presented.certificate {
+            let names = std::iter::once(&lookup.name).chain(&lookup.without_port);
+            for (pass, name) in names.enumerate() {
+                match self.certificate_authority(name, presented.key, cert) {
+                    // Under the port-less name a revoked key only ends that second look.
+                    CaLookup::Revoked(e) if pass == 0 => {
+                        return Checked {
+                            status: Status::Revoked(e),
+                            certificate_refused: None,
+                        };
+                    }
+                    CaLookup::Revoked(_) => break,
+                    CaLookup::Found(e) => {
+                        match host_certificate_refusal(cert, lookup, now) {
+                            None => {
+                                return Checked {
+                                    status: Status::Known(e),
+                                    certificate_refused: None,
+                                };
+                            }
+                            Some(why) => certificate_refused = Some(why),
+                        }
+                        break;
+                    }
+                    CaLookup::None => {}
+                }
+            }
+        }
+        Checked {
+            status: self.check_lookup(lookup, presented.key),
+            certificate_refused,
+        }
+    }
+
+    /// hostfile.c `check_hostkeys_by_key_or_type` for a certificate: an `@cert-authority`
+    /// line for `name` holding the CA key, unless the CA key or the certified key is
+    /// `@revoked` (`check_key_not_revoked`).
+    fn certificate_authority(&self, name: &str, key: &PublicKey, cert: &Certificate) -> CaLookup {
+        let name = name.to_ascii_lowercase();
+        let ca = cert.signature_key();
+        let mut found = None;
+        for e in self.entries.iter().filter(|e| e.matches(&name)) {
+            match e.marker {
+                Some(Marker::Revoked)
+                    if e.key.key_data() == key.key_data() || e.key.key_data() == ca =>
+                {
+                    return CaLookup::Revoked(Box::new(e.clone()));
+                }
+                Some(Marker::CertAuthority) if found.is_none() && e.key.key_data() == ca => {
+                    found = Some(e);
+                }
+                _ => {}
+            }
+        }
+        match found {
+            Some(e) => CaLookup::Found(Box::new(e.clone())),
+            None => CaLookup::None,
+        }
+    }
     /// [`KnownHosts::check`] the way ssh checks a connection: under the name, then, when
     /// nothing is recorded there, the same key under the port-less name.
     pub fn check_lookup(&self, lookup: &Lookup, key: &PublicKey) -> Status {
@@ -147,6 +235,42 @@ impl KnownHosts {
             (status, _) => status,
         }
     }
+}
+
+enum CaLookup {
+    Found(Box<Entry>),
+    Revoked(Box<Entry>),
+    None,
+}
+
+/// Why ssh refuses a host certificate whose CA it trusts, in its words (sshkey.c
+/// `sshkey_cert_check_host`, checked in this order), or None when it takes it. The CA's
+/// signature itself is checked too: a certificate that does not verify is nobody's.
+fn host_certificate_refusal(cert: &Certificate, lookup: &Lookup, now: u64) -> Option<String> {
+    let why = if cert.cert_type() != CertType::Host {
+        "Certificate invalid: not a host certificate"
+    } else if now < cert.valid_after() {
+        "Certificate invalid: not yet valid"
+    } else if now >= cert.valid_before() {
+        "Certificate invalid: expired"
+    } else if !cert.valid_principals().is_empty()
+        && !cert.valid_principals().contains(&lookup.cert_name)
+    {
+        "Certificate invalid: name is not a listed principal"
+    } else if !cert.critical_options().is_empty() {
+        "Certificate contains unsupported critical options"
+    } else if !lookup.ca_signature_algorithms.is_empty()
+        && !lookup
+            .ca_signature_algorithms
+            .contains(&cert.signature().algorithm().to_string())
+    {
+        "Certificate signed with disallowed algorithm"
+    } else if cert.verify_signature().is_err() {
+        "the certificate's CA signature does not verify"
+    } else {
+        return None;
+    };
+    Some(why.to_string())
 }
 
 /// The name ssh looks up: `host`, or `[host]:port` for a port other than 22.
@@ -316,6 +440,8 @@ mod tests {
         let look = |alias: bool| Lookup {
             name: lookup_name("h", 2222),
             without_port: (!alias).then(|| lookup_name("h", 22)),
+            cert_name: "h".into(),
+            ca_signature_algorithms: Vec::new(),
         };
         let k = kh(&format!("h ssh-ed25519 {ED}\n"));
         assert!(is_known(k.check_lookup(&look(false), &key(ED))));

@@ -254,6 +254,24 @@ impl Proposal {
         if !keys.is_empty() {
             p.key = Cow::Owned(keys);
         }
+        // Host certificates: russh advertises them all ahead of the plain keys, so only the
+        // certificate algorithms that lead ssh's list (the default list, or the one reordered
+        // for the key types known_hosts holds) keep ssh's order. A server with a certificate
+        // then presents it to the probe as it does to ssh, and known_hosts judges it as ssh
+        // does (`@cert-authority`, then the plain key).
+        let certificates: Vec<Algorithm> = self
+            .host_key
+            .iter()
+            .take_while(|a| is_cert(a))
+            .filter_map(|a| Algorithm::new_certificate(a).ok())
+            .filter(|a| {
+                !matches!(
+                    a,
+                    Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256 | Algorithm::Other(_)
+                )
+            })
+            .collect();
+        p.host_key_certificates = Cow::Owned(certificates);
         let kex: Vec<russh::kex::Name> = self
             .kex
             .iter()
@@ -387,6 +405,7 @@ pub fn order_host_key_algs(list: &[String], known: &KnownHosts, name: &str) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use russh::keys::ssh_key::HashAlg;
 
     fn offer(kex: &str, hk: &str, c: &str, m: &str) -> ServerOffer {
         ServerOffer {
@@ -410,6 +429,38 @@ mod tests {
             mac: csv("hmac-sha2-256"),
             compression: csv("none,zlib@openssh.com"),
         }
+    }
+
+    /// russh puts every certificate algorithm ahead of the plain ones: only those leading
+    /// ssh's list keep ssh's order (here reordered for an RSA line in known_hosts).
+    #[test]
+    fn russh_advertises_the_certificates_that_lead_the_list() {
+        let p = Proposal {
+            host_key: csv("rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-512,\
+                 ssh-ed25519-cert-v01@openssh.com,ssh-ed25519"),
+            ..proposal()
+        };
+        let r = p.for_russh();
+        assert_eq!(
+            r.host_key_certificates.as_ref(),
+            [Algorithm::Rsa {
+                hash: Some(HashAlg::Sha512)
+            }]
+        );
+        assert_eq!(
+            r.key.as_ref(),
+            [
+                Algorithm::Rsa {
+                    hash: Some(HashAlg::Sha512)
+                },
+                Algorithm::Ed25519
+            ]
+        );
+        let p = Proposal {
+            host_key: csv("ssh-ed25519,ssh-ed25519-cert-v01@openssh.com"),
+            ..proposal()
+        };
+        assert!(p.for_russh().host_key_certificates.is_empty());
     }
 
     #[test]

@@ -161,6 +161,11 @@ impl HostSettings {
             name: self.known_hosts_name(),
             without_port: (self.host_key_alias.is_none() && self.port != 22)
                 .then(|| super::known_hosts::lookup_name(&self.hostname, 22)),
+            cert_name: match &self.host_key_alias {
+                Some(a) => a.clone(),
+                None => self.hostname.to_ascii_lowercase(),
+            },
+            ca_signature_algorithms: self.ca_signature_algorithms.clone(),
         }
     }
 

@@ -34,6 +34,17 @@ pub struct SshdOptions {
     /// Host names only this server resolves, as (name, address): it runs under nss_wrapper
     /// with them in its hosts file (a jump host's view of an internal network).
     pub hosts: Vec<(String, String)>,
+    /// A host certificate for the first host key, which sshd then presents.
+    pub host_certificate: Option<HostCertificate>,
+}
+
+/// `ssh-keygen -s CA -h -I host ARGS KEY.pub` for the server's first host key.
+#[derive(Debug, Clone)]
+pub struct HostCertificate {
+    /// The CA's private key file.
+    pub ca: PathBuf,
+    /// Further ssh-keygen arguments: `-n` principals, `-V` validity, `-t` signature type...
+    pub args: Vec<String>,
 }
 
 /// A running sshd; stopped (SIGKILL + wait) when dropped.
@@ -73,6 +84,30 @@ impl Sshd {
                 "ssh-keygen -t {t} for the sshd host key failed"
             );
             host_key_lines.push_str(&format!("HostKey {}\n", key.display()));
+        }
+        if let Some(hc) = &opts.host_certificate {
+            let key = dir.path().join(format!("ssh_host_{}_key.pub", types[0]));
+            let o = Command::new("ssh-keygen")
+                .arg("-q")
+                .arg("-s")
+                .arg(&hc.ca)
+                .args(["-h", "-I", "herossh-test-host"])
+                .args(&hc.args)
+                .arg(&key)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run ssh-keygen -s for the host certificate");
+            assert!(
+                o.status.success(),
+                "ssh-keygen -s (host certificate): {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            host_key_lines.push_str(&format!(
+                "HostCertificate {}\n",
+                dir.path()
+                    .join(format!("ssh_host_{}_key-cert.pub", types[0]))
+                    .display()
+            ));
         }
         let authorized = dir.path().join("authorized_keys");
         std::fs::write(&authorized, "").unwrap();
