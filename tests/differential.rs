@@ -635,6 +635,35 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
             &mut table,
         );
     }
+    // StrictHostKeyChecking no: ssh warns about a changed or revoked key and logs in anyway.
+    for (name, revoked) in [
+        ("host key changed, StrictHostKeyChecking no", false),
+        ("host key @revoked, StrictHostKeyChecking no", true),
+    ] {
+        let mut lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.host("  StrictHostKeyChecking no\n");
+        let (t, b64) = lab.sshd.host_key();
+        let text = if revoked {
+            format!("{}\n@revoked * {t} {b64}\n", lab.sshd.known_hosts_line())
+        } else {
+            let other = Sshd::start(opts());
+            let (t, b64) = other.host_key();
+            format!("[127.0.0.1]:{} {t} {b64}\n", lab.port)
+        };
+        std::fs::write(lab.env.ssh_dir().join("known_hosts"), text).unwrap();
+        let e = Expect {
+            ssh_ok: true,
+            code: Some(if revoked {
+                "host-key-revoked"
+            } else {
+                "host-key-changed"
+            }),
+            fix_works: false,
+        };
+        run(name, &lab, e, &mut table);
+    }
     {
         // Recorded without the port (e.g. from when the server listened on 22): ssh takes the
         // same key under the plain name ("found matching key w/out port").

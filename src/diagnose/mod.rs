@@ -181,11 +181,13 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
             out.extend(plan_findings(r));
             return out;
         }
-        Some(Ok(server)) => {
-            if let Some(Status::Unknown) = &server.host_key_status {
-                out.push(host_key_unknown(r, server, &target_arg));
-            }
-        }
+        Some(Ok(server)) => match &server.host_key_status {
+            Some(Status::Unknown) => out.push(host_key_unknown(r, server, &target_arg)),
+            // StrictHostKeyChecking no: ssh went on, and so did the probe.
+            Some(Status::Changed(_)) => out.push(host_key_changed(s, server)),
+            Some(Status::Revoked(_)) => out.push(host_key_revoked(s, server)),
+            _ => {}
+        },
         None => {}
     }
 
@@ -354,6 +356,96 @@ pub fn fix_config(s: &HostSettings, args: &str) -> String {
     )
 }
 
+/// What StrictHostKeyChecking no makes of a changed or revoked host key: ssh prints the
+/// warning and logs in all the same, only without password or keyboard-interactive
+/// authentication (sshconnect.c `continue_unsafe`).
+fn goes_on(s: &HostSettings) -> bool {
+    s.strict_host_key_checking == "false"
+}
+
+const GOES_ON: &str = "StrictHostKeyChecking is off, so ssh warns and logs in all the same \
+                       (only password and keyboard-interactive authentication are disabled), to \
+                       whoever answers at this address";
+
+/// The server's host key is not the one known_hosts holds for it.
+fn host_key_changed(s: &HostSettings, server: &crate::probe::client::ServerInfo) -> Finding {
+    let (line, known) = match &server.host_key_status {
+        Some(Status::Changed(entry)) => {
+            let known_type = entry.key.algorithm().to_string();
+            // ssh calls any other recorded key a change, even of another type (a server that
+            // dropped the key type the file holds): say which.
+            let other_type = if server.host_key_type().as_deref() == Some(&known_type) {
+                ""
+            } else {
+                ", another key type, which ssh counts as a change too"
+            };
+            (
+                format!(
+                    "{}:{}: {}",
+                    display_tilde(&entry.path),
+                    entry.line_no,
+                    entry.line
+                ),
+                format!("{known_type} {}{other_type}", entry.fingerprint()),
+            )
+        }
+        _ => (String::new(), String::new()),
+    };
+    let file = match &server.host_key_status {
+        Some(Status::Changed(entry)) => sh_quote(&entry.path.display().to_string()),
+        _ => "~/.ssh/known_hosts".into(),
+    };
+    let (severity, then) = if goes_on(s) {
+        (Severity::Warning, GOES_ON)
+    } else {
+        (Severity::Error, "nothing was sent")
+    };
+    Finding::new(
+        "host-key-changed",
+        severity,
+        format!(
+            "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for {}: the server presents {} {}{} \
+             but known_hosts holds {known} ({line}); someone could be intercepting the \
+             connection: {then}",
+            s.known_hosts_name(),
+            server.host_key_type().unwrap_or_default(),
+            server.host_key_fingerprint().unwrap_or_default(),
+            certificate_set_aside(server),
+        ),
+    )
+    .fix(format!(
+        "only after confirming the new key with the host's owner: ssh-keygen -R {} -f {file}",
+        sh_quote(&s.known_hosts_name())
+    ))
+}
+
+/// The server's host key (or its certificate's CA) is marked `@revoked`.
+fn host_key_revoked(s: &HostSettings, server: &crate::probe::client::ServerInfo) -> Finding {
+    let fp = server.host_key_fingerprint().unwrap_or_default();
+    let what = match &server.host_key_status {
+        // The CA that signed the server's host certificate.
+        Some(Status::Revoked(e)) if e.fingerprint() != fp => format!(
+            "the CA key {} that signed the server's host certificate (for {fp}) is marked \
+             @revoked in known_hosts ({}:{})",
+            e.fingerprint(),
+            display_tilde(&e.path),
+            e.line_no
+        ),
+        Some(Status::Revoked(e)) => format!(
+            "the server's host key {fp} is marked @revoked in known_hosts ({}:{})",
+            display_tilde(&e.path),
+            e.line_no
+        ),
+        _ => format!("the server's host key {fp} is marked @revoked in known_hosts"),
+    };
+    let (severity, then) = if goes_on(s) {
+        (Severity::Warning, GOES_ON)
+    } else {
+        (Severity::Error, "nothing was sent")
+    };
+    Finding::new("host-key-revoked", severity, format!("{what}: {then}"))
+}
+
 fn connection_finding(r: &Report, e: &ConnectFailure) -> Finding {
     let s = &r.settings;
     let t = format!("{}:{}", s.hostname, s.port);
@@ -384,70 +476,8 @@ fn connection_finding(r: &Report, e: &ConnectFailure) -> Finding {
             Severity::Error,
             format!("{t}: {}", describe(e)),
         ),
-        ConnectFailure::HostKeyChanged { server } => {
-            let (line, known) = match &server.host_key_status {
-                Some(Status::Changed(entry)) => {
-                    let known_type = entry.key.algorithm().to_string();
-                    // ssh calls any other recorded key a change, even of another type (a
-                    // server that dropped the key type the file holds): say which.
-                    let other_type = if server.host_key_type().as_deref() == Some(&known_type) {
-                        ""
-                    } else {
-                        ", another key type, which ssh counts as a change too"
-                    };
-                    (
-                        format!("{}:{}: {}", display_tilde(&entry.path), entry.line_no, entry.line),
-                        format!("{known_type} {}{other_type}", entry.fingerprint()),
-                    )
-                }
-                _ => (String::new(), String::new()),
-            };
-            let file = match &server.host_key_status {
-                Some(Status::Changed(entry)) => sh_quote(&entry.path.display().to_string()),
-                _ => "~/.ssh/known_hosts".into(),
-            };
-            Finding::new(
-                "host-key-changed",
-                Severity::Error,
-                format!(
-                    "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for {}: the server presents {} {}{} \
-                     but known_hosts holds {known} ({line}); someone could be intercepting the \
-                     connection, so nothing was sent",
-                    s.known_hosts_name(),
-                    server.host_key_type().unwrap_or_default(),
-                    server.host_key_fingerprint().unwrap_or_default(),
-                    certificate_set_aside(server),
-                ),
-            )
-            .fix(format!(
-                "only after confirming the new key with the host's owner: ssh-keygen -R {} -f {file}",
-                sh_quote(&s.known_hosts_name())
-            ))
-        }
-        ConnectFailure::HostKeyRevoked { server } => {
-            let fp = server.host_key_fingerprint().unwrap_or_default();
-            let what = match &server.host_key_status {
-                // The CA that signed the server's host certificate.
-                Some(Status::Revoked(e)) if e.fingerprint() != fp => format!(
-                    "the CA key {} that signed the server's host certificate (for {fp}) is \
-                     marked @revoked in known_hosts ({}:{})",
-                    e.fingerprint(),
-                    display_tilde(&e.path),
-                    e.line_no
-                ),
-                Some(Status::Revoked(e)) => format!(
-                    "the server's host key {fp} is marked @revoked in known_hosts ({}:{})",
-                    display_tilde(&e.path),
-                    e.line_no
-                ),
-                _ => format!("the server's host key {fp} is marked @revoked in known_hosts"),
-            };
-            Finding::new(
-                "host-key-revoked",
-                Severity::Error,
-                format!("{what}; nothing was sent"),
-            )
-        }
+        ConnectFailure::HostKeyChanged { server } => host_key_changed(s, server),
+        ConnectFailure::HostKeyRevoked { server } => host_key_revoked(s, server),
         ConnectFailure::Negotiation {
             what,
             their_offer,

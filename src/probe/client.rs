@@ -39,6 +39,9 @@ pub struct ProbeConfig {
     pub known_hosts: Arc<KnownHosts>,
     /// The names to look the host key up under (`[host]:port`, or `HostKeyAlias`).
     pub known_hosts_lookup: crate::probe::known_hosts::Lookup,
+    /// StrictHostKeyChecking no: ssh warns about a changed or revoked host key and goes on
+    /// (without password or keyboard-interactive authentication), so the probe goes on too.
+    pub host_key_mismatch_continues: bool,
     /// ssh's proposal for this host: russh is set up to negotiate the same host key.
     pub proposal: Proposal,
     /// PubkeyAcceptedAlgorithms for this host: an RSA key is asked about with the signature
@@ -165,6 +168,7 @@ struct ProbeHandler {
     shared: Arc<Mutex<Shared>>,
     known: Arc<KnownHosts>,
     lookup: crate::probe::known_hosts::Lookup,
+    mismatch_continues: bool,
 }
 
 impl client::Handler for ProbeHandler {
@@ -188,7 +192,8 @@ impl client::Handler for ProbeHandler {
             },
             crate::openssh::keys::cert::now(),
         );
-        let ok = !matches!(checked.status, Status::Changed(_) | Status::Revoked(_));
+        let ok = self.mismatch_continues
+            || !matches!(checked.status, Status::Changed(_) | Status::Revoked(_));
         if let Ok(mut s) = self.shared.lock() {
             s.host_key = Some(key);
             s.status = Some(checked.status);
@@ -451,6 +456,7 @@ impl Prober {
             shared: self.shared.clone(),
             known: self.cfg.known_hosts.clone(),
             lookup: self.cfg.known_hosts_lookup.clone(),
+            mismatch_continues: self.cfg.host_key_mismatch_continues,
         };
         match client::connect_stream(Arc::new(config), stream, handler).await {
             Ok(h) => Ok(h),
@@ -460,9 +466,10 @@ impl Prober {
 
     fn classify(&self, e: russh::Error) -> ConnectFailure {
         let server = Box::new(self.snapshot());
-        match (&server.host_key_status, &e) {
-            (Some(Status::Changed(_)), _) => return ConnectFailure::HostKeyChanged { server },
-            (Some(Status::Revoked(_)), _) => return ConnectFailure::HostKeyRevoked { server },
+        match &server.host_key_status {
+            _ if self.cfg.host_key_mismatch_continues => {}
+            Some(Status::Changed(_)) => return ConnectFailure::HostKeyChanged { server },
+            Some(Status::Revoked(_)) => return ConnectFailure::HostKeyRevoked { server },
             _ => {}
         }
         match e {
