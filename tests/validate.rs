@@ -480,6 +480,50 @@ fn changed_host_key_stops_before_any_authentication() {
     );
 }
 
+/// KnownHostsCommand adds lines to the known_hosts files, and herossh does not run it: where
+/// the files alone would stop ssh, the verdict is "cannot say", never "fails", since the real
+/// ssh logs in here.
+#[test]
+fn known_hosts_command_leaves_the_host_key_verdict_open() {
+    let env = TestEnv::new();
+    let sshd = Sshd::start(SshdOptions::default());
+    let k = keygen(&env, "id_ed25519", "ed25519", "");
+    sshd.authorize(&pub_line(&k));
+    let cfg = env.write(
+        "cfg",
+        format!(
+            "Host khc\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  \
+             KnownHostsCommand /bin/echo {}\n",
+            sshd.port(),
+            sshd.user(),
+            sshd.known_hosts_line()
+        ),
+    );
+    let o = env
+        .program("ssh")
+        .args(["-F", s(&cfg), "-o", "BatchMode=yes", "khc", "true"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "ssh: {}", out(&o).1);
+    let (code, v, err) = validate_json(&env, &["--batch", "-F", s(&cfg), "khc"], None);
+    assert_ne!(code, 0, "{v:#}\n{err}");
+    assert_eq!(v["outcome"]["outcome"], "unknown", "{v:#}");
+    assert_eq!(codes(&v), ["host-key-unknown", "outcome-unknown"], "{v:#}");
+    assert!(
+        finding(&v, "outcome-unknown")["message"]
+            .as_str()
+            .unwrap()
+            .contains("KnownHostsCommand `/bin/echo "),
+        "{v:#}"
+    );
+    // With the key in known_hosts the command does not matter.
+    trust(&env, &sshd);
+    let (code, v, err) = validate_json(&env, &["--batch", "-F", s(&cfg), "khc"], None);
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    assert_eq!(codes(&v), ["authenticated"], "{v:#}");
+}
+
 /// Host certificates, judged as ssh judges them (sshconnect.c `check_host_key`): an
 /// `@cert-authority` line for the host (or the host without its port) vouches for a valid
 /// certificate; an invalid one is set aside in ssh's words and the plain key decides; a

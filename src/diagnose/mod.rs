@@ -179,6 +179,7 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
                 )));
             }
             out.extend(plan_findings(r));
+            calibrate(r, &mut out);
             return out;
         }
         Some(Ok(server)) => match &server.host_key_status {
@@ -274,6 +275,18 @@ fn calibrate(r: &Report, out: &mut Vec<Finding>) {
     }
 }
 
+/// For a host key the known_hosts files do not vouch for: ssh also asks KnownHostsCommand,
+/// which herossh does not run (the verdict is then unknown, not a failure).
+fn known_hosts_command_note(s: &HostSettings) -> String {
+    match s.known_hosts_command() {
+        Some(c) => format!(
+            "; ssh also runs KnownHostsCommand `{c}`, which may vouch for the key (herossh does \
+             not run it)"
+        ),
+        None => String::new(),
+    }
+}
+
 /// Why ssh did not take the server's host certificate from a CA known_hosts trusts (it then
 /// judged the plain key), for a host key message.
 fn certificate_set_aside(server: &crate::probe::client::ServerInfo) -> String {
@@ -322,6 +335,13 @@ fn host_key_unknown(
             "ssh cannot ask here (BatchMode or no terminal): \"Host key verification failed.\""
                 .into(),
         ),
+    };
+    let (severity, consequence) = match s.known_hosts_command() {
+        Some(_) if severity == Severity::Error => (
+            Severity::Warning,
+            format!("{consequence}{}", known_hosts_command_note(s)),
+        ),
+        _ => (severity, consequence),
     };
     Finding::new(
         "host-key-unknown",
@@ -397,6 +417,8 @@ fn host_key_changed(s: &HostSettings, server: &crate::probe::client::ServerInfo)
     };
     let (severity, then) = if goes_on(s) {
         (Severity::Warning, GOES_ON)
+    } else if s.known_hosts_command().is_some() {
+        (Severity::Warning, "nothing was sent")
     } else {
         (Severity::Error, "nothing was sent")
     };
@@ -406,11 +428,12 @@ fn host_key_changed(s: &HostSettings, server: &crate::probe::client::ServerInfo)
         format!(
             "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for {}: the server presents {} {}{} \
              but known_hosts holds {known} ({line}); someone could be intercepting the \
-             connection: {then}",
+             connection: {then}{}",
             s.known_hosts_name(),
             server.host_key_type().unwrap_or_default(),
             server.host_key_fingerprint().unwrap_or_default(),
             certificate_set_aside(server),
+            known_hosts_command_note(s),
         ),
     )
     .fix(format!(

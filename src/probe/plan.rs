@@ -155,6 +155,11 @@ impl HostSettings {
         }
     }
 
+    /// `KnownHostsCommand`, when set: ssh adds its output to the known_hosts files.
+    pub fn known_hosts_command(&self) -> Option<&str> {
+        self.resolved.get("knownhostscommand")
+    }
+
     /// [`Self::known_hosts_name`] with ssh's port-less second look.
     pub fn known_hosts_lookup(&self) -> super::known_hosts::Lookup {
         super::known_hosts::Lookup {

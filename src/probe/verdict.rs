@@ -247,12 +247,39 @@ pub fn simulate(r: &Report, interactive: bool) -> Outcome {
             why: "not probed (--plan)".into(),
         };
     };
+    // ssh adds what KnownHostsCommand prints to the known_hosts files, so a key the files
+    // do not hold (or hold another of) may still be known to it; the probe does not run it.
+    // It matters only where the files alone make ssh stop.
+    let command_decides = |status: Option<&Status>| {
+        let strict = r.settings.strict_host_key_checking.as_str();
+        let matters = match status {
+            Some(Status::Unknown) => !matches!(strict, "false" | "accept-new"),
+            Some(Status::Changed(_)) => strict != "false",
+            _ => false,
+        };
+        matters
+            .then(|| r.settings.known_hosts_command())
+            .flatten()
+            .map(|c| Outcome::Unknown {
+                why: format!(
+                    "the known_hosts files do not vouch for the host key, and ssh also asks \
+                     KnownHostsCommand `{c}`, which herossh does not run"
+                ),
+            })
+    };
     let server = match conn {
         Ok(s) => s,
-        Err(ConnectFailure::HostKeyChanged { .. })
-            if r.settings.strict_host_key_checking != "false" =>
-        {
-            return Outcome::Fails(Failure::HostKeyChanged);
+        Err(ConnectFailure::HostKeyChanged { server }) => {
+            if let Some(o) = command_decides(server.host_key_status.as_ref()) {
+                return o;
+            }
+            if r.settings.strict_host_key_checking != "false" {
+                return Outcome::Fails(Failure::HostKeyChanged);
+            }
+            return Outcome::Unknown {
+                why: "the host key changed and StrictHostKeyChecking is off; the probe stopped"
+                    .into(),
+            };
         }
         Err(ConnectFailure::HostKeyRevoked { .. }) => {
             return Outcome::Fails(Failure::HostKeyRevoked);
@@ -260,14 +287,13 @@ pub fn simulate(r: &Report, interactive: bool) -> Outcome {
         Err(ConnectFailure::Negotiation { what, .. }) => {
             return Outcome::Fails(Failure::Negotiation { what: *what });
         }
-        Err(ConnectFailure::HostKeyChanged { .. }) => {
-            return Outcome::Unknown {
-                why: "the host key changed and StrictHostKeyChecking is off; the probe stopped"
-                    .into(),
-            };
-        }
         Err(_) => return Outcome::Fails(Failure::Connect),
     };
+    if !r.settings.no_host_auth_for_localhost()
+        && let Some(o) = command_decides(server.host_key_status.as_ref())
+    {
+        return o;
+    }
     let mut prompts = Vec::new();
     if let Some(Status::Unknown) = &server.host_key_status
         && r.accepted_new_into.is_none()
