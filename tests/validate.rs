@@ -480,6 +480,73 @@ fn changed_host_key_stops_before_any_authentication() {
     );
 }
 
+/// A FIDO security-key file (`sk-ssh-ed25519@openssh.com`, as `ssh-keygen -t ed25519-sk`
+/// writes it) for a device this machine does not have: the key handle is random bytes.
+fn security_key(env: &TestEnv, name: &str) -> PathBuf {
+    use russh::keys::ssh_key::{LineEnding, PrivateKey, private, public};
+    let public = public::SkEd25519::new(public::Ed25519PublicKey([7u8; 32]), "ssh:");
+    let keypair = private::SkEd25519::new(public, 0x01, vec![42u8; 64]).unwrap();
+    let key = PrivateKey::new(private::KeypairData::SkEd25519(keypair), name).unwrap();
+    let path = env.ssh_dir().join(name);
+    std::fs::write(&path, key.to_openssh(LineEnding::LF).unwrap().as_bytes()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(
+        format!("{}.pub", path.display()),
+        format!("{}\n", key.public_key().to_openssh().unwrap()),
+    )
+    .unwrap();
+    path
+}
+
+/// ssh signs with a security key only through the device (plugged in, touched): herossh
+/// cannot, so where that key decides it says it cannot tell (never "the server refused the
+/// signature", and no signature is attempted); where a later key gets in, ssh logs in either
+/// way. The real ssh, without the device, is the oracle.
+#[test]
+fn a_security_key_leaves_the_verdict_to_the_device() {
+    let env = TestEnv::new();
+    let sshd = Sshd::start(SshdOptions::default());
+    let sk = security_key(&env, "id_ed25519_sk");
+    sshd.authorize(&pub_line(&sk));
+    let kh = trust(&env, &sshd);
+    let o = ssh_command(&sshd, &kh, &[&sk])
+        .arg("true")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(255), "ssh: {}", out(&o).1);
+    assert!(
+        out(&o).1.contains("signing failed for ED25519-SK"),
+        "{}",
+        out(&o).1
+    );
+    let (code, v, err) = validate_json(&env, &[&sshd.target(), "-i", s(&sk)], None);
+    assert_ne!(code, 0, "{v:#}\n{err}");
+    assert_eq!(v["outcome"]["outcome"], "unknown", "{v:#}");
+    assert_eq!(v["keys"][0]["accepted"], true, "{v:#}");
+    assert_eq!(codes(&v), ["outcome-unknown"], "{v:#}");
+    assert!(
+        finding(&v, "outcome-unknown")["message"]
+            .as_str()
+            .unwrap()
+            .contains("FIDO security key"),
+        "{v:#}"
+    );
+    assert_eq!(v["attempts"]["failed_logins"], 0, "{v:#}");
+    assert!(!sshd.log().contains("Failed publickey"), "{}", sshd.log());
+
+    // A plain key after it: ssh logs in with that one when the device is absent.
+    let k = keygen(&env, "id_ed25519", "ed25519", "");
+    sshd.authorize(&pub_line(&k));
+    let o = ssh_command(&sshd, &kh, &[&sk, &k])
+        .arg("true")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "ssh: {}", out(&o).1);
+    let (code, v, err) = validate_json(&env, &[&sshd.target(), "-i", s(&sk), "-i", s(&k)], None);
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    assert_eq!(codes(&v), ["authenticated"], "{v:#}");
+}
+
 /// KnownHostsCommand adds lines to the known_hosts files, and herossh does not run it: where
 /// the files alone would stop ssh, the verdict is "cannot say", never "fails", since the real
 /// ssh logs in here.

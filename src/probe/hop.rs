@@ -180,7 +180,7 @@ fn ssh_signs_with(r: &Report, i: usize) -> bool {
     match verdict::signing(r, i) {
         verdict::Signing::Yes => true,
         verdict::Signing::WithPassphrase => r.interactive,
-        verdict::Signing::No => false,
+        verdict::Signing::No | verdict::Signing::SecurityKey => false,
     }
 }
 

@@ -473,7 +473,7 @@ pub(crate) fn proof_candidate(report: &Report, have_passphrase: bool) -> Option<
             && match verdict::signing(report, i) {
                 verdict::Signing::Yes => true,
                 verdict::Signing::WithPassphrase => have_passphrase,
-                verdict::Signing::No => false,
+                verdict::Signing::No | verdict::Signing::SecurityKey => false,
             }
     };
     let order = verdict::offer_order(report);

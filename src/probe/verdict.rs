@@ -165,6 +165,10 @@ pub(crate) enum Signing {
     WithPassphrase,
     /// ssh cannot (it fails to load the private key, and goes on with the next key).
     No,
+    /// Only through the FIDO security key that holds it (`sk-*` keys, from a file or an
+    /// agent): ssh signs when the device is plugged in (and touched, unless the key was made
+    /// `no-touch-required`), else says "device not found" and goes on. The probe cannot.
+    SecurityKey,
 }
 
 /// [`Signing`] for plan entry `i`. A certificate signs with its signer (the plan entry ssh
@@ -191,6 +195,21 @@ pub(crate) fn signing(r: &Report, i: usize) -> Signing {
 }
 
 fn key_signing(id: &Identity) -> Signing {
+    let signing = file_or_agent_signing(id);
+    let security_key = id.key.as_ref().is_some_and(|k| {
+        matches!(
+            k.algorithm(),
+            Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256
+        )
+    });
+    if security_key && signing != Signing::No {
+        Signing::SecurityKey
+    } else {
+        signing
+    }
+}
+
+fn file_or_agent_signing(id: &Identity) -> Signing {
     if id.in_agent {
         return Signing::Yes;
     }
@@ -331,6 +350,21 @@ pub fn simulate(r: &Report, interactive: bool) -> Outcome {
                 }
                 match signing(r, i) {
                     Signing::No => continue,
+                    // With the device ssh logs in with this key; without it, with the next
+                    // accepted one, if any: either way it logs in when there is one.
+                    Signing::SecurityKey if first_later_success(r, i).is_some() => continue,
+                    Signing::SecurityKey => {
+                        return Outcome::Unknown {
+                            why: format!(
+                                "the server accepts {}, and ssh signs with it only through the \
+                                 FIDO security key that holds it: plugged in, and touched when \
+                                 ssh asks (unless the key was made no-touch-required); herossh \
+                                 cannot use the device (without it ssh says \"device not \
+                                 found\" and is denied)",
+                                id.label()
+                            ),
+                        };
+                    }
                     Signing::WithPassphrase if !interactive => {
                         // ssh cannot ask: it moves on to the next key.
                         if first_later_success(r, i).is_none() {
