@@ -109,6 +109,11 @@ impl Lab {
         self.sshd.authorize(&crate::validate::pub_line(key));
     }
 
+    /// `~/.ssh/known_hosts` holds exactly `text`.
+    fn known_hosts(&self, text: &str) {
+        std::fs::write(self.env.ssh_dir().join("known_hosts"), text).unwrap();
+    }
+
     /// known_hosts holds the server's key, as ssh writes it.
     fn trust(&self) {
         crate::validate::trust(&self.env, &self.sshd);
@@ -575,13 +580,8 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         let lab = Lab::new(opts());
         let k = lab.key("id_ed25519", "ed25519", "");
         lab.authorize(&k);
-        let other = Sshd::start(opts());
-        let (t, b64) = other.host_key();
-        std::fs::write(
-            lab.env.ssh_dir().join("known_hosts"),
-            format!("[127.0.0.1]:{} {t} {b64}\n", lab.port),
-        )
-        .unwrap();
+        let (_, other) = lab.env.scratch_key("other_host_key", "ed25519");
+        lab.known_hosts(&format!("[127.0.0.1]:{} {other}\n", lab.port));
         run(
             "host key changed (REMOTE HOST IDENTIFICATION HAS CHANGED)",
             &lab,
@@ -595,22 +595,8 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         let lab = Lab::new(opts());
         let k = lab.key("id_ed25519", "ed25519", "");
         lab.authorize(&k);
-        let old = lab.env.scratch().join("old_host_key");
-        let o = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ecdsa", "-N", "", "-f"])
-            .arg(&old)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "ssh-keygen: {}", out(&o).1);
-        let public = std::fs::read_to_string(format!("{}.pub", old.display())).unwrap();
-        let mut words = public.split_whitespace();
-        let (t, b64) = (words.next().unwrap(), words.next().unwrap());
-        std::fs::write(
-            lab.env.ssh_dir().join("known_hosts"),
-            format!("[127.0.0.1]:{} {t} {b64}\n", lab.port),
-        )
-        .unwrap();
+        let (_, old) = lab.env.scratch_key("old_host_key", "ecdsa");
+        lab.known_hosts(&format!("[127.0.0.1]:{} {old}\n", lab.port));
         run(
             "known_hosts holds only an ECDSA key; the server now serves Ed25519",
             &lab,
@@ -623,11 +609,10 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         let k = lab.key("id_ed25519", "ed25519", "");
         lab.authorize(&k);
         let (t, b64) = lab.sshd.host_key();
-        std::fs::write(
-            lab.env.ssh_dir().join("known_hosts"),
-            format!("{}\n@revoked * {t} {b64}\n", lab.sshd.known_hosts_line()),
-        )
-        .unwrap();
+        lab.known_hosts(&format!(
+            "{}\n@revoked * {t} {b64}\n",
+            lab.sshd.known_hosts_line()
+        ));
         run(
             "host key @revoked",
             &lab,
@@ -644,15 +629,13 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         let k = lab.key("id_ed25519", "ed25519", "");
         lab.authorize(&k);
         lab.host("  StrictHostKeyChecking no\n");
-        let (t, b64) = lab.sshd.host_key();
-        let text = if revoked {
+        lab.known_hosts(&if revoked {
+            let (t, b64) = lab.sshd.host_key();
             format!("{}\n@revoked * {t} {b64}\n", lab.sshd.known_hosts_line())
         } else {
-            let other = Sshd::start(opts());
-            let (t, b64) = other.host_key();
-            format!("[127.0.0.1]:{} {t} {b64}\n", lab.port)
-        };
-        std::fs::write(lab.env.ssh_dir().join("known_hosts"), text).unwrap();
+            let (_, other) = lab.env.scratch_key("other_host_key", "ed25519");
+            format!("[127.0.0.1]:{} {other}\n", lab.port)
+        });
         let e = Expect {
             ssh_ok: true,
             code: Some(if revoked {
@@ -671,11 +654,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         let k = lab.key("id_ed25519", "ed25519", "");
         lab.authorize(&k);
         let (t, b64) = lab.sshd.host_key();
-        std::fs::write(
-            lab.env.ssh_dir().join("known_hosts"),
-            format!("127.0.0.1 {t} {b64}\n"),
-        )
-        .unwrap();
+        lab.known_hosts(&format!("127.0.0.1 {t} {b64}\n"));
         run(
             "host key recorded for 127.0.0.1 without the port",
             &lab,

@@ -598,21 +598,8 @@ fn known_hosts_command_leaves_the_host_key_verdict_open() {
 #[test]
 fn host_certificates_are_judged_as_ssh_judges_them() {
     let env = TestEnv::new();
-    let ca = |name: &str, t: &str| {
-        let p = env.scratch().join(name);
-        let o = Command::new("ssh-keygen")
-            .args(["-q", "-t", t, "-N", "", "-C", name, "-f"])
-            .arg(&p)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "ssh-keygen: {}", out(&o).1);
-        let public = std::fs::read_to_string(format!("{}.pub", p.display())).unwrap();
-        let words: Vec<&str> = public.split_whitespace().take(2).collect();
-        (p, words.join(" "))
-    };
-    let (ed_ca, ed_ca_pub) = ca("ed_ca", "ed25519");
-    let (rsa_ca, rsa_ca_pub) = ca("rsa_ca", "rsa");
+    let (ed_ca, ed_ca_pub) = env.scratch_key("ed_ca", "ed25519");
+    let (rsa_ca, rsa_ca_pub) = env.scratch_key("rsa_ca", "rsa");
     let k = keygen(&env, "id_ed25519", "ed25519", "");
     struct Case {
         name: &'static str,

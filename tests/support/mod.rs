@@ -137,6 +137,26 @@ impl TestEnv {
         d
     }
 
+    /// A key made by `ssh-keygen -t TYPE` in the scratch directory, outside `~/.ssh` (a CA, a
+    /// host key of another server): its private path and its `TYPE BASE64` public words.
+    pub fn scratch_key(&self, name: &str, key_type: &str) -> (PathBuf, String) {
+        let p = self.scratch().join(name);
+        let o = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", key_type, "-N", "", "-C", name, "-f"])
+            .arg(&p)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "ssh-keygen -t {key_type}: {}",
+            out(&o).1
+        );
+        let public = std::fs::read_to_string(format!("{}.pub", p.display())).unwrap();
+        let words: Vec<&str> = public.split_whitespace().take(2).collect();
+        (p, words.join(" "))
+    }
+
     /// The environment every child process of a test gets (herossh, git, ssh-keygen...).
     pub fn apply(&self, cmd: &mut std::process::Command) {
         for (k, _) in std::env::vars_os() {
