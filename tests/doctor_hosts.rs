@@ -352,6 +352,7 @@ fn json_document_and_json_lines_carry_the_same_host_reports() {
         "authenticated",
         "client",
         "connections",
+        "control_master",
         "elapsed_ms",
         "findings",
         "interactive",

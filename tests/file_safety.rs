@@ -885,53 +885,42 @@ fn devices_fifos_and_sockets_in_place_of_files_are_never_replaced() {
     }
 }
 
-/// The peak resident memory (KiB) and the output of a herossh run, from wait4's rusage.
+/// The peak resident memory (KiB) and the output of a herossh run, as GNU time reports it.
+///
+/// Not from this process's own wait4: a child spawned here (vfork, or fork) starts with this
+/// test process's memory, and Linux carries that high-water mark into the child's maxrss at
+/// exec, so wait4 would report the test binary's peak (hundreds of MiB after other tests),
+/// not herossh's. GNU time forks herossh from its own small process.
 fn run_measured(env: &TestEnv, args: &[&str]) -> (Output, i64) {
     run_measured_with(env, args, Stdio::null(), true)
 }
 
 /// [`run_measured`] with `stdin`, and with or without the token in HEROKU_API_KEY.
 fn run_measured_with(env: &TestEnv, args: &[&str], stdin: Stdio, token: bool) -> (Output, i64) {
-    let mut c = Command::new(herossh_bin());
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let mut c = Command::new("/usr/bin/time");
     env.apply(&mut c);
     // A token, so `keys add` gets as far as the file (which it refuses before any request).
     if token {
         c.env("HEROKU_API_KEY", TOKEN);
     }
-    let child = c
+    let o = c
         .current_dir(env.home())
+        .args(["-f", "%M", "-o"])
+        .arg(report.path())
+        .arg(herossh_bin())
         .args(args)
         .stdin(stdin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .output()
         .unwrap();
-    let pid = child.id() as libc::pid_t;
-    // Collect the pipes on threads while wait4 reaps the child (and gives its rusage).
-    let mut child = child;
-    let (mut so, mut se) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let t_out = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut so, &mut b).unwrap();
-        b
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut se, &mut b).unwrap();
-        b
-    });
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(rc, pid);
-    use std::os::unix::process::ExitStatusExt;
-    let o = Output {
-        status: std::process::ExitStatus::from_raw(status),
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-    };
-    (o, usage.ru_maxrss)
+    // GNU time writes "Command exited with non-zero status N" first when it is not 0.
+    let text = std::fs::read_to_string(report.path()).unwrap();
+    let max_rss_kib = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("GNU time said: {text:?}"));
+    (o, max_rss_kib)
 }
 
 /// Keys, configs (and their Includes), netrc and login.json are read without blocking on a

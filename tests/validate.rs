@@ -480,6 +480,99 @@ fn changed_host_key_stops_before_any_authentication() {
     );
 }
 
+/// `ssh -O exit` for a master connection a test started (also when the test fails).
+struct Master<'a> {
+    env: &'a TestEnv,
+    cfg: PathBuf,
+    host: &'static str,
+}
+
+impl Master<'_> {
+    fn exit(&self) {
+        let _ = self
+            .env
+            .program("ssh")
+            .args(["-F", s(&self.cfg), "-O", "exit", self.host])
+            .stdin(Stdio::null())
+            .output();
+    }
+}
+
+impl Drop for Master<'_> {
+    fn drop(&mut self) {
+        self.exit();
+    }
+}
+
+/// With ControlMaster auto and a master connection running at the ControlPath, ssh sends the
+/// session through it: no new connection, no login. herossh says so, and what a new
+/// connection would meet (here: the key was removed from the server) is only a warning until
+/// the master exits. A stale socket file with nothing behind it changes nothing.
+#[test]
+fn a_running_master_connection_is_what_ssh_uses() {
+    let env = TestEnv::new();
+    let sshd = Sshd::start(SshdOptions::default());
+    let k = keygen(&env, "id_ed25519", "ed25519", "");
+    sshd.authorize(&pub_line(&k));
+    trust(&env, &sshd);
+    let socket = env
+        .scratch()
+        .join(format!("cm-{}@127.0.0.1:{}", sshd.user(), sshd.port()));
+    let cfg = env.write(
+        "cfg",
+        format!(
+            "Host mux\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}\n  \
+             IdentitiesOnly yes\n  ControlMaster auto\n  ControlPath {}/cm-%r@%h:%p\n  \
+             ControlPersist 120\n",
+            sshd.port(),
+            sshd.user(),
+            k.display(),
+            env.scratch().display()
+        ),
+    );
+    let ssh = |args: &[&str]| {
+        env.program("ssh")
+            .args(["-F", s(&cfg), "-o", "BatchMode=yes"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let master = Master {
+        env: &env,
+        cfg: cfg.clone(),
+        host: "mux",
+    };
+    let o = ssh(&["-fN", "mux"]);
+    assert!(o.status.success(), "ssh -fN: {}", out(&o).1);
+    std::fs::write(sshd.authorized_keys_path(), "").unwrap();
+
+    let o = ssh(&["mux", "true"]);
+    assert!(o.status.success(), "ssh through the master: {}", out(&o).1);
+    let (code, v, err) = validate_json(&env, &["--batch", "-F", s(&cfg), "mux"], None);
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    assert_eq!(v["authenticated"], true, "{v:#}");
+    assert_eq!(v["control_master"], s(&socket), "{v:#}");
+    assert_eq!(codes(&v), ["control-master", "no-key-accepted"], "{v:#}");
+
+    master.exit();
+    let o = ssh(&["mux", "true"]);
+    assert!(!o.status.success(), "ssh without the master logs in");
+    let (code, v, err) = validate_json(&env, &["--batch", "-F", s(&cfg), "mux"], None);
+    assert_eq!(code, 1, "{v:#}\n{err}");
+    assert_eq!(v["control_master"], Value::Null, "{v:#}");
+    assert_eq!(codes(&v), ["no-key-accepted"], "{v:#}");
+
+    // A socket file nothing listens on (a master that died).
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    assert!(socket.exists());
+    let o = ssh(&["mux", "true"]);
+    assert!(!o.status.success(), "ssh with a stale socket logs in");
+    let (code, v, _) = validate_json(&env, &["--batch", "-F", s(&cfg), "mux"], None);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["control_master"], Value::Null, "{v:#}");
+}
+
 /// A FIDO security-key file (`sk-ssh-ed25519@openssh.com`, as `ssh-keygen -t ed25519-sk`
 /// writes it) for a device this machine does not have: the key handle is random bytes.
 fn security_key(env: &TestEnv, name: &str) -> PathBuf {

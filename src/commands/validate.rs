@@ -71,16 +71,18 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<()> {
 /// finding is an error: the one definition of "OK" behind validate's exit 0, its JSON
 /// `authenticated` and doctor's `ok`.
 pub fn logs_in(report: &Report, findings: &[Finding]) -> bool {
-    report.settings.config_errors.is_empty()
-        && !report.route.as_ref().is_some_and(|w| w.network_failure())
-        && match &report.connection {
-            Some(Err(e)) if e.server_answered() => false,
-            // The installed ssh answered in the probe's place: its verdict, not the probe's
-            // connection failure.
-            Some(Err(_)) => report.ssh_said.is_some() && report.authenticated(),
-            _ => report.authenticated(),
-        }
-        && !findings.iter().any(|f| f.severity == Severity::Error)
+    // Through a running master connection ssh neither connects nor logs in again.
+    let connects = report.through_master().is_some()
+        || (report.settings.config_errors.is_empty()
+            && !report.route.as_ref().is_some_and(|w| w.network_failure())
+            && match &report.connection {
+                Some(Err(e)) if e.server_answered() => false,
+                // The installed ssh answered in the probe's place: its verdict, not the
+                // probe's connection failure.
+                Some(Err(_)) => report.ssh_said.is_some() && report.authenticated(),
+                _ => report.authenticated(),
+            });
+    connects && !findings.iter().any(|f| f.severity == Severity::Error)
 }
 
 /// Exit 0 when [`logs_in`]; 3 when the host (or a jump host on the way) could not be reached;
@@ -186,6 +188,8 @@ pub fn to_json(r: &Report, findings: &[Finding]) -> Value {
     json!({
         "target": r.target(),
         "authenticated": logs_in(r, findings),
+        // The running master connection ssh sends the session through (ControlPath).
+        "control_master": r.through_master().map(|p| p.display().to_string()),
         "outcome": r.outcome,
         "interactive": r.interactive,
         "client": crate::openssh::installed().describe(),

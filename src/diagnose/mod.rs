@@ -159,6 +159,21 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
         out.push(f);
     }
     out.extend(route::findings(r));
+    if let Some(socket) = r.through_master() {
+        out.push(Finding::new(
+            "control-master",
+            Severity::Ok,
+            format!(
+                "ssh reuses the master connection running at {} (ControlPath, ControlMaster \
+                 {}): it sends the session through it without connecting or logging in again; \
+                 anything below is what a new connection meets once that master exits (ssh -O \
+                 exit {} ends it)",
+                display_tilde(socket),
+                s.resolved.get("controlmaster").unwrap_or("no"),
+                sh_quote(&s.alias)
+            ),
+        ));
+    }
 
     // The probe could not speak what ssh negotiates; the installed ssh answered instead.
     if let Some(asked) = &r.ssh_said {
@@ -253,7 +268,7 @@ fn ssh_said_findings(r: &Report, asked: &crate::probe::report::SshAsked) -> Vec<
 /// An error finding means ssh fails; when ssh logs in, the rest are warnings (a spare key
 /// with a bad mode costs nothing), and when it fails, at least one finding says so.
 fn calibrate(r: &Report, out: &mut Vec<Finding>) {
-    if r.outcome.logged_in() {
+    if r.authenticated() {
         for f in out.iter_mut() {
             if f.severity == Severity::Error {
                 f.severity = Severity::Warning;

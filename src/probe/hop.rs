@@ -51,6 +51,7 @@ pub async fn probe(
         sha1_only: Vec::new(),
         auth_attempts: 0,
         ssh_said: None,
+        master: None,
     };
     if !r.settings.config_errors.is_empty() {
         r.outcome = verdict::simulate(&r, interactive);

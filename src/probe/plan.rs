@@ -155,6 +155,17 @@ impl HostSettings {
         }
     }
 
+    /// The ControlPath socket ssh tries before connecting (ssh.c `muxclient`): with
+    /// ControlMaster no, auto or autoask; with yes or ask ssh becomes a master itself.
+    pub fn control_socket(&self) -> Option<PathBuf> {
+        let path = self.resolved.get("controlpath")?;
+        let tries = matches!(
+            self.resolved.get("controlmaster"),
+            None | Some("false" | "auto" | "autoask")
+        );
+        (tries && path != "none").then(|| PathBuf::from(path))
+    }
+
     /// `KnownHostsCommand`, when set: ssh adds its output to the known_hosts files.
     pub fn known_hosts_command(&self) -> Option<&str> {
         self.resolved.get("knownhostscommand")

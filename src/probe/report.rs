@@ -3,7 +3,7 @@
 //! data that `diagnose` turns into findings and the commands render; validate and doctor both
 //! run exactly this.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,6 +86,9 @@ pub struct Report {
     pub sha1_only: Vec<usize>,
     /// The way to the host (jump hosts, ProxyCommand); None for a jump host's own report.
     pub route: Option<route::RouteReport>,
+    /// A running master connection at the ControlPath that ssh uses instead of logging in
+    /// again (see [`HostSettings::control_socket`]).
+    pub master: Option<PathBuf>,
 }
 
 impl Report {
@@ -99,9 +102,18 @@ impl Report {
         }
     }
 
-    /// ssh, run as the user runs it, logs in.
+    /// ssh, run as the user runs it, logs in (with a new connection, or through the running
+    /// master connection it reuses).
     pub fn authenticated(&self) -> bool {
-        self.outcome.logged_in()
+        self.outcome.logged_in() || self.through_master().is_some()
+    }
+
+    /// The master connection ssh reuses: it sends the session through it, with no new
+    /// connection, host key check or login; only a configuration ssh refuses stops it first.
+    pub fn through_master(&self) -> Option<&Path> {
+        self.master
+            .as_deref()
+            .filter(|_| self.settings.config_errors.is_empty())
     }
 
     pub fn server(&self) -> Option<&ServerInfo> {
@@ -226,7 +238,12 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         sha1_only: Vec::new(),
         route: None,
         ssh_said: None,
+        master: None,
     };
+    report.master = report
+        .settings
+        .control_socket()
+        .filter(|p| std::os::unix::net::UnixStream::connect(p).is_ok());
     if opts.plan_only {
         report.route = Some(route::planned(&report.settings, opts));
         return Ok(report);
