@@ -620,6 +620,19 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
             &mut table,
         );
     }
+    {
+        // Nowhere to record a new key: ssh refuses it even with StrictHostKeyChecking no.
+        let mut lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.host("  UserKnownHostsFile none\n  StrictHostKeyChecking no\n");
+        run(
+            "UserKnownHostsFile none, StrictHostKeyChecking no",
+            &lab,
+            fixed_by("host-key-unknown"),
+            &mut table,
+        );
+    }
     // StrictHostKeyChecking no: ssh warns about a changed or revoked key and logs in anyway.
     for (name, revoked) in [
         ("host key changed, StrictHostKeyChecking no", false),

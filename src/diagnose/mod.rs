@@ -332,6 +332,26 @@ fn host_key_unknown(
             ),
         );
     }
+    if s.user_known_hosts_files.is_empty() {
+        // Recorded where ssh reads it again, then accepted.
+        return Finding::new(
+            "host-key-unknown",
+            Severity::Error,
+            format!(
+                "the host key of {} ({} {fp}) is not in known_hosts{}; with UserKnownHostsFile \
+                 none ssh has nowhere to record it and refuses it whatever \
+                 StrictHostKeyChecking says: \"Host key verification failed.\"",
+                s.known_hosts_name(),
+                server.host_key_type().unwrap_or_default(),
+                certificate_set_aside(server)
+            ),
+        )
+        .fix(format!(
+            "{} && herossh validate --accept-new{} {target_arg}",
+            fix_config(s, "--set 'UserKnownHostsFile ~/.ssh/known_hosts'"),
+            config_arg(s)
+        ));
+    }
     let (severity, consequence) = match s.strict_host_key_checking.as_str() {
         "false" | "accept-new" => (
             Severity::Ok,

@@ -13,7 +13,7 @@ use super::known_hosts::{self, KnownHosts, Status};
 use super::plan::{self, HostSettings, Identity, SkipReason};
 use super::{negotiate, route, unoffered, verdict};
 use crate::credentials::Secret;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::openssh::keys::PrivateState;
 use crate::openssh::login::{self, SshSaid};
@@ -393,8 +393,10 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         route::finish(way, &connector, None).await;
     }
 
+    // (With UserKnownHostsFile none there is no file ssh would read it from again.)
     if opts.accept_new
         && matches!(server.host_key_status, Some(Status::Unknown))
+        && !report.settings.user_known_hosts_files.is_empty()
         && let Some(key) = &server.host_key
     {
         report.accepted_new_into = Some(add_known_host(&report.settings, key)?);
@@ -539,7 +541,7 @@ fn add_known_host(
         .user_known_hosts_files
         .first()
         .cloned()
-        .unwrap_or_else(|| crate::paths::ssh_dir().join("known_hosts"));
+        .ok_or_else(|| Error::failed("UserKnownHostsFile is none: no file to add the key to"))?;
     if let Some(dir) = file.parent() {
         fsutil::ensure_dir(dir, 0o700)?;
     }

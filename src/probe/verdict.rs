@@ -318,6 +318,11 @@ pub fn simulate(r: &Report, interactive: bool) -> Outcome {
         && r.accepted_new_into.is_none()
         && !r.settings.no_host_auth_for_localhost()
     {
+        // UserKnownHostsFile none: nowhere to record a new key, so ssh refuses it whatever
+        // StrictHostKeyChecking says, without asking (sshconnect.c: read-only host files).
+        if r.settings.user_known_hosts_files.is_empty() {
+            return Outcome::Fails(Failure::HostKeyUnknown);
+        }
         match r.settings.strict_host_key_checking.as_str() {
             "false" | "accept-new" => {}
             "ask" if interactive => prompts.push(Prompt::ConfirmHostKey),
