@@ -1079,3 +1079,205 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         failures.join("\n\n")
     );
 }
+
+/// A small deterministic generator (xorshift64*): the random setups are the same on every
+/// run, so a disagreement is reproducible by its case number.
+struct Rng(u64);
+
+impl Rng {
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let n = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33;
+        &items[(n % items.len() as u64) as usize]
+    }
+}
+
+/// Random combinations of what the table's rows vary one at a time: the key file (missing,
+/// fine, mode 0644, CRLF, encrypted, only its .pub), whether the server takes it, an agent
+/// (with other keys ahead of it), IdentitiesOnly, known_hosts (known, unknown, another key,
+/// another type, recorded without the port, a host CA, revoked), StrictHostKeyChecking and
+/// UserKnownHostsFile. For each, herossh says OK exactly when the real ssh logs in, and never
+/// claims that the server accepts no key when ssh saw it accept one. `HEROSSH_DIFF_CASES`
+/// runs more of them.
+#[test]
+fn random_setups_agree_with_ssh() {
+    let cases: usize = std::env::var("HEROSSH_DIFF_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let env = TestEnv::new();
+    let (ca, ca_pub) = env.scratch_key("host_ca", "ed25519");
+    let mut lab = Lab::in_env(
+        env,
+        SshdOptions {
+            host_certificate: Some(crate::support::sshd::HostCertificate {
+                ca,
+                args: vec!["-n".into(), "127.0.0.1".into()],
+            }),
+            ..opts()
+        },
+    );
+    let (_, other) = lab.env.scratch_key("other_host", "ed25519");
+    let (_, other_type) = lab.env.scratch_key("other_type_host", "ecdsa");
+    let extras: Vec<PathBuf> = (0..6)
+        .map(|i| lab.env.scratch_key(&format!("extra{i}"), "ed25519").0)
+        .collect();
+    let (t, b64) = lab.sshd.host_key();
+    let known = lab.sshd.known_hosts_line();
+    let port = lab.port;
+    let ssh_dir = lab.env.ssh_dir();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut failures = Vec::new();
+    let mut logged_in = 0;
+    for case in 0..cases {
+        let key = *rng.pick(&[
+            "ok",
+            "ok",
+            "ok",
+            "none",
+            "mode 0644",
+            "CRLF",
+            "encrypted",
+            "only .pub",
+        ]);
+        let authorized = *rng.pick(&[true, true, true, false]);
+        let agent = *rng.pick(&[false, true]);
+        let ahead = *rng.pick(&[0usize, 0, 2, 6]);
+        let only = *rng.pick(&[false, true]);
+        let kh = *rng.pick(&[
+            "known",
+            "known",
+            "unknown",
+            "another key",
+            "another type",
+            "without port",
+            "host CA",
+            "host CA + another key",
+            "revoked",
+        ]);
+        let strict = *rng.pick(&["", "no", "accept-new", "yes"]);
+        let user_kh = *rng.pick(&["", "none", "/dev/null"]);
+        let name = format!(
+            "case {case}: key {key}, authorized {authorized}, agent {agent} ({ahead} ahead), \
+             IdentitiesOnly {only}, known_hosts {kh}, StrictHostKeyChecking {strict:?}, \
+             UserKnownHostsFile {user_kh:?}"
+        );
+
+        lab.agent = None;
+        std::fs::remove_dir_all(&ssh_dir).unwrap();
+        std::fs::create_dir_all(&ssh_dir).unwrap();
+        std::fs::set_permissions(&ssh_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let (plain, _) = lab.env.scratch_key(&format!("case{case}"), "ed25519");
+        let k = ssh_dir.join("id_ed25519");
+        let public = std::fs::read_to_string(format!("{}.pub", plain.display())).unwrap();
+        if key != "none" {
+            std::fs::copy(&plain, &k).unwrap();
+            std::fs::write(format!("{}.pub", k.display()), &public).unwrap();
+            std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        match key {
+            "mode 0644" => {
+                std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o644)).unwrap()
+            }
+            "CRLF" => {
+                let text = std::fs::read_to_string(&k).unwrap();
+                std::fs::write(&k, text.replace('\n', "\r\n")).unwrap();
+            }
+            "encrypted" => {
+                let o = lab
+                    .env
+                    .program("ssh-keygen")
+                    .args(["-q", "-p", "-N", "secret words", "-P", "", "-f"])
+                    .arg(&k)
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap();
+                assert!(o.status.success(), "ssh-keygen -p: {}", out(&o).1);
+            }
+            "only .pub" => std::fs::remove_file(&k).unwrap(),
+            _ => {}
+        }
+        std::fs::write(
+            lab.sshd.authorized_keys_path(),
+            if authorized { public.as_str() } else { "" },
+        )
+        .unwrap();
+        if agent {
+            let mut keys: Vec<&Path> = extras[..ahead].iter().map(PathBuf::as_path).collect();
+            keys.push(&plain);
+            lab.agent(&keys);
+        }
+        lab.known_hosts(&match kh {
+            "known" => format!("{known}\n"),
+            "unknown" => String::new(),
+            "another key" => format!("[127.0.0.1]:{port} {other}\n"),
+            "another type" => format!("[127.0.0.1]:{port} {other_type}\n"),
+            "without port" => format!("127.0.0.1 {t} {b64}\n"),
+            "host CA" => format!("@cert-authority * {ca_pub}\n"),
+            "host CA + another key" => {
+                format!("@cert-authority * {ca_pub}\n[127.0.0.1]:{port} {other}\n")
+            }
+            _ => format!("{known}\n@revoked * {t} {b64}\n"),
+        });
+        lab.host_lines.clear();
+        let mut lines = String::new();
+        if only {
+            lines.push_str(&format!(
+                "  IdentityFile {}\n  IdentitiesOnly yes\n",
+                k.display()
+            ));
+        }
+        if !strict.is_empty() {
+            lines.push_str(&format!("  StrictHostKeyChecking {strict}\n"));
+        }
+        if !user_kh.is_empty() {
+            lines.push_str(&format!("  UserKnownHostsFile {user_kh}\n"));
+        }
+        lab.host(&lines);
+
+        let (ssh_ok, ssh_err) = lab.ssh();
+        let (code, v, stderr) = lab.herossh();
+        logged_in += usize::from(ssh_ok);
+        let found = codes(&v);
+        let mut problems = Vec::new();
+        if (code == 0) != ssh_ok || (v["authenticated"] == true) != ssh_ok {
+            problems.push(format!(
+                "herossh exit {code} (authenticated {}) while ssh {}",
+                v["authenticated"],
+                if ssh_ok { "logs in" } else { "fails" }
+            ));
+        }
+        if !ssh_ok
+            && ssh_err.contains("debug1: Server accepts key:")
+            && found.iter().any(|f| f == "no-key-accepted")
+        {
+            problems.push(format!(
+                "no-key-accepted while the server accepted a key: {found:?}"
+            ));
+        }
+        if !problems.is_empty() {
+            let last = ssh_err
+                .lines()
+                .rev()
+                .find(|l| !l.starts_with("debug1: "))
+                .unwrap_or("");
+            failures.push(format!(
+                "{name}:\n  {}\n  ssh: {last}\n  findings: {found:?}\n  herossh stderr: {stderr}",
+                problems.join("\n  ")
+            ));
+        }
+    }
+    eprintln!("{cases} random setups, ssh logged in {logged_in} times");
+    assert!(
+        logged_in > 0 && logged_in < cases,
+        "the setups do not vary the verdict"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} random setups disagree:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}

@@ -136,6 +136,8 @@ impl Drop for Agent {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Killed, the agent leaves its socket file, which a next agent could not bind.
+        let _ = std::fs::remove_file(&self.sock);
     }
 }
 
