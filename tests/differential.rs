@@ -633,6 +633,26 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
             &mut table,
         );
     }
+    {
+        // A loopback address with NoHostAuthenticationForLocalhost: ssh checks no host key.
+        let mut lab = Lab::new(opts());
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.host("  NoHostAuthenticationForLocalhost yes\n");
+        let (_, other) = lab.env.scratch_key("other_host_key", "ecdsa");
+        lab.known_hosts(&format!("[127.0.0.1]:{} {other}\n", lab.port));
+        let e = Expect {
+            ssh_ok: true,
+            code: Some("host-key-not-checked"),
+            fix_works: false,
+        };
+        run(
+            "host key changed, NoHostAuthenticationForLocalhost yes",
+            &lab,
+            e,
+            &mut table,
+        );
+    }
     // StrictHostKeyChecking no: ssh warns about a changed or revoked key and logs in anyway.
     for (name, revoked) in [
         ("host key changed, StrictHostKeyChecking no", false),
@@ -1097,10 +1117,10 @@ impl Rng {
 /// Random combinations of what the table's rows vary one at a time: the key file (missing,
 /// fine, mode 0644, CRLF, encrypted, only its .pub), whether the server takes it, an agent
 /// (with other keys ahead of it), IdentitiesOnly, known_hosts (known, unknown, another key,
-/// another type, recorded without the port, a host CA, revoked), StrictHostKeyChecking and
-/// UserKnownHostsFile. For each, herossh says OK exactly when the real ssh logs in, and never
-/// claims that the server accepts no key when ssh saw it accept one. `HEROSSH_DIFF_CASES`
-/// runs more of them.
+/// another type, recorded without the port, a host CA, revoked), StrictHostKeyChecking,
+/// UserKnownHostsFile and one more option that changes the host key check or the keys. For
+/// each, herossh says OK exactly when the real ssh logs in, and never claims that the server
+/// accepts no key when ssh saw it accept one. `HEROSSH_DIFF_CASES` runs more of them.
 #[test]
 fn random_setups_agree_with_ssh() {
     let cases: usize = std::env::var("HEROSSH_DIFF_CASES")
@@ -1159,10 +1179,22 @@ fn random_setups_agree_with_ssh() {
         ]);
         let strict = *rng.pick(&["", "no", "accept-new", "yes"]);
         let user_kh = *rng.pick(&["", "none", "/dev/null"]);
+        let option = *rng.pick(&[
+            "",
+            "",
+            "",
+            "NoHostAuthenticationForLocalhost yes",
+            "HostKeyAlias lab-alias",
+            "HostKeyAlgorithms ssh-ed25519",
+            "PubkeyAcceptedAlgorithms -ssh-ed25519",
+            "IdentityAgent none",
+            "PreferredAuthentications password",
+            "CASignatureAlgorithms rsa-sha2-512",
+        ]);
         let name = format!(
             "case {case}: key {key}, authorized {authorized}, agent {agent} ({ahead} ahead), \
              IdentitiesOnly {only}, known_hosts {kh}, StrictHostKeyChecking {strict:?}, \
-             UserKnownHostsFile {user_kh:?}"
+             UserKnownHostsFile {user_kh:?}, {option:?}"
         );
 
         lab.agent = None;
@@ -1234,6 +1266,9 @@ fn random_setups_agree_with_ssh() {
         }
         if !user_kh.is_empty() {
             lines.push_str(&format!("  UserKnownHostsFile {user_kh}\n"));
+        }
+        if !option.is_empty() {
+            lines.push_str(&format!("  {option}\n"));
         }
         lab.host(&lines);
 

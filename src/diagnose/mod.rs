@@ -198,11 +198,20 @@ pub fn for_report(r: &Report, account: &account::AccountKeys) -> Vec<Finding> {
             return out;
         }
         Some(Ok(server)) => match &server.host_key_status {
+            Some(Status::Known(_)) | None => {}
+            _ if s.no_host_auth_for_localhost() => out.push(Finding::new(
+                "host-key-not-checked",
+                Severity::Ok,
+                format!(
+                    "NoHostAuthenticationForLocalhost yes: ssh takes any host key from the \
+                     loopback address {}, so known_hosts does not matter here",
+                    s.hostname
+                ),
+            )),
             Some(Status::Unknown) => out.push(host_key_unknown(r, server, &target_arg)),
             // StrictHostKeyChecking no: ssh went on, and so did the probe.
             Some(Status::Changed(_)) => out.push(host_key_changed(s, server)),
             Some(Status::Revoked(_)) => out.push(host_key_revoked(s, server)),
-            _ => {}
         },
         None => {}
     }

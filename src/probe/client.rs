@@ -40,7 +40,8 @@ pub struct ProbeConfig {
     /// The names to look the host key up under (`[host]:port`, or `HostKeyAlias`).
     pub known_hosts_lookup: crate::probe::known_hosts::Lookup,
     /// StrictHostKeyChecking no: ssh warns about a changed or revoked host key and goes on
-    /// (without password or keyboard-interactive authentication), so the probe goes on too.
+    /// (without password or keyboard-interactive authentication), so the probe goes on too;
+    /// NoHostAuthenticationForLocalhost on a loopback address: ssh does not check it at all.
     pub host_key_mismatch_continues: bool,
     /// ssh's proposal for this host: russh is set up to negotiate the same host key.
     pub proposal: Proposal,

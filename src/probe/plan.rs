@@ -140,10 +140,19 @@ impl HostSettings {
         rules
     }
 
-    /// NoHostAuthenticationForLocalhost applies: ssh skips the host key check.
+    /// NoHostAuthenticationForLocalhost applies: ssh accepts any host key, changed, revoked or
+    /// unknown, from a loopback address when no HostKeyAlias is set (sshconnect.c
+    /// `check_host_key`, by the connected address; here by the name: `localhost` or a
+    /// loopback literal, 127.0.0.0/8 or ::1).
     pub fn no_host_auth_for_localhost(&self) -> bool {
-        self.no_host_authentication_for_localhost
-            && matches!(self.hostname.as_str(), "localhost" | "127.0.0.1" | "::1")
+        let loopback = self.hostname == "localhost"
+            || self
+                .hostname
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        self.no_host_authentication_for_localhost && self.host_key_alias.is_none() && loopback
     }
 
     /// The name ssh looks the host key up under: `HostKeyAlias` as is, else `host` or
