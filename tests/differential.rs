@@ -91,12 +91,19 @@ impl Lab {
         self
     }
 
-    /// A server that takes the test's `id_ed25519`, and whose host key known_hosts holds:
-    /// where most rows start. Returns the key's path too.
-    fn serving(opts: SshdOptions) -> (Lab, PathBuf) {
+    /// A server that takes the test's `id_ed25519` (known_hosts left empty). Returns the
+    /// key's path too.
+    fn authorized(opts: SshdOptions) -> (Lab, PathBuf) {
         let lab = Lab::new(opts);
         let k = lab.key("id_ed25519", "ed25519", "");
         lab.authorize(&k);
+        (lab, k)
+    }
+
+    /// [`Lab::authorized`], and known_hosts holds the server's host key: where most rows
+    /// start.
+    fn serving(opts: SshdOptions) -> (Lab, PathBuf) {
+        let (lab, k) = Lab::authorized(opts);
         lab.trust();
         (lab, k)
     }
@@ -476,9 +483,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let mut lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (mut lab, k) = Lab::authorized(opts());
         lab.agent(&[&k]);
         // The file is now encrypted; the agent holds the key.
         let st = lab
@@ -493,9 +498,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         run("encrypted key loaded in the agent", &lab, ok(), &mut table);
     }
     {
-        let mut lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (mut lab, _) = Lab::authorized(opts());
         lab.agent_sock = Some(silent_socket(&lab.env));
         lab.trust();
         run(
@@ -542,9 +545,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
 
     // Host keys.
     {
-        let lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (lab, _) = Lab::authorized(opts());
         run(
             "unknown host key, BatchMode",
             &lab,
@@ -553,9 +554,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let mut lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (mut lab, _) = Lab::authorized(opts());
         lab.host("  StrictHostKeyChecking yes\n");
         run(
             "unknown host key, StrictHostKeyChecking yes",
@@ -565,9 +564,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let mut lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (mut lab, _) = Lab::authorized(opts());
         lab.host("  StrictHostKeyChecking accept-new\n");
         run(
             "unknown host key, StrictHostKeyChecking accept-new",
@@ -577,9 +574,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (lab, _) = Lab::authorized(opts());
         let (_, other) = lab.env.scratch_key("other_host_key", "ed25519");
         lab.known_hosts(&format!("[127.0.0.1]:{} {other}\n", lab.port));
         run(
@@ -592,9 +587,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
     {
         // The server dropped the key type known_hosts holds (only an ECDSA line; it serves
         // Ed25519 now): ssh calls any other recorded key a change, not a new host.
-        let lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (lab, _) = Lab::authorized(opts());
         let (_, old) = lab.env.scratch_key("old_host_key", "ecdsa");
         lab.known_hosts(&format!("[127.0.0.1]:{} {old}\n", lab.port));
         run(
@@ -605,9 +598,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (lab, _) = Lab::authorized(opts());
         let (t, b64) = lab.sshd.host_key();
         lab.known_hosts(&format!(
             "{}\n@revoked * {t} {b64}\n",
@@ -622,9 +613,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
     }
     {
         // Nowhere to record a new key: ssh refuses it even with StrictHostKeyChecking no.
-        let mut lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (mut lab, _) = Lab::authorized(opts());
         lab.host("  UserKnownHostsFile none\n  StrictHostKeyChecking no\n");
         run(
             "UserKnownHostsFile none, StrictHostKeyChecking no",
@@ -635,9 +624,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
     }
     {
         // A loopback address with NoHostAuthenticationForLocalhost: ssh checks no host key.
-        let mut lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (mut lab, _) = Lab::authorized(opts());
         lab.host("  NoHostAuthenticationForLocalhost yes\n");
         let (_, other) = lab.env.scratch_key("other_host_key", "ecdsa");
         lab.known_hosts(&format!("[127.0.0.1]:{} {other}\n", lab.port));
@@ -658,9 +645,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         ("host key changed, StrictHostKeyChecking no", false),
         ("host key @revoked, StrictHostKeyChecking no", true),
     ] {
-        let mut lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (mut lab, _) = Lab::authorized(opts());
         lab.host("  StrictHostKeyChecking no\n");
         lab.known_hosts(&if revoked {
             let (t, b64) = lab.sshd.host_key();
@@ -683,9 +668,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
     {
         // Recorded without the port (e.g. from when the server listened on 22): ssh takes the
         // same key under the plain name ("found matching key w/out port").
-        let lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (lab, _) = Lab::authorized(opts());
         let (t, b64) = lab.sshd.host_key();
         lab.known_hosts(&format!("127.0.0.1 {t} {b64}\n"));
         run(
@@ -929,9 +912,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
             hosts: vec![("internal.lab".into(), "127.0.0.1".into())],
             ..opts()
         });
-        let mut lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (mut lab, k) = Lab::authorized(opts());
         if bastion_takes_the_key {
             bastion.authorize(&crate::validate::pub_line(&k));
         }
@@ -1036,9 +1017,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         );
     }
     {
-        let mut lab = Lab::new(opts());
-        let k = lab.key("id_ed25519", "ed25519", "");
-        lab.authorize(&k);
+        let (mut lab, k) = Lab::authorized(opts());
         lab.agent(&[&k]);
         std::fs::remove_file(&k).unwrap();
         lab.host("  IdentityAgent none\n");
