@@ -640,6 +640,33 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
             &mut table,
         );
     }
+    // GlobalKnownHostsFile under ~ (ssh expands it after what ssh -G prints), the only file.
+    for (name, right_key, expect) in [
+        ("GlobalKnownHostsFile ~/... holds the key", true, ok()),
+        (
+            "GlobalKnownHostsFile ~/... holds another key, StrictHostKeyChecking accept-new",
+            false,
+            fails("host-key-changed"),
+        ),
+    ] {
+        let (mut lab, _) = Lab::authorized(opts());
+        lab.host(
+            "  UserKnownHostsFile /dev/null\n  GlobalKnownHostsFile ~/.ssh/team_known_hosts\n  \
+             StrictHostKeyChecking accept-new\n",
+        );
+        let line = if right_key {
+            lab.sshd.known_hosts_line()
+        } else {
+            let (_, other) = lab.env.scratch_key("other_host_key", "ed25519");
+            format!("[127.0.0.1]:{} {other}", lab.port)
+        };
+        std::fs::write(
+            lab.env.ssh_dir().join("team_known_hosts"),
+            format!("{line}\n"),
+        )
+        .unwrap();
+        run(name, &lab, expect, &mut table);
+    }
     // StrictHostKeyChecking no: ssh warns about a changed or revoked key and logs in anyway.
     for (name, revoked) in [
         ("host key changed, StrictHostKeyChecking no", false),

@@ -163,8 +163,13 @@ impl Resolved {
         split_files(self.get("userknownhostsfile"))
     }
 
+    /// GlobalKnownHostsFile with `~` expanded: ssh -G prints these before ssh expands them
+    /// (ssh.c `tilde_expand_paths`, after the dump), while it prints the user files expanded.
     pub fn global_known_hosts_files(&self) -> Vec<PathBuf> {
         split_files(self.get("globalknownhostsfile"))
+            .into_iter()
+            .map(|p| PathBuf::from(tokens::tilde(&p.to_string_lossy())))
+            .collect()
     }
 
     pub fn hash_known_hosts(&self) -> bool {
