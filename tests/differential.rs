@@ -1084,6 +1084,17 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
             &mut table,
         );
     }
+    // AddressFamily: ssh asks for addresses of that family only.
+    for (family, expect) in [("inet", ok()), ("inet6", fails("dns-failure"))] {
+        let (mut lab, _) = Lab::serving(opts());
+        lab.host(&format!("  AddressFamily {family}\n"));
+        run(
+            &format!("AddressFamily {family}, HostName 127.0.0.1"),
+            &lab,
+            expect,
+            &mut table,
+        );
+    }
     {
         let mut lab = Lab::new(opts());
         lab.port = free_port();

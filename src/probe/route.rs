@@ -325,7 +325,8 @@ struct Spare {
 }
 
 enum Link {
-    Direct,
+    /// DNS and TCP from here, with the addresses of this family only (AddressFamily).
+    Direct(transport::Family),
     Jump {
         name: String,
         /// The hop's step in the route.
@@ -345,7 +346,7 @@ enum Link {
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.link {
-            Link::Direct => f.write_str("Connector::Direct"),
+            Link::Direct(_) => f.write_str("Connector::Direct"),
             Link::Jump { name, .. } => write!(f, "Connector::Jump({name})"),
             Link::Command { command, .. } => write!(f, "Connector::Command({})", command.command),
         }
@@ -367,9 +368,10 @@ impl Connector {
         })
     }
 
-    /// Straight to the host (DNS, then TCP).
-    pub fn direct() -> Arc<Connector> {
-        Self::new(Link::Direct)
+    /// Straight to the host (DNS, then TCP) as ssh goes for `s`: only the addresses its
+    /// AddressFamily allows.
+    pub fn direct_for(s: &HostSettings) -> Arc<Connector> {
+        Self::new(Link::Direct(transport::Family::of(s)))
     }
 
     /// One connection to `host:port` along this route.
@@ -388,8 +390,8 @@ impl Connector {
             return Ok(s.stream);
         }
         match &self.link {
-            Link::Direct => Ok(Box::new(
-                transport::connect_direct(host, port, timeout).await?,
+            Link::Direct(family) => Ok(Box::new(
+                transport::connect_direct(host, port, *family, timeout).await?,
             )),
             Link::Jump { name, .. } => self
                 .channel(host, port, timeout)
@@ -605,7 +607,7 @@ impl Walk<'_> {
     fn reach<'b>(&'b mut self, s: &'b HostSettings, via: Via) -> Reached<'b> {
         Box::pin(async move {
             match via {
-                Via::Direct => Ok(Connector::direct()),
+                Via::Direct => Ok(Connector::direct_for(s)),
                 Via::ProxyCommand { command, fdpass } => self.command(s, &command, fdpass),
                 Via::ProxyJump { hops } => self.jump(s, &hops).await,
             }
@@ -673,7 +675,7 @@ impl Walk<'_> {
         hops: &[JumpHost],
     ) -> Result<Arc<Connector>, RouteFailure> {
         let Some((last, before)) = hops.split_last() else {
-            return Ok(Connector::direct());
+            return Ok(Connector::direct_for(s));
         };
         // ssh.c: "jumphost loop via %s".
         if last.host == s.hostname

@@ -80,20 +80,54 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Recorder<S> {
     }
 }
 
+/// `AddressFamily`: the addresses ssh asks getaddrinfo for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Any,
+    Inet,
+    Inet6,
+}
+
+impl Family {
+    pub fn of(s: &crate::probe::plan::HostSettings) -> Family {
+        match s.resolved.get("addressfamily") {
+            Some("inet") => Family::Inet,
+            Some("inet6") => Family::Inet6,
+            _ => Family::Any,
+        }
+    }
+
+    fn admits(self, a: &std::net::SocketAddr) -> bool {
+        match self {
+            Family::Any => true,
+            Family::Inet => a.is_ipv4(),
+            Family::Inet6 => a.is_ipv6(),
+        }
+    }
+}
+
 /// DNS, then TCP to each address in turn (as ssh's `ssh_connect_direct` does), each failure
-/// told apart. `timeout` bounds the whole attempt.
+/// told apart. Only the addresses of `family` count: `AddressFamily inet6` with a host that
+/// has only IPv4 addresses is a resolution failure for ssh ("Could not resolve hostname").
+/// `timeout` bounds the whole attempt.
 pub async fn connect_direct(
     host: &str,
     port: u16,
+    family: Family,
     timeout: Duration,
 ) -> Result<tokio::net::TcpStream, ConnectFailure> {
     let attempt = async {
         let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
             .await
             .map_err(|e| ConnectFailure::Dns(e.to_string()))?
+            .filter(|a| family.admits(a))
             .collect();
         if addrs.is_empty() {
-            return Err(ConnectFailure::Dns(format!("no address for {host}")));
+            return Err(ConnectFailure::Dns(match family {
+                Family::Any => format!("no address for {host}"),
+                Family::Inet => format!("no IPv4 address for {host} (AddressFamily inet)"),
+                Family::Inet6 => format!("no IPv6 address for {host} (AddressFamily inet6)"),
+            }));
         }
         let mut last = None;
         for a in &addrs {
