@@ -420,16 +420,20 @@ pub fn fix_config(s: &HostSettings, args: &str) -> String {
     )
 }
 
-/// What StrictHostKeyChecking no makes of a changed or revoked host key: ssh prints the
-/// warning and logs in all the same, only without password or keyboard-interactive
-/// authentication (sshconnect.c `continue_unsafe`).
-fn goes_on(s: &HostSettings) -> bool {
-    s.strict_host_key_checking == "false"
+/// How bad a changed or revoked host key is, and what ssh does next: it stops before sending
+/// anything, or, with StrictHostKeyChecking no, warns and logs in all the same.
+fn past_mismatch(s: &HostSettings) -> (Severity, &'static str) {
+    if s.host_key_mismatch_goes_on() {
+        (
+            Severity::Warning,
+            "StrictHostKeyChecking is off, so ssh warns and logs in all the same (only password \
+             and keyboard-interactive authentication are disabled), to whoever answers at this \
+             address",
+        )
+    } else {
+        (Severity::Error, "nothing was sent")
+    }
 }
-
-const GOES_ON: &str = "StrictHostKeyChecking is off, so ssh warns and logs in all the same \
-                       (only password and keyboard-interactive authentication are disabled), to \
-                       whoever answers at this address";
 
 /// The server's host key is not the one known_hosts holds for it.
 fn host_key_changed(s: &HostSettings, server: &crate::probe::client::ServerInfo) -> Finding {
@@ -459,12 +463,10 @@ fn host_key_changed(s: &HostSettings, server: &crate::probe::client::ServerInfo)
         Some(Status::Changed(entry)) => sh_quote(&entry.path.display().to_string()),
         _ => "~/.ssh/known_hosts".into(),
     };
-    let (severity, then) = if goes_on(s) {
-        (Severity::Warning, GOES_ON)
-    } else if s.known_hosts_command().is_some() {
-        (Severity::Warning, "nothing was sent")
-    } else {
-        (Severity::Error, "nothing was sent")
+    let (severity, then) = match past_mismatch(s) {
+        // KnownHostsCommand may vouch for the key: the verdict is open, not a failure.
+        (Severity::Error, then) if s.known_hosts_command().is_some() => (Severity::Warning, then),
+        other => other,
     };
     Finding::new(
         "host-key-changed",
@@ -505,11 +507,7 @@ fn host_key_revoked(s: &HostSettings, server: &crate::probe::client::ServerInfo)
         ),
         _ => format!("the server's host key {fp} is marked @revoked in known_hosts"),
     };
-    let (severity, then) = if goes_on(s) {
-        (Severity::Warning, GOES_ON)
-    } else {
-        (Severity::Error, "nothing was sent")
-    };
+    let (severity, then) = past_mismatch(s);
     Finding::new("host-key-revoked", severity, format!("{what}: {then}"))
 }
 

@@ -67,8 +67,7 @@ pub async fn probe(
         timeout: opts.timeout,
         known_hosts: known,
         known_hosts_lookup: lookup,
-        host_key_mismatch_continues: r.settings.strict_host_key_checking == "false"
-            || r.settings.no_host_auth_for_localhost(),
+        host_key_mismatch_continues: r.settings.host_key_mismatch_continues(),
         proposal: proposal.clone(),
         pubkey_accepted: r.settings.pubkey_accepted_algorithms.clone(),
         route: via,

@@ -164,6 +164,20 @@ impl HostSettings {
         }
     }
 
+    /// StrictHostKeyChecking no: ssh warns about a changed or revoked host key and logs in all
+    /// the same, only without password or keyboard-interactive authentication (sshconnect.c
+    /// `continue_unsafe`).
+    pub fn host_key_mismatch_goes_on(&self) -> bool {
+        self.strict_host_key_checking == "false"
+    }
+
+    /// ssh goes past a host key known_hosts does not vouch for (changed or revoked): it warns
+    /// and goes on ([`Self::host_key_mismatch_goes_on`]), or does not check the key at all
+    /// ([`Self::no_host_auth_for_localhost`]). The probe then goes on too.
+    pub fn host_key_mismatch_continues(&self) -> bool {
+        self.host_key_mismatch_goes_on() || self.no_host_auth_for_localhost()
+    }
+
     /// The ControlPath socket ssh tries before connecting (ssh.c `muxclient`): with
     /// ControlMaster no, auto or autoask; with yes or ask ssh becomes a master itself.
     pub fn control_socket(&self) -> Option<PathBuf> {

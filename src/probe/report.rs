@@ -265,8 +265,7 @@ pub async fn run(settings: HostSettings, opts: &ProbeOptions) -> Result<Report> 
         timeout: opts.timeout,
         known_hosts: known,
         known_hosts_lookup: lookup,
-        host_key_mismatch_continues: report.settings.strict_host_key_checking == "false"
-            || report.settings.no_host_auth_for_localhost(),
+        host_key_mismatch_continues: report.settings.host_key_mismatch_continues(),
         proposal: proposal.clone(),
         pubkey_accepted: report.settings.pubkey_accepted_algorithms.clone(),
         route: connector.clone(),

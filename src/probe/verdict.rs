@@ -273,7 +273,7 @@ pub fn simulate(r: &Report, interactive: bool) -> Outcome {
         let strict = r.settings.strict_host_key_checking.as_str();
         let matters = match status {
             Some(Status::Unknown) => !matches!(strict, "false" | "accept-new"),
-            Some(Status::Changed(_)) => strict != "false",
+            Some(Status::Changed(_)) => !r.settings.host_key_mismatch_goes_on(),
             _ => false,
         };
         matters
@@ -292,7 +292,7 @@ pub fn simulate(r: &Report, interactive: bool) -> Outcome {
             if let Some(o) = command_decides(server.host_key_status.as_ref()) {
                 return o;
             }
-            if r.settings.strict_host_key_checking != "false" {
+            if !r.settings.host_key_mismatch_goes_on() {
                 return Outcome::Fails(Failure::HostKeyChanged);
             }
             return Outcome::Unknown {
