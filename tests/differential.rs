@@ -116,6 +116,15 @@ impl Lab {
         self.sshd.authorize(&crate::validate::pub_line(key));
     }
 
+    /// A known_hosts line for this server's name with a new key of `key_type`, which the
+    /// server does not hold (the "changed" key).
+    fn another_host_key(&self, key_type: &str) -> String {
+        let (_, key) = self
+            .env
+            .scratch_key(&format!("other_host_key_{key_type}"), key_type);
+        format!("[127.0.0.1]:{} {key}", self.port)
+    }
+
     /// `~/.ssh/known_hosts` holds exactly `text`.
     fn known_hosts(&self, text: &str) {
         std::fs::write(self.env.ssh_dir().join("known_hosts"), text).unwrap();
@@ -575,8 +584,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
     }
     {
         let (lab, _) = Lab::authorized(opts());
-        let (_, other) = lab.env.scratch_key("other_host_key", "ed25519");
-        lab.known_hosts(&format!("[127.0.0.1]:{} {other}\n", lab.port));
+        lab.known_hosts(&format!("{}\n", lab.another_host_key("ed25519")));
         run(
             "host key changed (REMOTE HOST IDENTIFICATION HAS CHANGED)",
             &lab,
@@ -588,8 +596,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         // The server dropped the key type known_hosts holds (only an ECDSA line; it serves
         // Ed25519 now): ssh calls any other recorded key a change, not a new host.
         let (lab, _) = Lab::authorized(opts());
-        let (_, old) = lab.env.scratch_key("old_host_key", "ecdsa");
-        lab.known_hosts(&format!("[127.0.0.1]:{} {old}\n", lab.port));
+        lab.known_hosts(&format!("{}\n", lab.another_host_key("ecdsa")));
         run(
             "known_hosts holds only an ECDSA key; the server now serves Ed25519",
             &lab,
@@ -626,8 +633,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         // A loopback address with NoHostAuthenticationForLocalhost: ssh checks no host key.
         let (mut lab, _) = Lab::authorized(opts());
         lab.host("  NoHostAuthenticationForLocalhost yes\n");
-        let (_, other) = lab.env.scratch_key("other_host_key", "ecdsa");
-        lab.known_hosts(&format!("[127.0.0.1]:{} {other}\n", lab.port));
+        lab.known_hosts(&format!("{}\n", lab.another_host_key("ecdsa")));
         let e = Expect {
             ssh_ok: true,
             code: Some("host-key-not-checked"),
@@ -657,8 +663,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
         let line = if right_key {
             lab.sshd.known_hosts_line()
         } else {
-            let (_, other) = lab.env.scratch_key("other_host_key", "ed25519");
-            format!("[127.0.0.1]:{} {other}", lab.port)
+            lab.another_host_key("ed25519")
         };
         std::fs::write(
             lab.env.ssh_dir().join("team_known_hosts"),
@@ -678,8 +683,7 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
             let (t, b64) = lab.sshd.host_key();
             format!("{}\n@revoked * {t} {b64}\n", lab.sshd.known_hosts_line())
         } else {
-            let (_, other) = lab.env.scratch_key("other_host_key", "ed25519");
-            format!("[127.0.0.1]:{} {other}\n", lab.port)
+            format!("{}\n", lab.another_host_key("ed25519"))
         });
         let e = Expect {
             ssh_ok: true,
@@ -1156,14 +1160,13 @@ fn random_setups_agree_with_ssh() {
             ..opts()
         },
     );
-    let (_, other) = lab.env.scratch_key("other_host", "ed25519");
-    let (_, other_type) = lab.env.scratch_key("other_type_host", "ecdsa");
+    let other = lab.another_host_key("ed25519");
+    let other_type = lab.another_host_key("ecdsa");
     let extras: Vec<PathBuf> = (0..6)
         .map(|i| lab.env.scratch_key(&format!("extra{i}"), "ed25519").0)
         .collect();
     let (t, b64) = lab.sshd.host_key();
     let known = lab.sshd.known_hosts_line();
-    let port = lab.port;
     let ssh_dir = lab.env.ssh_dir();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut failures = Vec::new();
@@ -1261,12 +1264,12 @@ fn random_setups_agree_with_ssh() {
         lab.known_hosts(&match kh {
             "known" => format!("{known}\n"),
             "unknown" => String::new(),
-            "another key" => format!("[127.0.0.1]:{port} {other}\n"),
-            "another type" => format!("[127.0.0.1]:{port} {other_type}\n"),
+            "another key" => format!("{other}\n"),
+            "another type" => format!("{other_type}\n"),
             "without port" => format!("127.0.0.1 {t} {b64}\n"),
             "host CA" => format!("@cert-authority * {ca_pub}\n"),
             "host CA + another key" => {
-                format!("@cert-authority * {ca_pub}\n[127.0.0.1]:{port} {other}\n")
+                format!("@cert-authority * {ca_pub}\n{other}\n")
             }
             _ => format!("{known}\n@revoked * {t} {b64}\n"),
         });
