@@ -646,6 +646,36 @@ fn herossh_says_ok_exactly_when_ssh_logs_in() {
             &mut table,
         );
     }
+    {
+        // An expired host certificate from a trusted CA: ssh sets it aside, and the plain key
+        // is unknown. The printed fix (accept the plain key) makes ssh log in.
+        let env = TestEnv::new();
+        let (ca, ca_pub) = env.scratch_key("host_ca", "ed25519");
+        let lab = Lab::in_env(
+            env,
+            SshdOptions {
+                host_certificate: Some(crate::support::sshd::HostCertificate {
+                    ca,
+                    args: vec![
+                        "-n".into(),
+                        "127.0.0.1".into(),
+                        "-V".into(),
+                        "20200101:20200102".into(),
+                    ],
+                }),
+                ..opts()
+            },
+        );
+        let k = lab.key("id_ed25519", "ed25519", "");
+        lab.authorize(&k);
+        lab.known_hosts(&format!("@cert-authority * {ca_pub}\n"));
+        run(
+            "expired host certificate from a trusted CA",
+            &lab,
+            fixed_by("host-key-unknown"),
+            &mut table,
+        );
+    }
     // GlobalKnownHostsFile under ~ (ssh expands it after what ssh -G prints), the only file.
     for (name, right_key, expect) in [
         ("GlobalKnownHostsFile ~/... holds the key", true, ok()),
